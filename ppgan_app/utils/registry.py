@@ -1,0 +1,106 @@
+"""One registry class and one builder for every configurable object in the kit.
+
+A config entry is a mapping with a ``name`` key (a registered name, or a class/callable)
+and keyword arguments for the constructor::
+
+    cfg = {"name": "DCGANGenerator", "nz": 100, "ngf": 64}
+    net = build_from_config(cfg, GENERATORS)
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+
+
+class Registry:
+    """Maps names to classes or factory functions.
+
+    Args:
+        name: what the registry holds, used in error messages (e.g. ``"generators"``).
+        scope: a module imported before the first lookup, so that every object the
+            package registers is known even if the caller imported nothing else.
+    """
+
+    def __init__(self, name: str, scope: Optional[str] = None) -> None:
+        self.name = name
+        self._scope = scope
+        self._scope_imported = scope is None
+        self._objects: Dict[str, Callable[..., Any]] = {}
+
+    def _ensure_scope(self) -> None:
+        if not self._scope_imported:
+            self._scope_imported = True
+            importlib.import_module(self._scope)
+
+    def register(self, obj: Optional[Callable[..., Any]] = None, name: Optional[str] = None):
+        """Register ``obj`` under ``name`` (default: its ``__name__``).
+
+        Usable as ``@REG.register``, ``@REG.register(name="x")`` or ``REG.register(cls)``.
+        Registering a second object under a taken name raises ``KeyError``.
+        """
+
+        def _add(target: Callable[..., Any]) -> Callable[..., Any]:
+            key = name or target.__name__
+            if key in self._objects and self._objects[key] is not target:
+                raise KeyError(
+                    f"{key!r} is already registered in the {self.name} registry "
+                    f"(by {self._objects[key].__module__}); pick another name")
+            self._objects[key] = target
+            return target
+
+        if obj is None:
+            return _add
+        return _add(obj)
+
+    def get(self, name: str) -> Callable[..., Any]:
+        """Return the object registered as ``name``; unknown names list what exists."""
+        self._ensure_scope()
+        if name not in self._objects:
+            known = ", ".join(sorted(self._objects)) or "(none)"
+            raise KeyError(f"unknown {self.name} name {name!r}; registered: {known}")
+        return self._objects[name]
+
+    def __contains__(self, name: str) -> bool:
+        self._ensure_scope()
+        return name in self._objects
+
+    def __iter__(self) -> Iterator[str]:
+        self._ensure_scope()
+        return iter(sorted(self._objects))
+
+    def __len__(self) -> int:
+        self._ensure_scope()
+        return len(self._objects)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.name!r}, {sorted(self._objects)})"
+
+
+def build_from_config(cfg: Mapping[str, Any], registry: Registry,
+                      default_args: Optional[Mapping[str, Any]] = None) -> Any:
+    """Build the object that ``cfg`` describes.
+
+    Args:
+        cfg: a mapping with ``name`` (registered name or a class) plus constructor kwargs.
+            It is deep-copied, never mutated.
+        registry: where ``name`` is looked up.
+        default_args: kwargs used where ``cfg`` does not give them (``cfg`` wins).
+
+    Raises:
+        TypeError: ``cfg`` is not a mapping or has no ``name``.
+        KeyError: the name is not registered (the message lists the registered names).
+    """
+    if not isinstance(cfg, Mapping):
+        raise TypeError(f"a {registry.name} config must be a mapping with a 'name' key, got {cfg!r}")
+    if "name" not in cfg:
+        raise TypeError(f"a {registry.name} config needs a 'name' key; got keys {sorted(cfg)}")
+    kwargs = dict(copy.deepcopy(default_args or {}))
+    kwargs.update(copy.deepcopy(dict(cfg)))
+    target = kwargs.pop("name")
+    factory = target if callable(target) else registry.get(target)
+    try:
+        return factory(**kwargs)
+    except TypeError as err:
+        raise TypeError(f"cannot build {registry.name} {getattr(factory, '__name__', factory)!s} "
+                        f"from {sorted(kwargs)}: {err}") from err

@@ -1,0 +1,23 @@
+"""Install ppgan_app. Paddle itself is not pinned here so that CPU and GPU builds both fit:
+requirements.txt installs the CPU build; GPU users install paddlepaddle-gpu first."""
+from setuptools import find_packages, setup
+
+setup(
+    name="ppgan_app",
+    version="0.1.0",
+    description="PaddlePaddle GAN application kit: expression transfer (FOMM) and config-driven GAN training",
+    packages=find_packages(include=["ppgan_app", "ppgan_app.*"]),
+    package_data={"ppgan_app": ["configs/*.yaml", "assets/*"]},
+    python_requires=">=3.9",
+    install_requires=[
+        "numpy>=1.24",
+        "opencv-python-headless>=4.8",
+        "imageio>=2.31",
+        "imageio-ffmpeg>=0.4.9",
+        "scikit-image>=0.21",
+        "pyyaml>=6.0",
+        "tqdm>=4.60",
+    ],
+    extras_require={"dlib": ["dlib-bin>=19.24"], "test": ["pytest>=7"]},
+    entry_points={"console_scripts": ["ppgan-train=ppgan_app.cli.train:main"]},
+)
