@@ -80,6 +80,14 @@ class BaseModel:
     def get_current_visuals(self) -> Dict[str, paddle.Tensor]:
         return dict(self.visual_items)
 
+    def sample_visuals(self) -> Dict[str, paddle.Tensor]:
+        """Images for the engine's periodic sample grid (called under no_grad, eval mode).
+
+        Default: the last iteration's ``visual_items``. Generative models override this to
+        draw from a fixed noise batch so that grids are comparable across iterations.
+        """
+        return self.get_current_visuals()
+
     def train(self) -> None:
         for net in self.nets.values():
             net.train()
