@@ -1,0 +1,228 @@
+"""The classic GAN (Goodfellow et al., 2014, Algorithm 1), DCGAN, and their conditional forms.
+
+Algorithm 1 alternates k discriminator steps with one generator step. The engine hands
+the model one real batch per iteration, so the k D-steps are k consecutive iterations,
+each with a fresh real batch and fresh noise: every iteration updates D, and G is updated
+on every ``disc_iters``-th iteration (PaddleGAN's ``disc_iters``). During the first
+``disc_start_iters`` iterations only D is trained.
+
+Symbols: ``x`` real images ``[N, C, H, W]`` in [-1, 1]; ``z ~ N(0, I)`` noise ``[N, nz]``;
+``y`` labels ``[N]`` int64 (conditional models); ``D(.)`` discriminator logits ``[N]``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Mapping, Optional
+
+import numpy as np
+import paddle
+
+from ppgan_app.models.base_model import BaseModel
+from ppgan_app.models.criterions.gan_loss import gradient_penalty
+from ppgan_app.models.init import init_weights
+from ppgan_app.registries import CRITERIONS, DISCRIMINATORS, GENERATORS, MODELS
+from ppgan_app.utils.registry import build_from_config
+
+logger = logging.getLogger(__name__)
+
+GENERATOR_LOSSES = ("non_saturating", "saturating")
+WGAN_CLIP_VALUE = 0.01  # Arjovsky et al.'s c
+
+
+@MODELS.register
+class GANModel(BaseModel):
+    """Adversarial training of ``netG`` against ``netD``.
+
+    Args:
+        generator: GENERATORS entry; the net has ``nz`` and ``n_class`` attributes.
+        discriminator: DISCRIMINATORS entry with the same ``n_class``.
+        gan_criterion: CRITERIONS entry (default ``GANLoss`` with ``gan_mode: vanilla``).
+        generator_loss: ``non_saturating`` (minimise ``-log D(G(z))``) or ``saturating``
+            (minimise ``log(1 - D(G(z)))``, the paper's minimax equation); log-loss modes only.
+        disc_iters: k, D updates per G update.
+        disc_start_iters: iterations at the start that update D only.
+        clip_value: clip D's weights to [-c, c] after each D step; default 0.01 for ``wgan``,
+            none otherwise.
+        gp_weight: lambda of the gradient penalty (``wgangp`` only).
+        init_type, init_gain: re-initialise both nets (see ``models.init``); None keeps
+            Paddle's default initialisation.
+        num_samples: images in the fixed-noise sample grid.
+        sample_seed: seed of the fixed noise (a private numpy generator; global RNG untouched).
+    """
+
+    def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any],
+                 gan_criterion: Optional[Mapping[str, Any]] = None,
+                 generator_loss: str = "non_saturating", disc_iters: int = 1, disc_start_iters: int = 0,
+                 clip_value: Optional[float] = None, gp_weight: float = 10.0,
+                 init_type: Optional[str] = None, init_gain: float = 0.02,
+                 num_samples: int = 64, sample_seed: int = 0) -> None:
+        super().__init__()
+        self.nets["netG"] = build_from_config(generator, GENERATORS)
+        self.nets["netD"] = build_from_config(discriminator, DISCRIMINATORS)
+        self.criterion = build_from_config(gan_criterion or {"name": "GANLoss", "gan_mode": "vanilla"},
+                                           CRITERIONS)
+        if generator_loss not in GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss must be one of {GENERATOR_LOSSES}, got {generator_loss!r}")
+        if generator_loss == "saturating" and not self.criterion.is_log_loss:
+            raise ValueError(f"generator_loss 'saturating' needs a log-loss criterion "
+                             f"(vanilla/non_saturating), not {self.criterion.gan_mode!r}")
+        if disc_iters < 1 or disc_start_iters < 0:
+            raise ValueError(f"need disc_iters >= 1 and disc_start_iters >= 0, got {disc_iters}, "
+                             f"{disc_start_iters}")
+        self.saturating = generator_loss == "saturating"
+        self.disc_iters, self.disc_start_iters = int(disc_iters), int(disc_start_iters)
+        self.clip_value = clip_value if clip_value is not None else (
+            WGAN_CLIP_VALUE if self.criterion.gan_mode == "wgan" else None)
+        self.gp_weight = float(gp_weight)
+        self.nz = int(self.nets["netG"].nz)
+        self.n_class = int(getattr(self.nets["netG"], "n_class", 0))
+        self._check_conditioning()
+        if init_type is not None:
+            for net in self.nets.values():
+                init_weights(net, init_type, init_gain)
+        self._fixed_z, self._fixed_y = self._fixed_noise(num_samples, sample_seed)
+        self._optimizer_of: Dict[str, str] = {}
+        self.real: Optional[paddle.Tensor] = None
+        self.class_id: Optional[paddle.Tensor] = None
+
+    # --- set-up -------------------------------------------------------------------------
+    def _check_conditioning(self) -> None:
+        d_class = int(getattr(self.nets["netD"], "n_class", 0))
+        if d_class != self.n_class:
+            raise ValueError(f"generator has n_class={self.n_class} but discriminator has n_class={d_class}")
+
+    def _fixed_noise(self, num: int, seed: int):
+        rng = np.random.RandomState(seed)
+        z = rng.standard_normal((num, self.nz)).astype("float32")
+        y = (np.arange(num) % self.n_class).astype("int64") if self.n_class else None
+        return z, y
+
+    def setup_optimizers(self, lr_cfg, optimizer_cfg):
+        """As ``BaseModel``, but each of netG, netD must belong to exactly one optimizer."""
+        if "name" in optimizer_cfg:
+            raise ValueError("a GAN needs one optimizer per net, e.g. optimizer: {optimizer_G: "
+                             "{name: Adam, net_names: [netG]}, optimizer_D: {name: Adam, net_names: [netD]}}")
+        optimizers = super().setup_optimizers(lr_cfg, optimizer_cfg)
+        for opt_name, entry in optimizer_cfg.items():
+            for net_name in entry.get("net_names", list(self.nets)):
+                if net_name in self._optimizer_of:
+                    raise ValueError(f"{net_name} is updated by both {self._optimizer_of[net_name]!r} "
+                                     f"and {opt_name!r}")
+                self._optimizer_of[net_name] = opt_name
+        missing = [n for n in self.nets if n not in self._optimizer_of]
+        if missing:
+            raise ValueError(f"no optimizer updates {missing}; list them in some optimizer's net_names")
+        return optimizers
+
+    # --- the contract ----------------------------------------------------------------
+    def setup_input(self, batch: Mapping[str, Any]) -> None:
+        """``batch``: ``img`` ``[N, C, H, W]`` float32 in [-1, 1]; ``class_id`` ``[N]`` int64 (conditional)."""
+        self.real = paddle.to_tensor(batch["img"], dtype="float32")
+        self.class_id = None
+        if self.n_class:
+            if "class_id" not in batch:
+                raise KeyError("a conditional GAN needs 'class_id' labels in each batch")
+            self.class_id = paddle.to_tensor(batch["class_id"]).astype("int64").reshape([-1])
+
+    def is_generator_step(self, step: int) -> bool:
+        """True when iteration ``step`` (0-based) ends a group of ``disc_iters`` D-steps."""
+        if step < self.disc_start_iters:
+            return False
+        return (step - self.disc_start_iters + 1) % self.disc_iters == 0
+
+    def train_iter(self, optimizers: Optional[Dict[str, Any]] = None) -> None:
+        """One D step, then one G step if this iteration completes ``disc_iters`` D steps."""
+        optimizers = optimizers or self.optimizers
+        step = self.current_iter
+        netG, netD = self.nets["netG"], self.nets["netD"]
+        z = paddle.randn([self.real.shape[0], self.nz])
+        g_step = self.is_generator_step(step)
+        if g_step:
+            fake = netG(z, self.class_id)
+        else:
+            with paddle.no_grad():
+                fake = netG(z, self.class_id)
+        self._step_discriminator(optimizers[self._opt_name("netD")], fake)
+        if g_step:
+            self._step_generator(optimizers[self._opt_name("netG")], fake)
+        self.visual_items["real"] = self.real
+        self.visual_items["fake"] = fake.detach()
+        self.current_iter = step + 1
+
+    def _opt_name(self, net_name: str) -> str:
+        if net_name not in self._optimizer_of:
+            raise RuntimeError("call setup_optimizers before train_iter")
+        return self._optimizer_of[net_name]
+
+    def _step_discriminator(self, optimizer, fake: paddle.Tensor) -> None:
+        """Descend D's loss: ascend log D(x) + log(1 - D(G(z))) for the log loss."""
+        netD = self.nets["netD"]
+        d_real = netD(self.real, self.class_id)
+        d_fake = netD(fake.detach(), self.class_id)
+        loss_d = self.criterion.discriminator_loss(d_real, d_fake)
+        if self.criterion.gan_mode == "wgangp":
+            penalty = gradient_penalty(netD, self.real, fake, self.class_id)
+            self.losses["D_gp"] = float(penalty)
+            loss_d = loss_d + self.gp_weight * penalty
+        optimizer.clear_grad()
+        loss_d.backward()
+        optimizer.step()
+        if self.clip_value is not None:
+            self._clip_discriminator()
+        self.losses["D_loss"] = float(loss_d)
+        self.losses["D_real"] = float(d_real.mean())
+        self.losses["D_fake"] = float(d_fake.mean())
+
+    def _step_generator(self, optimizer, fake: paddle.Tensor) -> None:
+        """Descend G's loss with D frozen."""
+        netD = self.nets["netD"]
+        self.set_requires_grad(netD, False)
+        loss_g = self.criterion.generator_loss(netD(fake, self.class_id), saturating=self.saturating)
+        optimizer.clear_grad()
+        loss_g.backward()
+        optimizer.step()
+        self.set_requires_grad(netD, True)
+        self.losses["G_loss"] = float(loss_g)
+
+    def _clip_discriminator(self) -> None:
+        with paddle.no_grad():
+            for param in self.nets["netD"].parameters():
+                param.set_value(paddle.clip(param, -self.clip_value, self.clip_value))
+
+    def generate(self, z: paddle.Tensor, class_id: Optional[paddle.Tensor] = None) -> paddle.Tensor:
+        """``G(z, y)``: ``[N, C, H, W]`` in [-1, 1]."""
+        return self.nets["netG"](z, class_id)
+
+    def sample_visuals(self) -> Dict[str, paddle.Tensor]:
+        """``fake_fixed``: G on a fixed noise batch (labels cycle through the classes)."""
+        y = paddle.to_tensor(self._fixed_y) if self._fixed_y is not None else None
+        return {"fake_fixed": self.generate(paddle.to_tensor(self._fixed_z), y)}
+
+    def test_iter(self, metrics: Optional[Dict[str, Any]] = None) -> None:
+        """Generate as many images as the real batch (same labels) and update ``metrics(fake, real)``."""
+        with paddle.no_grad():
+            fake = self.generate(paddle.randn([self.real.shape[0], self.nz]), self.class_id)
+        self.visual_items["real"] = self.real
+        self.visual_items["fake"] = fake
+        for metric in (metrics or {}).values():
+            metric.update(fake, self.real)
+
+
+@MODELS.register
+class DCGANModel(GANModel):
+    """``GANModel`` with DCGAN's initialisation (conv N(0, 0.02), batch-norm scale N(1, 0.02))."""
+
+    def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any],
+                 init_type: Optional[str] = "dcgan", **kwargs) -> None:
+        super().__init__(generator, discriminator, init_type=init_type, **kwargs)
+
+
+@MODELS.register
+class ConditionalGANModel(GANModel):
+    """``GANModel`` whose nets must be class-conditional; batches must carry ``class_id``."""
+
+    def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any], **kwargs) -> None:
+        super().__init__(generator, discriminator, **kwargs)
+        if self.n_class == 0:
+            raise ValueError("ConditionalGANModel needs a conditional generator and discriminator "
+                             "(n_class > 0), e.g. ConditionalDCGANGenerator")

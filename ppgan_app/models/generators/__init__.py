@@ -1,0 +1,3 @@
+"""Generators, registered in ``GENERATORS``."""
+from ppgan_app.models.generators import mlp  # noqa: F401
+from ppgan_app.models.generators import dcgan  # noqa: F401
