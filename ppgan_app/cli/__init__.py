@@ -1,0 +1,1 @@
+"""Command-line front ends (thin: parse options, then call the library)."""

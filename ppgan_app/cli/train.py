@@ -1,0 +1,187 @@
+"""``ppgan-train`` / ``tools/main.py``: train or evaluate a model from a YAML config.
+
+    python tools/main.py -c configs/dcgan_fashion_mnist.yaml -o total_iters=2000
+    python tools/main.py -c CONFIG --resume output_dir/RUN/iter_0002000_checkpoint.pdparams
+    python tools/main.py -c CONFIG --evaluate-only --load WEIGHTS
+    python -m paddle.distributed.launch --nproc_per_node 2 tools/main.py -c CONFIG
+
+This module only parses and checks options, sets up the process (device, threads, seed
+via the trainer) and calls the engine. Paddle is imported inside ``main`` so that
+``MKL_DEBUG_CPU_TYPE`` can be set before its MKL loads.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+logger = logging.getLogger("ppgan_app.cli.train")
+
+EXIT_USER_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """Something the user must fix; reported as one line, without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ppgan-train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-c", "--config-file", help="YAML config (PaddleGAN layout)")
+    parser.add_argument("-o", "--opt", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override config keys, e.g. -o total_iters=100 dataset.train.batch_size=32 "
+                             "(values are parsed as YAML)")
+    parser.add_argument("--resume", metavar="CKPT",
+                        help="continue training exactly from a checkpoint (without -c: its own config)")
+    parser.add_argument("--load", metavar="WEIGHTS", help="load net weights only, then train or evaluate")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="run validation on dataset.test and exit")
+    parser.add_argument("--seed", type=int, help="random seed (overrides the config's 'seed')")
+    parser.add_argument("--device", choices=("cpu", "gpu"),
+                        help="default: gpu when Paddle was built with CUDA, else cpu")
+    parser.add_argument("--no-cuda", action="store_true", help="same as --device cpu (PaddleGAN's flag)")
+    parser.add_argument("--amp", action="store_true", help="mixed precision training steps (GPU only)")
+    parser.add_argument("--threads", type=int,
+                        help="CPU threads per process (default: CPU cores / processes)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the resolved config and exit without training")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    _prepare_cpu_env()
+    from ppgan_app.utils.logger import setup_logger
+    setup_logger(rank=int(os.environ.get("PADDLE_TRAINER_ID", "0")))
+    try:
+        return _run(args)
+    except UserError as err:
+        logger.error("%s", _one_line(err))
+        return EXIT_USER_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ppgan_app.engine.checkpoint import CheckpointError
+    from ppgan_app.utils.config import ConfigError
+    try:
+        cfg, name = _resolve_config(args)
+    except (ConfigError, CheckpointError) as err:
+        raise UserError(err) from err
+    if args.dry_run:
+        import yaml
+        from ppgan_app.utils.config import _plain
+        sys.stdout.write(yaml.safe_dump(_plain(cfg), sort_keys=False))
+        return 0
+    device = _setup_device(args)
+    _setup_threads(args.threads)
+    trainer = _build_trainer(cfg, name, amp=args.amp and device == "gpu",
+                             train_data=not args.evaluate_only)
+    try:
+        return _train_or_evaluate(trainer, args)
+    finally:
+        trainer.close()
+
+
+def _resolve_config(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
+    """The config (file, or the resumed checkpoint's) with overrides and ``--seed``; and a run name."""
+    from ppgan_app.engine.checkpoint import load_checkpoint
+    from ppgan_app.utils.config import load_config, resolve_config
+    if args.config_file:
+        cfg, name = load_config(args.config_file, args.opt), Path(args.config_file).stem
+    elif args.resume:
+        saved = load_checkpoint(args.resume).get("config")
+        if saved is None:
+            raise UserError(f"{args.resume} carries no config; give it with -c/--config-file")
+        cfg = resolve_config(saved, args.opt, source=f"config of {args.resume}")
+        name = re.sub(r"-\d{8}-\d{6}(-\d+)?$", "", Path(args.resume).resolve().parent.name) or "run"
+    else:
+        raise UserError("give a config with -c/--config-file (or --resume CKPT to reuse its config)")
+    if args.seed is not None:
+        cfg["seed"] = args.seed
+    return cfg, name
+
+
+def _build_trainer(cfg: Dict[str, Any], name: str, amp: bool, train_data: bool) -> Any:
+    """The trainer; set-up errors a user can fix (missing data, bad names) become ``UserError``."""
+    from ppgan_app.engine import Trainer
+    try:
+        return Trainer(cfg, name=name, amp=amp, train_data=train_data)
+    except (FileNotFoundError, NotADirectoryError, KeyError, ValueError) as err:
+        raise UserError(err) from err
+    except TypeError as err:
+        if "cannot build" in str(err) or "config" in str(err):
+            raise UserError(err) from err
+        raise
+
+
+def _train_or_evaluate(trainer: Any, args: argparse.Namespace) -> int:
+    from ppgan_app.engine.checkpoint import CheckpointError
+    try:
+        if args.load:
+            trainer.load_weights(args.load)
+        if args.evaluate_only:
+            if args.resume:
+                trainer.load_weights(args.resume, strict=True)
+            results = trainer.evaluate()
+            print(f"evaluated {args.config_file or args.resume}: "
+                  + (", ".join(f"{k}={v}" for k, v in results.items()) or "no metrics"))
+            return 0
+        status = trainer.train(resume=args.resume)
+    except CheckpointError as err:
+        raise UserError(err) from err
+    print(f"{status} at iteration {trainer.iter}; run folder {trainer.run_dir}")
+    return 0 if status == "finished" else EXIT_INTERRUPTED
+
+
+def _setup_device(args: argparse.Namespace) -> str:
+    import paddle
+    device = "cpu" if args.no_cuda else args.device
+    if device is None:
+        device = "gpu" if paddle.is_compiled_with_cuda() else "cpu"
+    if device == "gpu" and not paddle.is_compiled_with_cuda():
+        raise UserError("--device gpu: this Paddle build has no CUDA; install paddlepaddle-gpu "
+                        "or use --device cpu")
+    if args.amp and device != "gpu":
+        logger.warning("--amp needs a GPU; training on the CPU in float32")
+    if device == "gpu" and int(os.environ.get("PADDLE_TRAINERS_NUM", "1")) > 1:
+        device = f"gpu:{paddle.distributed.ParallelEnv().device_id}"
+    paddle.set_device(device)
+    return device.split(":")[0]
+
+
+def _setup_threads(threads: Optional[int]) -> None:
+    """Paddle dygraph uses one CPU thread unless told; default: cores / processes."""
+    import paddle
+    procs = int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
+    count = threads or max(1, (os.cpu_count() or 1) // procs)
+    paddle.base.core.set_num_threads(count)
+    logger.info("CPU threads per process: %d", count)
+
+
+def _prepare_cpu_env() -> None:
+    """On AMD CPUs, make Paddle's bundled MKL take its fast path (before Paddle loads)."""
+    if "paddle" not in sys.modules and _cpu_vendor() == "AuthenticAMD":
+        os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")
+
+
+def _cpu_vendor() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err.args[0]) if err.args else str(err)
+    if isinstance(err.__cause__, KeyError) and err.__cause__.args:
+        text = str(err.__cause__.args[0])
+    return " ".join(text.split())
+

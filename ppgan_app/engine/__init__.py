@@ -1,0 +1,2 @@
+"""The training engine: loop, data order, checkpoints, data-parallel helpers."""
+from ppgan_app.engine.trainer import Trainer  # noqa: F401

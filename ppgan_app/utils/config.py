@@ -1,0 +1,210 @@
+"""Training configs: PaddleGAN's YAML layout, every trainer default, ``-o`` overrides.
+
+A config is plain data (nested dicts, lists, scalars). ``load_config`` reads a YAML file,
+merges it over ``DEFAULTS`` (the only place trainer defaults live), applies ``-o`` overrides
+and checks the result. Rules:
+
+* Top-level keys must be keys of ``DEFAULTS``; anything else fails (typos are not ignored).
+* ``-o a.b.c=value`` parses ``value`` as YAML (``lr=2e-4`` is a float, ``[1, 2]`` a list,
+  ``null`` is None). The dotted key must already exist after merging the defaults, except
+  inside a *constructor entry* (a mapping with a ``name`` key, e.g. ``model.generator``),
+  whose keys are keyword arguments: there a new key may be added, and the constructor
+  rejects it if it is wrong.
+* YAML is read with PyYAML's safe loader, taught YAML 1.2 floats (``1e-4`` is a float,
+  not the string that YAML 1.1 makes of it).
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterable, Mapping, MutableMapping, Tuple
+
+import yaml
+
+# Every trainer default. ``None`` means "not set"; required keys are checked in ``validate``.
+DEFAULTS: Dict[str, Any] = {
+    "total_iters": None,          # run length in iterations; wins over ``epochs`` when both set
+    "epochs": None,               # run length in passes over the train set (PaddleGAN's key)
+    "output_dir": "output_dir",   # run folders are created under it: <config-name>-<time>
+    "seed": None,                 # None: drawn at start and written to the resolved config
+    "model": None,                # required: a MODELS entry (name + kwargs)
+    "dataset": {"train": None, "test": None},  # DATASETS entries; loader keys below are popped
+    "optimizer": None,            # one optimizer entry, or named entries with ``net_names``
+    "lr_scheduler": None,         # one LRSCHEDULERS entry, or None for a constant rate
+    "log_config": {
+        "interval": 100,          # iterations between log lines
+        "visiual_interval": 500,  # iterations between sample grids (PaddleGAN's spelling)
+    },
+    "snapshot_config": {
+        "interval": 5000,         # iterations between checkpoints (epochs when ``epochs`` is used)
+        "max_keep": 5,            # checkpoints kept in the run folder (oldest removed)
+    },
+    "validate": None,             # {interval, save_img, metrics: {key: METRICS entry}}
+    "enable_visualdl": True,      # log to VisualDL when the package is importable
+    "find_unused_parameters": False,  # paddle.DataParallel option (multi-process runs)
+    "export_model": None,         # accepted for PaddleGAN configs; not used by the trainer
+}
+
+LOADER_DEFAULTS: Dict[str, Any] = {  # popped from each dataset entry by the engine
+    "batch_size": 1, "num_workers": 0, "shuffle": None, "drop_last": None}  # None: True for train
+
+VALIDATE_DEFAULTS: Dict[str, Any] = {"interval": 5000, "save_img": False, "metrics": {}}
+
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
+
+
+class ConfigError(ValueError):
+    """A config file or override the user must fix (message is one line)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with YAML 1.2 floats (``1e-4``, ``2E5``)."""
+
+
+_Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _first in "-+0123456789.":
+    _Loader.yaml_implicit_resolvers[_first] = [
+        (tag, rx) for tag, rx in _Loader.yaml_implicit_resolvers.get(_first, [])
+        if tag != "tag:yaml.org,2002:float"]
+    _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, [_first])
+
+
+def parse_yaml(text: str, source: str = "<string>") -> Any:
+    """Parse YAML text; a syntax error becomes a ``ConfigError`` naming ``source`` and the line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"malformed YAML at {where}: {problem}") from err
+
+
+def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> Dict[str, Any]:
+    """A deep copy of ``base`` updated by ``extra``; nested mappings merge key by key."""
+    out = copy.deepcopy(dict(base))
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def apply_override(cfg: MutableMapping[str, Any], item: str) -> None:
+    """Apply one ``a.b.c=value`` override in place (see the module docstring for the rules)."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} is not of the form key=value")
+    dotted, raw = item.split("=", 1)
+    keys = dotted.strip().split(".")
+    value = parse_yaml(raw, source=f"override {dotted}")
+    node: Any = cfg
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(node, list):
+            if not key.lstrip("-").isdigit() or not -len(node) <= int(key) < len(node):
+                raise ConfigError(f"override key {dotted!r}: {key!r} is not an index of the list "
+                                  f"at {'.'.join(keys[:depth]) or 'top level'}")
+            key = int(key)
+        elif not isinstance(node, MutableMapping):
+            raise ConfigError(f"override key {dotted!r}: {'.'.join(keys[:depth])} is "
+                              f"{type(node).__name__}, not a mapping")
+        elif key not in node and not (last and "name" in node):
+            known = ", ".join(map(str, node)) or "(empty)"
+            raise ConfigError(f"unknown config key {'.'.join(keys[:depth + 1])!r} in override "
+                              f"{dotted!r}; keys here: {known}")
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
+
+
+def validate(cfg: Mapping[str, Any], source: str = "config") -> None:
+    """Check top-level keys and the required entries; raise ``ConfigError`` otherwise."""
+    unknown = sorted(set(cfg) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key(s) {unknown}; known: {sorted(DEFAULTS)}")
+    for key in ("model", "optimizer"):
+        if not isinstance(cfg.get(key), Mapping):
+            raise ConfigError(f"{source}: '{key}' must be a mapping (a 'name:' entry)")
+    if not isinstance(cfg["dataset"], Mapping) or not isinstance(cfg["dataset"].get("train"), Mapping):
+        raise ConfigError(f"{source}: 'dataset.train' must be a mapping (a 'name:' entry)")
+    if cfg["total_iters"] is None and cfg["epochs"] is None:
+        raise ConfigError(f"{source}: set 'total_iters' or 'epochs'")
+
+
+def _normalise(cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """Accept ``log_config.visual_interval``; fill ``validate`` defaults when it is set."""
+    log_cfg = cfg.get("log_config") or {}
+    if "visual_interval" in log_cfg:
+        log_cfg["visiual_interval"] = log_cfg.pop("visual_interval")
+    if cfg.get("validate") is not None:
+        cfg["validate"] = merge(VALIDATE_DEFAULTS, cfg["validate"])
+    return cfg
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Dict[str, Any]:
+    """Read ``path``, merge it over ``DEFAULTS``, apply ``overrides`` and validate.
+
+    Raises:
+        ConfigError: the file is missing or malformed, a key is unknown, or a required
+            entry is absent. The message is one line and names the file or the key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    data = parse_yaml(path.read_text(encoding="utf-8"), source=str(path))
+    return resolve_config(data, overrides, source=str(path))
+
+
+def resolve_config(data: Any, overrides: Iterable[str] = (), source: str = "config") -> Dict[str, Any]:
+    """Merge ``data`` (a parsed config) over ``DEFAULTS``, apply ``overrides``, validate."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
+    cfg = _normalise(merge(DEFAULTS, data))
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if key == "log_config.visual_interval":
+            item = "log_config.visiual_interval=" + item.split("=", 1)[1]
+        if key.startswith("validate.") and cfg.get("validate") is None:
+            cfg["validate"] = copy.deepcopy(VALIDATE_DEFAULTS)  # -o validate.x=... switches it on
+        apply_override(cfg, item)
+    cfg = _normalise(cfg)
+    validate(cfg, source=source)
+    return cfg
+
+
+def save_config(cfg: Mapping[str, Any], path: str | Path) -> Path:
+    """Write the resolved ``cfg`` as YAML (keys in their config order); return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(_plain(cfg), sort_keys=False, default_flow_style=False),
+                    encoding="utf-8")
+    return path
+
+
+def _plain(obj: Any) -> Any:
+    """Convert to YAML-safe builtins (tuples to lists, numpy scalars to Python)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):
+        return obj.item()
+    return obj
+
+
+def loader_args(dataset_cfg: Mapping[str, Any], train: bool) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Split a dataset entry into (dataset kwargs, loader kwargs with defaults filled in)."""
+    ds = dict(copy.deepcopy(dataset_cfg))
+    loader = {key: ds.pop(key, default) for key, default in LOADER_DEFAULTS.items()}
+    for key in ("shuffle", "drop_last"):
+        if loader[key] is None:
+            loader[key] = train
+    return ds, loader
+
