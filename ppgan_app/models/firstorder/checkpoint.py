@@ -1,0 +1,86 @@
+"""Load PaddleGAN FOMM checkpoints (and this kit's training checkpoints) into the networks.
+
+PaddleGAN's published files (``vox-cpk.pdparams`` ...) are ``{"generator": state_dict,
+"kp_detector": state_dict}``; PaddleGAN training checkpoints carry the same two keys among
+others; this kit's training checkpoints keep them under ``"nets"``.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Tuple, Union
+
+import numpy as np
+import paddle
+
+logger = logging.getLogger(__name__)
+
+NET_NAMES = ("kp_detector", "generator")
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the networks; the message lists every offending key."""
+
+
+def _shape(value: Any) -> Tuple[int, ...]:
+    return tuple(int(d) for d in (value.shape if hasattr(value, "shape") else np.shape(value)))
+
+
+def state_dict_mismatch(layer: paddle.nn.Layer, state: Mapping[str, Any]
+                        ) -> Tuple[List[str], List[str], List[str]]:
+    """Compare ``state`` with ``layer.state_dict()``.
+
+    Returns:
+        ``(missing, unexpected, mis_shaped)``; mis-shaped entries read
+        ``"key: checkpoint [..] vs network [..]"``.
+    """
+    expected = layer.state_dict()
+    missing = sorted(k for k in expected if k not in state)
+    unexpected = sorted(k for k in state if k not in expected)
+    mis_shaped = sorted(
+        f"{k}: checkpoint {list(_shape(state[k]))} vs network {list(_shape(expected[k]))}"
+        for k in expected if k in state and _shape(state[k]) != _shape(expected[k]))
+    return missing, unexpected, mis_shaped
+
+
+def fomm_state_dicts(checkpoint: Union[str, Path, Mapping[str, Any]]) -> Dict[str, Mapping[str, Any]]:
+    """``{"kp_detector": sd, "generator": sd}`` from a path or a loaded checkpoint dict."""
+    if isinstance(checkpoint, (str, Path)):
+        checkpoint = paddle.load(str(checkpoint))
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointMismatchError(f"a FOMM checkpoint is a dict, got {type(checkpoint).__name__}")
+    source = checkpoint.get("nets", checkpoint)
+    absent = [name for name in NET_NAMES if name not in source]
+    if absent:
+        raise CheckpointMismatchError(
+            f"checkpoint has no {absent} state dicts; top-level keys: {sorted(checkpoint)}"
+            + (f", nets: {sorted(source)}" if source is not checkpoint else ""))
+    return {name: source[name] for name in NET_NAMES}
+
+
+def load_fomm_checkpoint(checkpoint: Union[str, Path, Mapping[str, Any]],
+                         kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer) -> None:
+    """Load both state dicts, strictly.
+
+    Raises:
+        CheckpointMismatchError: one error listing, per net, the missing, unexpected and
+            mis-shaped keys (nothing is loaded in that case).
+    """
+    states = fomm_state_dicts(checkpoint)
+    nets = {"kp_detector": kp_detector, "generator": generator}
+    problems = []
+    for name, net in nets.items():
+        missing, unexpected, mis_shaped = state_dict_mismatch(net, states[name])
+        for label, keys in (("missing", missing), ("unexpected", unexpected),
+                            ("mis-shaped", mis_shaped)):
+            if keys:
+                problems.append(f"{name}: {len(keys)} {label} key(s):\n    " + "\n    ".join(keys))
+    if problems:
+        raise CheckpointMismatchError(
+            "the checkpoint does not fit the FOMM networks built from this config "
+            "(wrong --config, or --mobile_net / --image_size not matching the weights?)\n  "
+            + "\n  ".join(problems))
+    for name, net in nets.items():
+        net.set_state_dict(states[name])
+    logger.info("loaded FOMM weights (%d kp_detector and %d generator tensors)",
+                len(states["kp_detector"]), len(states["generator"]))

@@ -1,0 +1,1 @@
+"""Network building blocks shared by models (pure ``paddle.nn`` code, no I/O)."""
