@@ -1,0 +1,101 @@
+"""Paste animated face crops back into the full portrait with feathered masks (no seams).
+
+PaddleGAN pastes a hard rectangle (one face) or a hard circle of radius ``ratio · crop height``
+(several faces). Here every face gets the same soft mask: a disc of that radius whose edge fades
+smoothly to zero, multiplied by a ramp that reaches zero at the crop border, so the alpha (and
+hence the pasted image) has bounded gradient everywhere, including where the crop ends.
+"""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import cv2
+import numpy as np
+
+from ppgan_app.apps.crop import Box
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    """0 for x <= 0, 1 for x >= 1, C1-smooth in between (max slope 1.5)."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def feather_mask(height: int, width: int, ratio: float = 0.4, feather: float = 0.35,
+                 border: float = 0.1) -> np.ndarray:
+    """Soft paste mask for a crop of ``height x width`` pixels.
+
+    Args:
+        height, width: crop size in pixels.
+        ratio: radius of the pasted disc as a fraction of ``height`` (PaddleGAN's ``--ratio``;
+            0.4-0.5 covers the face; >= 0.7 covers the whole crop up to the border ramp).
+        feather: width of the disc's soft edge as a fraction of its radius.
+        border: width of the ramp to zero at the crop border, as a fraction of ``min(h, w)``.
+
+    Returns:
+        ``[height, width] float32`` alpha in [0, 1], 1 at the centre and 0 on the border rows
+        and columns; it changes by at most ``1.5 / min(feather·radius, border·min(h, w))`` per
+        pixel, so a pasted face never shows a seam.
+    """
+    ys = (np.arange(height, dtype=np.float32) + 0.5) - height / 2.0
+    xs = (np.arange(width, dtype=np.float32) + 0.5) - width / 2.0
+    dist = np.sqrt(ys[:, None] ** 2 + xs[None, :] ** 2)
+    radius = max(ratio * height, 1.0)
+    soft = max(feather * radius, 1.0)
+    disc = _smoothstep((radius - dist) / soft)
+    ramp_px = max(border * min(height, width), 2.0)
+    edge_y = np.minimum(np.arange(height), height - 1 - np.arange(height))  # 0 on the border
+    edge_x = np.minimum(np.arange(width), width - 1 - np.arange(width))
+    ramp = _smoothstep(np.minimum(edge_y[:, None], edge_x[None, :]).astype(np.float32) / ramp_px)
+    return (disc * ramp).astype(np.float32)
+
+
+class Compositor:
+    """Pastes animated crops into a copy of the background with precomputed feathered masks.
+
+    Args:
+        background: ``[H,W,3] uint8`` the full source image.
+        boxes: crop boxes ``(x1, y1, x2, y2)``, one per animated face.
+        ratio: disc radius as a fraction of the crop height (see :func:`feather_mask`).
+        whole_image: the single box is the whole image: paste it without a mask.
+    """
+
+    def __init__(self, background: np.ndarray, boxes: Sequence[Box], ratio: float = 0.4,
+                 whole_image: bool = False) -> None:
+        self.background = background
+        self.boxes: List[Box] = [tuple(int(v) for v in b) for b in boxes]
+        self.whole_image = whole_image
+        self.masks = [None if whole_image else
+                      feather_mask(y2 - y1, x2 - x1, ratio)[:, :, None]
+                      for x1, y1, x2, y2 in self.boxes]
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Compose one output frame.
+
+        Args:
+            crops: one ``[S,S,3]`` animated crop per box (uint8, or float in [0, 1]).
+
+        Returns:
+            ``[H,W,3] uint8`` the background with every crop resized into its box and blended.
+        """
+        frame = self.background.copy()
+        for crop, box, mask in zip(crops, self.boxes, self.masks):
+            x1, y1, x2, y2 = box
+            patch = _to_float255(crop)
+            patch = cv2.resize(patch, (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)
+            if mask is None:
+                frame[y1:y2, x1:x2] = _to_uint8(patch)
+                continue
+            region = frame[y1:y2, x1:x2].astype(np.float32)
+            frame[y1:y2, x1:x2] = _to_uint8(region + mask * (patch - region))
+        return frame
+
+
+def _to_float255(crop: np.ndarray) -> np.ndarray:
+    if crop.dtype == np.uint8:
+        return crop.astype(np.float32)
+    return np.asarray(crop, np.float32) * 255.0
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)

@@ -1,0 +1,106 @@
+"""68-point face landmarks (dlib) and the pose distance used by ``--find_best_frame``.
+
+dlib's 68-point shape predictor is a separate file (its training data forbids commercial use, so
+it is optional). It is looked up in this order: the ``PPGAN_APP_DLIB_LANDMARKS`` environment
+variable, the ``face_recognition_models`` package, Debian's ``libdlib-data``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from typing import Iterable, Optional
+
+import cv2
+import numpy as np
+
+from ppgan_app.apps.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
+ENV_VAR = "PPGAN_APP_DLIB_LANDMARKS"
+_DEBIAN_PATH = "/usr/share/dlib/" + PREDICTOR_FILE
+
+
+def find_shape_predictor() -> Optional[str]:
+    """Path of dlib's 68-point predictor file, or ``None`` when no source has it."""
+    candidates = [os.environ.get(ENV_VAR)]
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            candidates.append(os.path.join(folder, "models", PREDICTOR_FILE))
+    candidates.append(_DEBIAN_PATH)
+    for path in candidates:
+        if path and os.path.isfile(path):
+            return path
+    return None
+
+
+class DlibLandmarker:
+    """Largest face's 68 landmarks with dlib (HOG detector + shape predictor).
+
+    Args:
+        predictor_path: the ``.dat`` file; ``None`` searches as :func:`find_shape_predictor` does.
+
+    Raises:
+        InputError: no predictor file can be found (the message says how to get one).
+    """
+
+    def __init__(self, predictor_path: Optional[str] = None) -> None:
+        path = predictor_path or find_shape_predictor()
+        if path is None:
+            raise InputError(
+                "--find_best_frame needs dlib's 68-point landmark model: pip install "
+                "face_recognition_models (non-commercial use), or apt install libdlib-data, or set "
+                f"{ENV_VAR}=/path/to/{PREDICTOR_FILE}; or pass --best_frame N instead")
+        import dlib
+
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = dlib.shape_predictor(path)
+
+    def __call__(self, image: np.ndarray) -> Optional[np.ndarray]:
+        """Landmarks ``[68,2] float32`` (x, y pixels) of the largest face in
+        ``image [H,W,3] uint8``, or ``None`` when no face is found."""
+        import dlib
+
+        image = np.ascontiguousarray(image)
+        rects = self._detector(image, 1)
+        if not rects:
+            return None
+        rect = max(rects, key=lambda r: r.width() * r.height())
+        shape = self._predictor(image, dlib.rectangle(rect.left(), rect.top(), rect.right(),
+                                                      rect.bottom()))
+        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+
+
+def normalize_landmarks(points: np.ndarray) -> np.ndarray:
+    """Remove position and scale: centre on the mean and divide by sqrt(convex-hull area).
+
+    Args:
+        points: ``[K,2]`` landmark coordinates.
+    Returns:
+        ``[K,2] float64``.
+    """
+    pts = np.asarray(points, np.float64)
+    pts = pts - pts.mean(axis=0, keepdims=True)
+    area = cv2.contourArea(cv2.convexHull(pts.astype(np.float32)))
+    return pts / np.sqrt(max(area, 1e-12))
+
+
+def best_frame_index(source_landmarks: np.ndarray,
+                     driving_landmarks: Iterable[Optional[np.ndarray]]) -> int:
+    """Index of the driving frame whose normalised landmarks are closest (sum of squared
+    differences) to the source's. Frames without landmarks (``None``) are skipped; 0 if none has any.
+    """
+    src = normalize_landmarks(source_landmarks)
+    best, best_dist = 0, np.inf
+    for index, points in enumerate(driving_landmarks):
+        if points is None:
+            continue
+        dist = float(((normalize_landmarks(points) - src) ** 2).sum())
+        if dist < best_dist:
+            best, best_dist = index, dist
+    if not np.isfinite(best_dist):
+        logger.warning("no face found in any driving frame; starting from frame 0")
+    return best

@@ -1,0 +1,83 @@
+"""Shared fixtures for the expression-transfer app tests: a fake animator and tiny media files."""
+from __future__ import annotations
+
+import os
+import wave
+
+import numpy as np
+import pytest
+
+from ppgan_app.apps.video_io import Mp4Writer
+
+
+class FakeAnimator:
+    """Stands in for the FOMM networks: keypoints are the frames' mean colours ``[N,3]`` and the
+    animation shifts the source's colours by the driving motion, so a wrong frame order, a wrong
+    reference frame or a batch mix-up changes the output."""
+
+    def __init__(self, image_size: int = 64) -> None:
+        self.image_size = image_size
+        self.keypoint_calls = 0
+
+    def keypoints(self, frames: np.ndarray) -> np.ndarray:
+        assert frames.dtype == np.float32 and frames.ndim == 4 and frames.shape[1] == 3
+        assert frames.shape[2] == frames.shape[3] == self.image_size
+        assert 0.0 <= frames.min() and frames.max() <= 1.0
+        self.keypoint_calls += 1
+        return frames.mean(axis=(2, 3))
+
+    def animate(self, source, kp_source, kp_driving, kp_driving_initial, *, relative,
+                adapt_scale):
+        assert source.shape == (1, 3, self.image_size, self.image_size)
+        motion = kp_driving - kp_driving_initial if relative else kp_driving - kp_source
+        out = source + 2.0 * motion[:, :, None, None]
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+@pytest.fixture
+def fake_animator() -> FakeAnimator:
+    return FakeAnimator()
+
+
+def write_wav(path: str, seconds: float, rate: int = 8000) -> str:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
+    with wave.open(path, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.tobytes())
+    return path
+
+
+def write_clip(path: str, n_frames: int = 12, fps: float = 10.0, size=(48, 40),
+               audio: bool = False) -> str:
+    """A tiny clip of smoothly changing colours; ``size`` is (width, height)."""
+    folder = os.path.dirname(path)
+    with Mp4Writer(path, fps) as writer:
+        for i in range(n_frames):
+            frame = np.zeros((size[1], size[0], 3), np.uint8)
+            frame[..., 0] = 40 + 12 * i
+            frame[..., 1] = np.linspace(0, 200, size[0], dtype=np.uint8)[None, :]
+            frame[..., 2] = 120
+            writer.write(frame)
+        wav = write_wav(os.path.join(folder, "tone.wav"), n_frames / fps) if audio else None
+        writer.finish(audio_source=wav)
+    return path
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    """Paths of small inputs: the astronaut portrait, clips with and without sound."""
+    from skimage import data
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("media")
+    portrait = str(folder / "astronaut.png")
+    Image.fromarray(data.astronaut()).save(portrait)
+    return {
+        "portrait": portrait,
+        "clip": write_clip(str(folder / "clip.mp4"), audio=False),
+        "clip_audio": write_clip(str(folder / "clip_audio.mp4"), audio=True),
+        "folder": folder,
+    }

@@ -1,0 +1,73 @@
+"""Streaming reader, H.264 writer with atomic rename, audio mux (checked with the bundled ffmpeg)."""
+import os
+
+import numpy as np
+import pytest
+
+from ppgan_app.apps.errors import InputError
+from ppgan_app.apps.video_io import (Mp4Writer, VideoReader, check_writable_dir, iter_chunks,
+                                     probe_streams)
+
+
+def ffprobe(path):
+    """Parse ``ffmpeg -i`` stderr: codec, fps and streams."""
+    import re
+    import subprocess
+
+    import imageio_ffmpeg
+
+    err = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path],
+                         capture_output=True, text=True).stderr
+    video = re.search(r"Video: (\w+).*?, (\d+(?:\.\d+)?) fps", err)
+    return {"codec": video.group(1) if video else None,
+            "fps": float(video.group(2)) if video else None,
+            "audio": "Audio:" in err}
+
+
+def test_clip_roundtrip_keeps_frames_fps_and_codec(media):
+    reader = VideoReader(media["clip"])
+    assert reader.meta.fps == 10.0 and reader.meta.size == (48, 40)
+    frames = list(reader)
+    assert len(frames) == 12 and frames[0].shape == (40, 48, 3) and frames[0].dtype == np.uint8
+    assert abs(int(frames[5][..., 0].mean()) - (40 + 12 * 5)) <= 3
+    info = ffprobe(media["clip"])
+    assert info == {"codec": "h264", "fps": 10.0, "audio": False}
+    assert ffprobe(media["clip_audio"])["audio"] is True
+    assert probe_streams(media["clip_audio"]).has_audio
+
+
+def test_chunks_cover_every_frame_in_order():
+    chunks = list(iter_chunks((np.full((2, 2, 3), i, np.uint8) for i in range(10)), 4))
+    assert [len(c) for c in chunks] == [4, 4, 2]
+    assert [int(f[0, 0, 0]) for c in chunks for f in c] == list(range(10))
+
+
+def test_odd_sizes_are_padded_and_failures_leave_nothing(tmp_path):
+    out = tmp_path / "odd.mp4"
+    with Mp4Writer(str(out), 5) as writer:
+        for _ in range(3):
+            writer.write(np.zeros((31, 33, 3), np.uint8))
+        writer.finish()
+    assert VideoReader(str(out)).meta.size == (34, 32)
+    failed = tmp_path / "failed.mp4"
+    with pytest.raises(RuntimeError):
+        with Mp4Writer(str(failed), 5) as writer:
+            writer.write(np.zeros((32, 32, 3), np.uint8))
+            raise RuntimeError("boom")
+    assert sorted(os.listdir(tmp_path)) == ["odd.mp4"]
+
+
+def test_bad_videos_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        VideoReader(str(tmp_path / "missing.mp4"))
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video")
+    with pytest.raises(InputError, match="cannot read"):
+        VideoReader(str(fake))
+
+
+def test_unwritable_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="cannot write"):
+        check_writable_dir(str(blocker / "sub"))
