@@ -85,7 +85,8 @@ def build_from_config(cfg: Mapping[str, Any], registry: Registry,
         cfg: a mapping with ``name`` (registered name or a class) plus constructor kwargs.
             It is deep-copied, never mutated.
         registry: where ``name`` is looked up.
-        default_args: kwargs used where ``cfg`` does not give them (``cfg`` wins).
+        default_args: kwargs used where ``cfg`` does not give them (``cfg`` wins); passed
+            as they are (not copied), so they may be live objects such as parameters.
 
     Raises:
         TypeError: ``cfg`` is not a mapping or has no ``name``.
@@ -95,7 +96,7 @@ def build_from_config(cfg: Mapping[str, Any], registry: Registry,
         raise TypeError(f"a {registry.name} config must be a mapping with a 'name' key, got {cfg!r}")
     if "name" not in cfg:
         raise TypeError(f"a {registry.name} config needs a 'name' key; got keys {sorted(cfg)}")
-    kwargs = dict(copy.deepcopy(default_args or {}))
+    kwargs = dict(default_args or {})  # not copied: runtime objects such as parameters
     kwargs.update(copy.deepcopy(dict(cfg)))
     target = kwargs.pop("name")
     factory = target if callable(target) else registry.get(target)
