@@ -1,0 +1,128 @@
+"""Official pretrained weights: one URL table and one ``resolve_weights``.
+
+Known names are downloaded once into a cache folder, ``~/.cache/ppgan_app`` unless the
+environment variable ``PPGAN_APP_CACHE`` names another. Downloads go to a temporary file
+in that folder that is renamed into place only when complete, and are retried.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, Union
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV = "PPGAN_APP_CACHE"
+_BASE = "https://paddlegan.bj.bcebos.com"
+
+# name -> URL (PaddleGAN's published files). The file keeps the URL's base name in the cache.
+WEIGHT_URLS: Dict[str, str] = {
+    "vox-cpk": f"{_BASE}/applications/first_order_model/vox-cpk.pdparams",         # FOMM 256
+    "vox-cpk-512": f"{_BASE}/applications/first_order_model/vox-cpk-512.pdparams",  # FOMM 512
+    "vox-mobile": f"{_BASE}/applications/first_order_model/vox-mobile.pdparams",    # FOMM mobile
+    "s3fd": f"{_BASE}/models/s3fd_paddle.pdparams",              # S3FD face detector
+    "blazeface": f"{_BASE}/models/blazeface.pdparams",           # BlazeFace face detector
+    "blazeface-anchors": f"{_BASE}/models/anchors.npy",          # BlazeFace anchor boxes
+    "gpen-512": f"{_BASE}/models/GPEN-512.pdparams",             # GPEN face restoration
+    "vgg19": f"{_BASE}/models/vgg19.pdparams",                   # VGG19 for perceptual losses
+}
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Weights could not be found or downloaded; the message says what to do."""
+
+
+def cache_dir() -> Path:
+    """The weight cache folder (not created here)."""
+    override = os.environ.get(CACHE_ENV)
+    return Path(override).expanduser() if override else Path.home() / ".cache" / "ppgan_app"
+
+
+def cached_path(name: str) -> Path:
+    """Where the known weights ``name`` live once downloaded."""
+    return cache_dir() / Path(urllib.request.urlparse(WEIGHT_URLS[name]).path).name
+
+
+def _open_url(url: str, timeout: float):
+    """Open ``url`` for reading (the one place that touches the network; tests replace it)."""
+    return urllib.request.urlopen(url, timeout=timeout)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _download_once(url: str, target: Path, timeout: float) -> None:
+    """Stream ``url`` into a temporary file next to ``target``, then rename it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out, _open_url(url, timeout) as response:
+            expected = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+            shutil.copyfileobj(response, out, length=1 << 20)
+        size = os.path.getsize(tmp_name)
+        if expected is not None and int(expected) != size:
+            raise OSError(f"incomplete download: {size} of {expected} bytes")
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.remove(tmp_name)
+
+
+def download(url: str, target: Path, retries: int = 3, timeout: float = 60.0,
+             backoff: float = 2.0) -> Path:
+    """Download ``url`` to ``target`` with ``retries`` attempts (exponential backoff).
+
+    Raises:
+        OSError: the last attempt's error (``urllib.error.URLError`` is an OSError).
+    """
+    for attempt in range(1, retries + 1):
+        try:
+            logger.info("downloading %s -> %s (attempt %d/%d)", url, target, attempt, retries)
+            _download_once(url, target, timeout)
+            return target
+        except (OSError, ValueError) as err:
+            if attempt == retries:
+                raise
+            wait = backoff ** (attempt - 1)
+            logger.warning("download failed (%s); retrying in %.0f s", err, wait)
+            _sleep(wait)
+    return target  # not reached: retries >= 1
+
+
+def resolve_weights(name_or_path: Union[str, Path], retries: int = 3, timeout: float = 60.0) -> Path:
+    """Path of weights given a local file or a known name (see ``WEIGHT_URLS``).
+
+    A path to an existing file is returned as is. A known name is looked up in the cache
+    folder and downloaded there on first use.
+
+    Raises:
+        WeightsUnavailableError: unknown name, missing local file, or download failure
+            (naming the URL, the cache path and ``--weight_path``).
+    """
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_file():
+        return candidate
+    name = str(name_or_path)
+    if name not in WEIGHT_URLS:
+        raise WeightsUnavailableError(
+            f"{name!r} is neither an existing file nor a known weight name "
+            f"({', '.join(sorted(WEIGHT_URLS))})")
+    target = cached_path(name)
+    if target.is_file():
+        return target
+    url = WEIGHT_URLS[name]
+    try:
+        return download(url, target, retries=retries, timeout=timeout)
+    except (OSError, ValueError) as err:
+        raise WeightsUnavailableError(
+            f"could not download {name!r} from {url} to {target} ({err}). "
+            f"Without internet, fetch that URL elsewhere and either copy the file to {target} "
+            f"(cache folder: set {CACHE_ENV} to move it) or pass its path with --weight_path."
+        ) from err
