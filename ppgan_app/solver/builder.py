@@ -30,6 +30,8 @@ def build_optimizer(cfg: Mapping[str, Any], parameters: Iterable[paddle.Tensor],
     a scheduler; a ``learning_rate`` inside ``cfg`` wins when no scheduler is given.
     """
     cfg = {k: v for k, v in cfg.items() if k != "net_names"}
+    live = {"parameters": list(parameters)}  # default_args are passed as they are, cfg is copied
     if isinstance(learning_rate, paddle.optimizer.lr.LRScheduler) or "learning_rate" not in cfg:
-        cfg["learning_rate"] = learning_rate
-    return build_from_config(cfg, OPTIMIZERS, default_args={"parameters": list(parameters)})
+        cfg.pop("learning_rate", None)
+        live["learning_rate"] = learning_rate  # the scheduler itself, not a copy of it
+    return build_from_config(cfg, OPTIMIZERS, default_args=live)
