@@ -1,0 +1,3 @@
+"""Metrics, registered in ``METRICS``; each has ``reset()``, ``update(preds, gts)``, ``accumulate()``."""
+from ppgan_app.metrics import frechet  # noqa: F401
+from ppgan_app.metrics import psnr_ssim  # noqa: F401
