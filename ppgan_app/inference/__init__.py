@@ -1,0 +1,35 @@
+"""Inference engines for the First Order Motion Model (keypoint detector + generator).
+
+Two engines share one interface (:class:`~ppgan_app.inference.engines.Engine`):
+
+* ``dygraph``: runs the Paddle layers directly (the natural choice on GPU);
+* ``fast``: exports both networks once to static graphs (cached next to the weights) and
+  runs them with Paddle Inference + oneDNN on the CPU (about 4x faster there).
+
+Build one with :func:`build_engine`. Importing this package imports nothing heavy and changes
+no global state; :func:`~ppgan_app.inference.cpu_env.apply_cpu_env` is for entry points that
+want the recommended CPU environment and must run before ``paddle`` is imported.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "Engine": "ppgan_app.inference.engines",
+    "DygraphEngine": "ppgan_app.inference.engines",
+    "build_engine": "ppgan_app.inference.engines",
+    "ENGINE_NAMES": "ppgan_app.inference.engines",
+    "FastEngine": "ppgan_app.inference.paddle_inference",
+    "export_fomm": "ppgan_app.inference.export",
+    "apply_cpu_env": "ppgan_app.inference.cpu_env",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names on first use, so that ``import ppgan_app.inference`` stays cheap."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

@@ -1,0 +1,57 @@
+"""CPU runtime environment for entry points (no ``paddle`` import here).
+
+The MKL bundled with Paddle dispatches to a slow code path on AMD CPUs unless
+``MKL_DEBUG_CPU_TYPE=5`` is set before MKL is loaded, i.e. before ``import paddle``. Entry
+points (``main()`` functions, benchmarks) call :func:`apply_cpu_env` first thing; library code
+never does, so importing ``ppgan_app`` changes no process state.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Mapping
+
+LOG = logging.getLogger(__name__)
+
+
+def recommended_cpu_env(threads: int | None = None) -> dict[str, str]:
+    """Environment variables that help Paddle on CPU.
+
+    Args:
+        threads: CPU math threads (``None``: leave the thread variables alone).
+
+    Returns:
+        Variable name -> value. ``MKL_DEBUG_CPU_TYPE=5`` (AVX2 path of MKL on AMD; harmless on
+        Intel) and, when ``threads`` is given, ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``.
+    """
+    env = {"MKL_DEBUG_CPU_TYPE": "5"}
+    if threads is not None:
+        env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
+    return env
+
+
+def apply_cpu_env(threads: int | None = None, environ: Mapping[str, str] | None = None,
+                  override: bool = False) -> dict[str, str]:
+    """Set :func:`recommended_cpu_env` in ``os.environ`` (values already set win unless ``override``).
+
+    Call it from an entry point before ``paddle`` is imported; afterwards MKL has read its
+    variables and a warning is logged.
+
+    Args:
+        threads: CPU math threads, see :func:`recommended_cpu_env`.
+        environ: the variables to apply (default: :func:`recommended_cpu_env`).
+        override: replace values that are already set.
+
+    Returns:
+        The variables that were actually set.
+    """
+    if "paddle" in sys.modules:
+        LOG.warning("apply_cpu_env() called after paddle was imported; MKL may ignore it")
+    wanted = dict(environ) if environ is not None else recommended_cpu_env(threads)
+    applied = {}
+    for key, value in wanted.items():
+        if override or key not in os.environ:
+            os.environ[key] = value
+            applied[key] = value
+    return applied

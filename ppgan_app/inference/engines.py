@@ -1,0 +1,162 @@
+"""Engine interface for FOMM inference, the dygraph engine and the :func:`build_engine` factory.
+
+An engine runs the two networks a predictor needs, on whole batches of frames:
+
+* ``kp_detector(images)``: images ``[N,3,H,W]`` float32 in [0,1] ->
+  ``{"value": [N,K,2] in [-1,1], "jacobian": [N,K,2,2]}`` (no ``jacobian`` when the detector
+  does not estimate one);
+* ``generator(source, kp_source, kp_driving)``: source ``[N,3,H,W]`` (or ``[1,3,H,W]``,
+  broadcast), keypoint dicts as above (batch N or 1) -> prediction ``[N,3,H,W]`` in [0,1].
+
+Inputs may be numpy arrays or Paddle tensors; outputs are Paddle tensors. Keypoint
+normalisation (relative motion, jacobian transfer) is not an engine's business.
+"""
+from __future__ import annotations
+
+import abc
+import logging
+from pathlib import Path
+from typing import Mapping, Union
+
+import numpy as np
+import paddle
+
+LOG = logging.getLogger(__name__)
+
+ArrayLike = Union[np.ndarray, paddle.Tensor]
+KeypointDict = Mapping[str, ArrayLike]
+
+ENGINE_NAMES = ("dygraph", "fast")
+
+
+class Engine(abc.ABC):
+    """Runs a FOMM keypoint detector and generator; see the module docstring for shapes."""
+
+    name: str = "engine"
+
+    @abc.abstractmethod
+    def kp_detector(self, images: ArrayLike) -> dict[str, paddle.Tensor]:
+        """Keypoints of ``images`` ``[N,3,H,W]`` float32 in [0,1].
+
+        Returns:
+            ``{"value": [N,K,2], "jacobian": [N,K,2,2]}`` (``jacobian`` only if estimated).
+        """
+
+    @abc.abstractmethod
+    def generator(self, source: ArrayLike, kp_source: KeypointDict,
+                  kp_driving: KeypointDict) -> paddle.Tensor:
+        """Animate ``source`` ``[N|1,3,H,W]`` in [0,1] from ``kp_source`` to ``kp_driving``.
+
+        Returns:
+            prediction ``[N,3,H,W]`` float32 in [0,1], N = batch of ``kp_driving``.
+        """
+
+
+def to_tensor(array: ArrayLike) -> paddle.Tensor:
+    """A float32 Paddle tensor from a numpy array or tensor (tensors pass through)."""
+    if isinstance(array, paddle.Tensor):
+        return array if array.dtype == paddle.float32 else array.astype("float32")
+    return paddle.to_tensor(np.ascontiguousarray(array, dtype=np.float32))
+
+
+def to_numpy(array: ArrayLike) -> np.ndarray:
+    """A C-contiguous float32 numpy array from a numpy array or tensor."""
+    if isinstance(array, paddle.Tensor):
+        array = array.numpy()
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def check_images(images: ArrayLike, what: str = "images") -> None:
+    """Raise ``ValueError`` unless ``images`` is ``[N,3,H,W]``-shaped."""
+    shape = tuple(images.shape)
+    if len(shape) != 4:
+        raise ValueError(f"{what} must be [N,C,H,W], got shape {shape}")
+
+
+def batch_size_of(kp: KeypointDict) -> int:
+    """N of a keypoint dict (``value`` ``[N,K,2]``)."""
+    shape = tuple(kp["value"].shape)
+    if len(shape) != 3 or shape[-1] != 2:
+        raise ValueError(f"keypoint value must be [N,K,2], got shape {shape}")
+    return int(shape[0])
+
+
+class DygraphEngine(Engine):
+    """Runs the Paddle layers directly (eval mode, no autograd), on whatever device they live on.
+
+    Args:
+        kp_detector: the keypoint detector layer (PaddleGAN's ``KPDetector`` interface).
+        generator: the generator layer (``forward(source_image, kp_driving, kp_source)`` returning
+            a dict with ``prediction``).
+    """
+
+    name = "dygraph"
+
+    def __init__(self, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer) -> None:
+        self.kp_net = kp_detector
+        self.generator_net = generator
+        self.kp_net.eval()
+        self.generator_net.eval()
+
+    def kp_detector(self, images: ArrayLike) -> dict[str, paddle.Tensor]:
+        check_images(images)
+        with paddle.no_grad():
+            out = self.kp_net(to_tensor(images))
+        return {key: out[key] for key in ("value", "jacobian") if key in out}
+
+    def generator(self, source: ArrayLike, kp_source: KeypointDict,
+                  kp_driving: KeypointDict) -> paddle.Tensor:
+        check_images(source, "source")
+        n = batch_size_of(kp_driving)
+        source_t = broadcast_batch(to_tensor(source), n)
+        kp_s = {key: broadcast_batch(to_tensor(value), n) for key, value in kp_source.items()}
+        kp_d = {key: to_tensor(value) for key, value in kp_driving.items()}
+        with paddle.no_grad():
+            out = self.generator_net(source_image=source_t, kp_driving=kp_d, kp_source=kp_s)
+        return out["prediction"]
+
+
+def broadcast_batch(tensor: paddle.Tensor, n: int) -> paddle.Tensor:
+    """Repeat a batch-1 tensor to batch ``n``; a batch-``n`` tensor passes through."""
+    batch = int(tensor.shape[0])
+    if batch == n:
+        return tensor
+    if batch != 1:
+        raise ValueError(f"batch {batch} does not match the driving batch {n}")
+    return paddle.expand(tensor, [n] + list(tensor.shape[1:]))
+
+
+def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
+                 cache_dir: str | Path | None = None, threads: int | None = None,
+                 config: Mapping | None = None, precision: str = "fp32") -> Engine:
+    """Build the engine called ``name`` for the given networks.
+
+    Args:
+        name: ``"dygraph"`` or ``"fast"`` (Paddle Inference + oneDNN, CPU only).
+        kp_detector: keypoint detector layer, weights loaded.
+        generator: generator layer, weights loaded.
+        cache_dir: where the fast engine keeps its exported graphs (e.g. next to the weights);
+            required for ``"fast"``.
+        threads: CPU math threads (``None``: Paddle's default). For ``"dygraph"`` this sets
+            Paddle's process-wide thread count, so call it from an entry point.
+        config: the model configuration; part of the export cache key.
+        precision: ``"fp32"``, or ``"bf16"`` for the fast engine (oneDNN bfloat16; changes outputs,
+            check the quality first).
+
+    Returns:
+        An :class:`Engine`.
+    """
+    if name not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
+    if name == "dygraph":
+        if precision != "fp32":
+            raise ValueError("the dygraph engine runs fp32 only")
+        if threads is not None:
+            paddle.base.core.set_num_threads(int(threads))
+        return DygraphEngine(kp_detector, generator)
+    if cache_dir is None:
+        raise ValueError("the fast engine needs a cache_dir for its exported graphs")
+    from ppgan_app.inference.paddle_inference import FastEngine
+
+    return FastEngine(kp_detector, generator, cache_dir=cache_dir, threads=threads or 2,
+                      config=config, precision=precision)

@@ -1,0 +1,184 @@
+"""The fast CPU engine: exported static graphs run by Paddle Inference with oneDNN.
+
+Graphs are exported lazily, for the image size of the first call, and cached on disk (see
+:mod:`ppgan_app.inference.export`). The generator's source encoder runs once per distinct
+source image; every driving frame then costs the keypoint detector plus the rest of the
+generator.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import paddle
+from paddle import inference as paddle_infer
+
+from ppgan_app.inference.engines import (ArrayLike, Engine, KeypointDict, batch_size_of,
+                                         check_images, to_numpy)
+from ppgan_app.inference.export import ExportInfo, describe, export_fomm, graph_files
+
+LOG = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def make_predictor(model_file: Path, params_file: Path, threads: int,
+                   precision: str = "fp32", onednn: bool = True) -> paddle_infer.Predictor:
+    """A CPU Paddle Inference predictor for one exported graph.
+
+    Args:
+        model_file: ``.json`` (PIR) or ``.pdmodel`` graph.
+        params_file: its ``.pdiparams``.
+        threads: CPU math threads (OpenMP threads of oneDNN / MKL).
+        precision: ``"fp32"`` or ``"bf16"`` (oneDNN bfloat16 kernels where available).
+        onednn: use oneDNN kernels (False: Paddle's plain CPU kernels, for comparison).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    config = paddle_infer.Config(str(model_file), str(params_file))
+    config.disable_gpu()
+    config.switch_ir_optim(True)
+    config.set_cpu_math_library_num_threads(int(threads))
+    config.disable_glog_info()
+    if onednn:
+        config.enable_onednn()
+        if precision == "bf16":
+            config.enable_onednn_bfloat16()
+    elif precision != "fp32":
+        raise ValueError("bf16 needs oneDNN")
+    return paddle_infer.create_predictor(config)
+
+
+class GraphRunner:
+    """Feeds numpy arrays to one predictor by input name and fetches its outputs in order."""
+
+    def __init__(self, predictor: paddle_infer.Predictor, inputs: Sequence[str],
+                 outputs: Sequence[str]) -> None:
+        self.predictor = predictor
+        self.input_names = list(inputs)
+        self.output_names = list(outputs)
+        self._check_names()
+
+    def _check_names(self) -> None:
+        graph_inputs = list(self.predictor.get_input_names())
+        if sorted(graph_inputs) != sorted(self.input_names):
+            raise RuntimeError(f"exported graph inputs {graph_inputs} != expected {self.input_names}")
+        if len(self.predictor.get_output_names()) != len(self.output_names):
+            raise RuntimeError(f"exported graph has outputs {self.predictor.get_output_names()}, "
+                               f"expected {len(self.output_names)}")
+
+    def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        for name, array in zip(self.input_names, arrays, strict=True):
+            handle = self.predictor.get_input_handle(name)
+            handle.reshape(list(array.shape))
+            handle.copy_from_cpu(np.ascontiguousarray(array, dtype=np.float32))
+        self.predictor.run()
+        return [self.predictor.get_output_handle(name).copy_to_cpu()
+                for name in self.predictor.get_output_names()]
+
+
+def repeat_batch(array: np.ndarray, n: int, what: str = "input") -> np.ndarray:
+    """Repeat a batch-1 array to batch ``n``; a batch-``n`` array passes through."""
+    if array.shape[0] == n:
+        return array
+    if array.shape[0] != 1:
+        raise ValueError(f"{what} batch {array.shape[0]} does not match the driving batch {n}")
+    return np.repeat(array, n, axis=0)
+
+
+def keypoint_arrays(kp: KeypointDict) -> list[np.ndarray]:
+    """``[value [N,K,2], jacobian [N,K,2,2]]`` as float32 arrays; identity jacobians if absent."""
+    value = to_numpy(kp["value"])
+    if "jacobian" in kp:
+        return [value, to_numpy(kp["jacobian"])]
+    eye = np.broadcast_to(np.eye(2, dtype=np.float32), value.shape[:2] + (2, 2))
+    return [value, np.ascontiguousarray(eye)]
+
+
+class FastEngine(Engine):
+    """Paddle Inference + oneDNN engine (CPU).
+
+    Args:
+        kp_detector: keypoint detector layer, weights loaded (used only to export).
+        generator: generator layer, weights loaded (used only to export).
+        cache_dir: folder for exported graphs (e.g. next to the weights).
+        threads: CPU math threads per predictor.
+        config: the model configuration (part of the export cache key).
+        precision: ``"fp32"`` or ``"bf16"``.
+        split_source: run the generator's source encoder once per source image.
+    """
+
+    name = "fast"
+
+    def __init__(self, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
+                 cache_dir: str | Path, threads: int = 2, config: Mapping | None = None,
+                 precision: str = "fp32", split_source: bool = True) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.kp_net = kp_detector
+        self.generator_net = generator
+        self.cache_dir = Path(cache_dir)
+        self.threads = int(threads)
+        self.config = config
+        self.precision = precision
+        self.split_source = split_source
+        self.exports: dict[tuple, tuple[Path, ExportInfo]] = {}
+        self._runners: dict[tuple, dict[str, GraphRunner]] = {}
+        self._source_cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    # --- preparation ---------------------------------------------------------------------
+    def prepare(self, image_size: Sequence[int]) -> ExportInfo:
+        """Export (or find in the cache) and load the graphs for ``(H, W)`` images."""
+        size = (int(image_size[0]), int(image_size[1]))
+        if size not in self._runners:
+            directory, info = export_fomm(self.kp_net, self.generator_net, self.cache_dir, size,
+                                          config=self.config, split_source=self.split_source)
+            self.exports[size] = (directory, info)
+            self._runners[size] = {name: self._load(directory, info, name) for name in info.graphs}
+            LOG.info("fast engine ready: %s (%d threads, %s)", describe(info), self.threads,
+                     self.precision)
+        return self.exports[size][1]
+
+    def _load(self, directory: Path, info: ExportInfo, name: str) -> GraphRunner:
+        model_file, params_file = graph_files(directory, name)
+        predictor = make_predictor(model_file, params_file, self.threads, self.precision)
+        return GraphRunner(predictor, info.graphs[name], info.outputs[name])
+
+    def _runner(self, name: str, image_shape: Sequence[int]) -> tuple[GraphRunner, ExportInfo]:
+        size = (int(image_shape[2]), int(image_shape[3]))
+        info = self.prepare(size)
+        return self._runners[size][name], info
+
+    # --- the engine interface ------------------------------------------------------------
+    def kp_detector(self, images: ArrayLike) -> dict[str, paddle.Tensor]:
+        check_images(images)
+        images = to_numpy(images)
+        runner, _ = self._runner("kp_detector", images.shape)
+        outputs = runner(images)
+        return {name: paddle.to_tensor(array) for name, array in zip(runner.output_names, outputs)}
+
+    def generator(self, source: ArrayLike, kp_source: KeypointDict,
+                  kp_driving: KeypointDict) -> paddle.Tensor:
+        check_images(source, "source")
+        n = batch_size_of(kp_driving)
+        source = to_numpy(source)
+        runner, info = self._runner("generator", source.shape)
+        feeds = [repeat_batch(source, n, "source")]
+        if info.split_source:
+            feeds.append(repeat_batch(self.source_features(source), n, "source"))
+        feeds += [repeat_batch(array, n, "kp_source") for array in keypoint_arrays(kp_source)]
+        feeds += keypoint_arrays(kp_driving)
+        (prediction,) = runner(*feeds)
+        return paddle.to_tensor(prediction)
+
+    def source_features(self, source: np.ndarray) -> np.ndarray:
+        """Encoder features of ``source`` ``[B,3,H,W]``; recomputed only when the source changes."""
+        cached = self._source_cache
+        if cached is not None and cached[0].shape == source.shape and np.array_equal(cached[0], source):
+            return cached[1]
+        runner, _ = self._runner("source_encoder", source.shape)
+        (features,) = runner(source)
+        self._source_cache = (source.copy(), features)
+        return features
