@@ -7,6 +7,7 @@ Every detector is a callable ``detect(image) -> faces`` with ``image [H,W,3] uin
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Callable, Dict, Tuple
 
 import cv2
@@ -49,10 +50,11 @@ class DlibHogDetector:
 
     Args:
         max_upsample: most pyramid upsampling levels to try (each doubles the image).
-        min_score: minimum detector score kept.
+        min_score: minimum detector score kept (HOG scores of real faces are mostly > 0.5;
+            weak hits on clothes or hair score near 0).
     """
 
-    def __init__(self, max_upsample: int = 2, min_score: float = 0.0) -> None:
+    def __init__(self, max_upsample: int = 2, min_score: float = 0.3) -> None:
         import dlib
 
         self._detector = dlib.get_frontal_face_detector()
@@ -97,7 +99,10 @@ class YuNetDetector:
         if up > 1.0:
             work = cv2.resize(work, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
             scale *= up
-        confs, boxes, _ = self._yuface.detect(cv2.cvtColor(work, cv2.COLOR_RGB2BGR), conf=self.conf)
+        with warnings.catch_warnings():  # yuface warns on large images; they still work
+            warnings.simplefilter("ignore", UserWarning)
+            confs, boxes, _ = self._yuface.detect(cv2.cvtColor(work, cv2.COLOR_RGB2BGR),
+                                                  conf=self.conf)
         if len(boxes) == 0:
             return np.zeros((0, 5), np.float32)
         boxes = np.asarray(boxes, np.float32)

@@ -254,7 +254,7 @@ class FirstOrderPredictor:
         mobile_net: the small distilled model.
         slice_size: driving frames held in memory at once (0 = 16).
         device: ``cpu``/``gpu``; ``None`` = Paddle's current device.
-        engine: ``auto``, ``dygraph`` or ``inference`` (fast CPU path).
+        engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast`` (Paddle Inference).
         audio: copy the driving video's audio track into the result when it has one.
         crop_driving: crop a stable square around the driving face before animation.
         no_face_ok: animate the whole source image when no face is found in it.
@@ -356,12 +356,9 @@ class FirstOrderPredictor:
         reader = VideoReader(driving_video)
         boxes, whole = source_face_boxes(source, self.detector, self.multi_person,
                                          self.no_face_ok)
-        size = self.image_size
-        faces = np.stack([crop_resize(source, box, size) for box in boxes])
         animator = self.animator
-        if getattr(animator, "image_size", size) != size:
-            raise InputError(f"--image_size {size} does not match the model's "
-                             f"{animator.image_size}")
+        size = animator.image_size
+        faces = np.stack([crop_resize(source, box, size) for box in boxes])
         prep = DrivingPrep(size, self._driving_box(reader))
         first = self._reference_frame(reader, faces[0], prep)
         sources = [to_chw_float(face[None]) for face in faces]

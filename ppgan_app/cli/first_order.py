@@ -50,16 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu", action="store_true", help="run on the CPU (same as --device cpu)")
     p.add_argument("--device", choices=["cpu", "gpu", "xpu"],
                    help="device to run on (default: Paddle's default)")
-    p.add_argument("--engine", choices=["auto", "dygraph", "inference"],
-                   help=f"inference engine (default: {_default('engine')}; 'inference' = "
-                        "Paddle Inference fast CPU path)")
+    p.add_argument("--engine", choices=["auto", "dygraph", "fast"],
+                   help=f"inference engine (default: {_default('engine')}: the fast Paddle "
+                        "Inference path on CPU when available, else dygraph)")
     p.add_argument("--ratio", type=float,
                    help="radius of the pasted face region as a fraction of the face crop's "
                         f"height, 0.4-0.5 (default: {_default('ratio')})")
     p.add_argument("--face_detector", help=f"dlib (default), yunet; sfd/blazeface are not built")
     p.add_argument("--multi_person", action="store_true", help="animate every detected face")
-    p.add_argument("--image_size", type=int, choices=[256, 512],
-                   help=f"network input size (default: {_default('image_size')})")
+    p.add_argument("--image_size", type=int,
+                   help=f"network input size: 256, or 512 for the 512 model (default: {_default('image_size')})")
     p.add_argument("--batch_size", type=int,
                    help=f"driving frames per network call (default: {_default('batch_size')})")
     p.add_argument("--face_enhancement", action="store_true",
@@ -97,14 +97,15 @@ def predictor_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
 
 def _setup_runtime(device: Optional[str]) -> None:
     """Process-wide settings, made here and not at import: MKL path, threads, device."""
-    os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")  # MKL's fast path on AMD CPUs
+    from ppgan_app.inference.cpu_env import apply_cpu_env
+
+    threads = os.cpu_count() or 1
+    apply_cpu_env(threads)  # before paddle is imported: MKL reads it once
     import paddle
 
     if device is not None:
         paddle.set_device(device)
-    set_threads = getattr(getattr(paddle.base, "core", None), "set_num_threads", None)
-    if set_threads is not None:
-        set_threads(os.cpu_count() or 1)
+    paddle.base.core.set_num_threads(threads)  # dygraph uses one thread otherwise
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -81,3 +81,42 @@ def media(tmp_path_factory):
         "clip_audio": write_clip(str(folder / "clip_audio.mp4"), audio=True),
         "folder": folder,
     }
+
+
+#: A FOMM small enough to run a few 64x64 frames in well under a second (random weights).
+TINY_FOMM = {
+    "model": {
+        "common_params": {"num_kp": 4, "num_channels": 3, "estimate_jacobian": True},
+        "generator": {
+            "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 8, "max_features": 32,
+                                "scale_factor": 0.25, "num_blocks": 3},
+            "generator_cfg": {"block_expansion": 8, "max_features": 32, "num_down_blocks": 2,
+                              "num_bottleneck_blocks": 2, "estimate_occlusion_map": True,
+                              "dense_motion_params": {"block_expansion": 8, "max_features": 32,
+                                                      "num_blocks": 3, "scale_factor": 0.25}},
+        },
+    }
+}
+
+
+def make_tiny_checkpoint(folder) -> dict:
+    """Write a random-weight tiny FOMM config + checkpoint; return their paths."""
+    import paddle
+    import yaml
+
+    from ppgan_app.models.firstorder import build_fomm_networks
+
+    paddle.seed(0)
+    kp_detector, generator = build_fomm_networks(TINY_FOMM)
+    weights = os.path.join(str(folder), "tiny_fomm.pdparams")
+    paddle.save({"kp_detector": kp_detector.state_dict(),
+                 "generator": generator.state_dict()}, weights)
+    config = os.path.join(str(folder), "tiny_fomm.yaml")
+    with open(config, "w") as handle:
+        yaml.safe_dump(TINY_FOMM, handle)
+    return {"config": config, "weights": weights, "image_size": 64}
+
+
+@pytest.fixture(scope="session")
+def tiny_fomm(tmp_path_factory):
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("tiny_fomm"))

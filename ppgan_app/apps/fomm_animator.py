@@ -1,0 +1,152 @@
+"""The real :class:`~ppgan_app.apps.animator.Animator`: FOMM networks behind an inference engine.
+
+Builds the keypoint detector and generator from a config (default: the packaged vox config that
+matches ``image_size``/``mobile_net``), loads weights through ``resolve_weights`` and runs them
+with an engine from :mod:`ppgan_app.inference`. Keypoint normalisation is
+:func:`ppgan_app.modules.normalize_kp.normalize_kp`; nothing here is pipeline I/O.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from ppgan_app.apps.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+ENGINE_CHOICES = ("auto", "dygraph", "fast")
+
+
+def default_model(image_size: int, mobile_net: bool) -> Dict[str, str]:
+    """Packaged config name and official weight name for a model choice."""
+    if mobile_net:
+        if image_size != 256:
+            raise InputError("--mobile_net exists for --image_size 256 only")
+        return {"config": "firstorder_vox_mobile_256", "weights": "vox-mobile"}
+    if image_size == 512:
+        return {"config": "firstorder_vox_512", "weights": "vox-cpk-512"}
+    if image_size == 256:
+        return {"config": "firstorder_vox_256", "weights": "vox-cpk"}
+    raise InputError(f"--image_size {image_size}: the official models are 256 and 512; "
+                     "pass --config and --weight_path for other sizes")
+
+
+class FommAnimator:
+    """Animates faces with a FOMM engine (see :class:`~ppgan_app.apps.animator.Animator`).
+
+    Args:
+        engine: a :class:`ppgan_app.inference.engines.Engine` (``kp_detector``/``generator``).
+        image_size: side ``S`` of the network's square images.
+    """
+
+    def __init__(self, engine: Any, image_size: int) -> None:
+        self.engine = engine
+        self.image_size = image_size
+
+    def keypoints(self, frames: np.ndarray) -> Dict[str, Any]:
+        """``frames [N,3,S,S] float32 in [0,1]`` → ``{"value": [N,K,2], "jacobian": [N,K,2,2]}``."""
+        return self.engine.kp_detector(frames)
+
+    def animate(self, source: np.ndarray, kp_source: Dict[str, Any], kp_driving: Dict[str, Any],
+                kp_driving_initial: Dict[str, Any], *, relative: bool,
+                adapt_scale: bool) -> np.ndarray:
+        """``source [1,3,S,S]`` moved by the driving keypoints → ``[N,3,S,S] float32 in [0,1]``."""
+        from ppgan_app.inference.engines import to_numpy
+        from ppgan_app.modules.normalize_kp import normalize_kp
+
+        kp_norm = normalize_kp(kp_source=kp_source, kp_driving=kp_driving,
+                               kp_driving_initial=kp_driving_initial,
+                               adapt_movement_scale=adapt_scale, use_relative_movement=relative,
+                               use_relative_jacobian=relative)
+        return to_numpy(self.engine.generator(source, kp_source, kp_norm))
+
+
+def _resolve(weight_path: Optional[str], default_name: str) -> Path:
+    from ppgan_app.utils.download import WeightsUnavailableError, resolve_weights
+
+    try:
+        return Path(resolve_weights(weight_path or default_name))
+    except WeightsUnavailableError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _pick_engine(engine: str, device: Optional[str]) -> str:
+    import paddle
+
+    if engine not in ENGINE_CHOICES:
+        raise InputError(f"unknown --engine {engine!r}; choose from {', '.join(ENGINE_CHOICES)}")
+    on_cpu = (device or paddle.get_device()).startswith("cpu")
+    if engine == "fast" and not on_cpu:
+        raise InputError("--engine fast runs on the CPU only; use --engine dygraph on GPU")
+    if engine != "auto":
+        return engine
+    if not on_cpu:
+        return "dygraph"
+    try:
+        import ppgan_app.inference.paddle_inference  # noqa: F401
+    except ImportError:
+        logger.info("fast engine not available; using dygraph")
+        return "dygraph"
+    return "fast"
+
+
+def _export_cache(weights: Path) -> Path:
+    """Folder for the fast engine's exported graphs: next to the weights, else the user cache."""
+    folder = weights.parent / "inference"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK):
+            return folder
+    except OSError:
+        pass
+    from ppgan_app.utils.download import cache_dir
+
+    return cache_dir() / "inference"
+
+
+def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
+                        image_size: int = 256, mobile_net: bool = False, engine: str = "auto",
+                        device: Optional[str] = None) -> FommAnimator:
+    """Build networks, load weights and wrap them in an engine.
+
+    Args:
+        config: YAML path, packaged config name or dict; ``None`` = the default for the choice.
+        weight_path: checkpoint path or known name; ``None`` = the official checkpoint.
+        image_size: network input side.
+        mobile_net: the small distilled model (default config and weights).
+        engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast``.
+        device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
+
+    Raises:
+        InputError: weights unavailable, checkpoint not fitting, bad engine/device choice.
+    """
+    import paddle
+
+    from ppgan_app.models.firstorder import (CheckpointMismatchError, build_fomm_networks,
+                                             load_fomm_checkpoint, load_fomm_config)
+
+    if device is not None:
+        paddle.set_device(device)
+    choice = default_model(image_size, mobile_net) if config is None or weight_path is None \
+        else {}
+    try:
+        cfg = load_fomm_config(config if config is not None else choice["config"])
+    except (OSError, KeyError) as exc:
+        raise InputError(f"cannot read --config {config}: {exc}") from None
+    weights = _resolve(weight_path, choice.get("weights", ""))
+    kp_detector, generator = build_fomm_networks(cfg)
+    try:
+        load_fomm_checkpoint(str(weights), kp_detector, generator)
+    except CheckpointMismatchError as exc:
+        raise InputError(f"{weights}: {exc}") from None
+    name = _pick_engine(engine, device)
+    from ppgan_app.inference.engines import build_engine
+
+    cache = _export_cache(weights) if name == "fast" else None
+    logger.info("FOMM weights %s, engine %s", weights, name)
+    return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg),
+                        image_size)
