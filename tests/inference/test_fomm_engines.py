@@ -1,0 +1,188 @@
+"""FOMM inference engines on a tiny config: fast (Paddle Inference + oneDNN) == dygraph, export cache."""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import pytest
+
+from ppgan_app.inference import build_engine
+from ppgan_app.inference import export as export_mod
+from ppgan_app.inference.rewrites import DeconvUpBlock, deconv_kernel_from_up2_conv, rewritten_copy
+from ppgan_app.models.firstorder import build_fomm_networks
+from ppgan_app.modules.first_order import UpBlock2d
+
+TOL = 1e-4
+SIZE = 64
+TINY = {"model": {
+    "common_params": {"num_kp": 4, "num_channels": 3, "estimate_jacobian": True},
+    "generator": {
+        "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 8, "max_features": 32,
+                            "scale_factor": 0.25, "num_blocks": 3},
+        "generator_cfg": {"block_expansion": 8, "max_features": 32, "num_down_blocks": 2,
+                          "num_bottleneck_blocks": 2, "estimate_occlusion_map": True,
+                          "dense_motion_params": {"block_expansion": 8, "max_features": 32,
+                                                  "num_blocks": 3, "scale_factor": 0.25}}}}}
+
+
+def randomize(layer: paddle.nn.Layer, seed: int) -> None:
+    """Seeded random weights, BatchNorm statistics included (the anti-alias kernel is kept)."""
+    rng = np.random.default_rng(seed)
+    for key, value in layer.state_dict().items():
+        shape = list(value.shape)
+        if key.endswith("down.weight"):
+            continue
+        if key.endswith("_variance"):
+            new = rng.uniform(0.5, 1.5, shape)
+        elif len(shape) == 4:
+            new = rng.normal(0.0, 1.0 / np.sqrt(np.prod(shape[1:])), shape)
+        elif key.endswith("weight") and not key.endswith("_mean"):
+            new = rng.uniform(0.8, 1.2, shape)
+        else:
+            new = rng.normal(0.0, 0.1, shape)
+        value.set_value(new.astype("float32"))
+
+
+@pytest.fixture(scope="module")
+def nets():
+    kp_detector, generator = build_fomm_networks(TINY, inference=True)
+    randomize(kp_detector, 1)
+    randomize(generator, 2)
+    return kp_detector, generator
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    source = rng.uniform(0, 1, (1, 3, SIZE, SIZE)).astype("float32")
+    driving = rng.uniform(0, 1, (4, 3, SIZE, SIZE)).astype("float32")
+    return source, driving
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("exports")
+
+
+@pytest.fixture(scope="module")
+def fast(nets, cache_dir):
+    return build_engine("fast", *nets, cache_dir=cache_dir, threads=2, config=TINY)
+
+
+def _animate(engine, source, driving):
+    kp_s = engine.kp_detector(source)
+    kp_d = engine.kp_detector(driving)
+    return kp_s, kp_d, engine.generator(source, kp_s, kp_d)
+
+
+def _max_diff(a, b) -> float:
+    return float(np.abs(np.asarray(a) - np.asarray(b)).max())
+
+
+def test_deconv_kernel_equals_upsample_then_conv():
+    paddle.seed(0)
+    block = UpBlock2d(6, 5)
+    block.eval()
+    x = paddle.rand([2, 6, 7, 9])
+    with paddle.no_grad():
+        assert _max_diff(DeconvUpBlock(block)(x).numpy(), block(x).numpy()) < 1e-5
+    with pytest.raises(ValueError):
+        deconv_kernel_from_up2_conv(np.zeros((2, 2, 5, 5)))
+
+
+def test_rewritten_copy_leaves_original_alone(nets):
+    _, generator = nets
+    clone = rewritten_copy(generator)
+    assert isinstance(clone.up_blocks[0], DeconvUpBlock)
+    assert isinstance(generator.up_blocks[0], UpBlock2d)
+
+
+def test_fast_equals_dygraph(nets, images, fast):
+    dygraph = build_engine("dygraph", *nets)
+    source, driving = images
+    expected = _animate(dygraph, source, driving)
+    got = _animate(fast, source, driving)
+    for kp_exp, kp_got in zip(expected[:2], got[:2]):
+        assert set(kp_got) == {"value", "jacobian"}
+        for key in kp_exp:
+            assert _max_diff(kp_got[key].numpy(), kp_exp[key].numpy()) <= TOL
+    assert tuple(got[2].shape) == (4, 3, SIZE, SIZE)
+    assert _max_diff(got[2].numpy(), expected[2].numpy()) <= TOL
+
+
+def test_fast_batch_and_source_cache(nets, images, fast):
+    source, driving = images
+    kp_s = fast.kp_detector(source)
+    kp_d = fast.kp_detector(driving)
+    batch = fast.generator(source, kp_s, kp_d).numpy()
+    single = [fast.generator(source, kp_s, {k: v[i:i + 1] for k, v in kp_d.items()}).numpy()
+              for i in range(driving.shape[0])]
+    assert _max_diff(batch, np.concatenate(single)) <= TOL
+    other = np.ascontiguousarray(source[:, :, ::-1])       # a new source must not reuse the cache
+    dygraph = build_engine("dygraph", *nets)
+    kp_o = dygraph.kp_detector(other)
+    expected = dygraph.generator(other, kp_o, kp_d).numpy()
+    assert _max_diff(fast.generator(other, kp_o, kp_d).numpy(), expected) <= TOL
+
+
+def test_dygraph_batch_of_4_equals_4_single_frames(nets, images):
+    engine = build_engine("dygraph", *nets)
+    source, driving = images
+    kp_s, kp_d, batch = _animate(engine, source, driving)
+    for i in range(driving.shape[0]):
+        kp_i = engine.kp_detector(driving[i:i + 1])
+        assert _max_diff(kp_i["value"].numpy(), kp_d["value"][i:i + 1].numpy()) <= 1e-5
+        single = engine.generator(source, kp_s, kp_i)
+        assert _max_diff(single.numpy(), batch[i:i + 1].numpy()) <= 1e-5
+
+
+def test_export_cache_hit_skips_export(nets, images, fast, cache_dir, monkeypatch):
+    source, _ = images
+    fast.kp_detector(source)                        # make sure the first export exists
+    exports = [p for p in cache_dir.iterdir() if p.name.startswith("fomm_")]
+    assert len(exports) == 1 and not [p for p in cache_dir.iterdir() if p.name.startswith(".")]
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("export ran on a cache hit")
+
+    monkeypatch.setattr(export_mod, "write_export", no_export)
+    again = build_engine("fast", *nets, cache_dir=cache_dir, threads=1, config=TINY)
+    assert again.kp_detector(source)["value"].shape == [1, 4, 2]
+
+
+def test_partial_export_is_not_a_cache_hit(nets, tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated crash during export")
+
+    monkeypatch.setattr(export_mod, "write_export", crash)
+    with pytest.raises(RuntimeError):
+        export_mod.export_fomm(*nets, tmp_path, (SIZE, SIZE), config=TINY)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cache_key_tracks_weights_config_and_size(nets):
+    kp_detector, generator = nets
+    key = export_mod.export_key(kp_detector, generator, (SIZE, SIZE), TINY)
+    assert key == export_mod.export_key(kp_detector, generator, (SIZE, SIZE), TINY)
+    assert key != export_mod.export_key(kp_detector, generator, (2 * SIZE, 2 * SIZE), TINY)
+    assert key != export_mod.export_key(kp_detector, generator, (SIZE, SIZE), {"other": 1})
+    weight = generator.final.bias
+    saved = weight.numpy().copy()
+    try:
+        weight.set_value(saved + 1e-3)
+        assert key != export_mod.export_key(kp_detector, generator, (SIZE, SIZE), TINY)
+    finally:
+        weight.set_value(saved)
+    generator.inference = False                    # a hyper-parameter outside the weights
+    try:
+        assert key != export_mod.export_key(kp_detector, generator, (SIZE, SIZE), TINY)
+    finally:
+        generator.inference = True
+
+
+def test_build_engine_rejects_bad_arguments(nets):
+    with pytest.raises(ValueError, match="unknown engine"):
+        build_engine("onnx", *nets)
+    with pytest.raises(ValueError, match="cache_dir"):
+        build_engine("fast", *nets)
+    with pytest.raises(ValueError, match="precision"):
+        build_engine("fast", *nets, cache_dir="unused", precision="int8")
