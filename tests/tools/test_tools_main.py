@@ -1,0 +1,98 @@
+"""tools/main.py end to end in subprocesses: help, a 3-iteration run, clear user errors."""
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pytest
+
+from ppgan_app.datasets.mnist import write_idx
+
+REPO = Path(__file__).resolve().parents[2]
+MAIN = REPO / "tools" / "main.py"
+CONFIG = REPO / "configs" / "dcgan_fashion_mnist.yaml"
+
+
+def _main(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(MAIN), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=180)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A 24-image Fashion-MNIST-format folder (random pixels)."""
+    folder = tmp_path / "fmnist"
+    folder.mkdir()
+    rng = np.random.RandomState(0)
+    for prefix, n in (("train", 24), ("t10k", 8)):
+        write_idx(str(folder / f"{prefix}-images-idx3-ubyte"), rng.randint(0, 256, (n, 28, 28)).astype(np.uint8))
+        write_idx(str(folder / f"{prefix}-labels-idx1-ubyte"), (np.arange(n) % 10).astype(np.uint8))
+    return folder
+
+
+def _tiny(data: Path, out: Path) -> List[str]:
+    return ["-o", f"dataset.train.data_root={data}", f"dataset.test.data_root={data}",
+            f"output_dir={out}", "total_iters=3", "model.generator.ngf=4", "model.discriminator.ndf=4",
+            "model.num_samples=4", "dataset.train.batch_size=8", "dataset.test.batch_size=8",
+            "dataset.test.max_samples=8", "log_config.interval=1", "log_config.visiual_interval=2",
+            "snapshot_config.interval=2", "validate.interval=3"]
+
+
+def _user_error(proc: subprocess.CompletedProcess, text: str) -> str:
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and text in errors[0], proc.stderr[-2000:]
+    return errors[0]
+
+
+def test_help(tmp_path):
+    proc = _main("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for flag in ("--config-file", "--opt", "--resume", "--load", "--evaluate-only", "--seed",
+                 "--device", "--no-cuda", "--amp", "--dry-run"):
+        assert flag in proc.stdout
+
+
+def test_three_iterations_then_resume(tmp_path, data):
+    out = tmp_path / "out"
+    proc = _main("-c", str(CONFIG), "--seed", "3", "--amp", *_tiny(data, out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "--amp needs a GPU" in proc.stderr
+    assert "iter 3/3 epoch 0 | D_loss" in proc.stderr and "img/s" in proc.stderr
+    assert "validation at iteration 3: fpd" in proc.stderr
+    (run,) = out.iterdir()
+    assert run.name.startswith("dcgan_fashion_mnist-")
+    assert proc.stdout.strip() == f"finished at iteration 3; run folder {run}"
+    assert (run / "visual" / "iter_0000002_fake_fixed.png").is_file()
+    assert "seed: 3" in (run / "config.yaml").read_text()
+    ckpt = run / "iter_0000002_checkpoint.pdparams"
+    assert ckpt.is_file() and (run / "iter_0000003_checkpoint.pdparams").is_file()
+    # --resume without -c reuses the checkpoint's config
+    again = _main("--resume", str(ckpt), "-o", "total_iters=4", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resumed from" in again.stderr and "finished at iteration 4" in again.stdout
+
+
+def test_dry_run_prints_resolved_config(tmp_path, data):
+    proc = _main("-c", str(CONFIG), "--dry-run", "-o", "total_iters=7", cwd=tmp_path)
+    assert proc.returncode == 0 and "total_iters: 7" in proc.stdout and "visiual_interval: 250" in proc.stdout
+
+
+def test_missing_dataset_folder(tmp_path):
+    proc = _main("-c", str(CONFIG), "-o", f"dataset.train.data_root={tmp_path / 'nowhere'}", cwd=tmp_path)
+    _user_error(proc, "data not found")
+
+
+def test_malformed_yaml(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("total_iters: 3\nmodel: {name: DCGANModel\n")
+    line = _user_error(_main("-c", str(bad), cwd=tmp_path), "malformed YAML at")
+    assert "bad.yaml:3:1" in line
+
+
+def test_unknown_override_and_missing_config(tmp_path):
+    _user_error(_main("-c", str(CONFIG), "-o", "log_config.intervall=3", cwd=tmp_path),
+                "unknown config key 'log_config.intervall'")
+    _user_error(_main("-c", str(tmp_path / "none.yaml"), cwd=tmp_path), "config file not found")
