@@ -1,0 +1,92 @@
+"""idx reader, MNIST/Fashion-MNIST datasets on tiny files written here, missing-data errors."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ppgan_app.datasets.mnist import FashionMNISTDataset, MNISTDataset, read_idx, write_idx
+from ppgan_app.registries import DATASETS
+from ppgan_app.utils.registry import build_from_config
+
+
+def write_split(folder: Path, prefix: str, n: int, gz: bool = True, seed: int = 0) -> np.ndarray:
+    folder.mkdir(parents=True, exist_ok=True)
+    images = np.random.RandomState(seed).randint(0, 256, (n, 28, 28)).astype(np.uint8)
+    ext = ".gz" if gz else ""
+    write_idx(str(folder / f"{prefix}-images-idx3-ubyte{ext}"), images)
+    write_idx(str(folder / f"{prefix}-labels-idx1-ubyte{ext}"), (np.arange(n) % 10).astype(np.uint8))
+    return images
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_idx_round_trip(tmp_path, suffix):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = tmp_path / f"x-idx3-ubyte{suffix}"
+    write_idx(str(path), array)
+    np.testing.assert_array_equal(read_idx(str(path)), array)
+
+
+def test_idx_rejects_other_files(tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x89PNG....")
+    with pytest.raises(ValueError, match="not an idx file"):
+        read_idx(str(bad))
+    short = tmp_path / "short"
+    short.write_bytes(bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + b"\x00" * 3)
+    with pytest.raises(ValueError, match="header says"):
+        read_idx(str(short))
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_dataset_items(tmp_path, gz):
+    images = write_split(tmp_path, "train", 12, gz=gz)
+    ds = build_from_config({"name": "FashionMNISTDataset", "data_root": str(tmp_path)}, DATASETS)
+    assert len(ds) == 12
+    item = ds[3]
+    assert item["img"].shape == (1, 28, 28) and item["img"].dtype == np.float32
+    np.testing.assert_allclose(item["img"][0], images[3] / 127.5 - 1.0, atol=1e-6)
+    assert item["class_id"].dtype == np.int64 and int(item["class_id"]) == 3
+    assert len(FashionMNISTDataset.class_names) == 10
+
+
+def test_test_split_transforms_and_max_samples(tmp_path):
+    write_split(tmp_path, "t10k", 20)
+    ds = MNISTDataset(str(tmp_path), mode="test", max_samples=5,
+                      transforms=[{"name": "Resize", "size": 32}, {"name": "Normalize"}])
+    assert len(ds) == 5
+    img = ds[0]["img"]
+    assert img.shape == (1, 32, 32) and -1.0 <= img.min() and img.max() <= 1.0
+
+
+def test_dataset_rejects_loader_keys(tmp_path):
+    """batch_size/num_workers belong to the engine's loader, which pops them first."""
+    write_split(tmp_path, "train", 4)
+    with pytest.raises(TypeError, match="batch_size"):
+        build_from_config({"name": "MNISTDataset", "data_root": str(tmp_path), "batch_size": 2}, DATASETS)
+
+
+def test_missing_folder_says_where_and_how(tmp_path):
+    where = tmp_path / "nowhere"
+    with pytest.raises(FileNotFoundError) as err:
+        FashionMNISTDataset(str(where))
+    message = str(err.value)
+    for part in (str(where), "does not exist", "train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+                 "zalandoresearch/fashion-mnist", "data_root"):
+        assert part in message
+
+
+def test_missing_file_in_existing_folder(tmp_path):
+    write_split(tmp_path, "train", 4)
+    (tmp_path / "train-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(FileNotFoundError, match=r"lacks train-labels-idx1-ubyte\[\.gz\]"):
+        MNISTDataset(str(tmp_path))
+
+
+def test_engine_loader_batches_items(tmp_path):
+    loader_mod = pytest.importorskip("ppgan_app.engine.data")
+    write_split(tmp_path, "train", 10)
+    loader, _ = loader_mod.build_loader({"name": "MNISTDataset", "data_root": str(tmp_path), "batch_size": 4,
+                                         "num_workers": 0}, train=True, seed=0)
+    batch = next(iter(loader))
+    assert list(batch["img"].shape) == [4, 1, 28, 28]
+    assert list(batch["class_id"].shape) == [4] and str(batch["class_id"].dtype).endswith("int64")
