@@ -14,7 +14,7 @@ from ppgan_app.apps.first_order_predictor import (DrivingPrep, find_best_frame,
                                                   render_chunk, sample_paths)
 from ppgan_app.apps.video_io import VideoReader
 
-from test_app_video_io import ffprobe
+from app_helpers import ffprobe
 
 
 def predictor(tmp_path, animator, **kwargs):

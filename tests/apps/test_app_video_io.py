@@ -4,24 +4,11 @@ import os
 import numpy as np
 import pytest
 
+from app_helpers import ffprobe
+
 from ppgan_app.apps.errors import InputError
 from ppgan_app.apps.video_io import (Mp4Writer, VideoReader, check_writable_dir, iter_chunks,
                                      probe_streams)
-
-
-def ffprobe(path):
-    """Parse ``ffmpeg -i`` stderr: codec, fps and streams."""
-    import re
-    import subprocess
-
-    import imageio_ffmpeg
-
-    err = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path],
-                         capture_output=True, text=True).stderr
-    video = re.search(r"Video: (\w+).*?, (\d+(?:\.\d+)?) fps", err)
-    return {"codec": video.group(1) if video else None,
-            "fps": float(video.group(2)) if video else None,
-            "audio": "Audio:" in err}
 
 
 def test_clip_roundtrip_keeps_frames_fps_and_codec(media):
