@@ -8,7 +8,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ppgan_app.modules.first_order import (AntiAliasInterpolation2d, Hourglass, apply_2x2,
-                                           invert_2x2, kp2gaussian, make_coordinate_grid)
+                                           grid_sample, invert_2x2, kp2gaussian,
+                                           make_coordinate_grid)
 from ppgan_app.registries import GENERATORS
 
 KeyPoints = Mapping[str, paddle.Tensor]
@@ -100,8 +101,7 @@ class DenseMotionNetwork(nn.Layer):
         k1 = self.num_kp + 1
         repeated = source_image.unsqueeze(1).expand([-1, k1, c, h, w]).reshape([-1, c, h, w])
         grids = sparse_motions.reshape([-1, h, w, 2])
-        deformed = F.grid_sample(repeated, grids, mode="bilinear", padding_mode="zeros",
-                                 align_corners=True)
+        deformed = grid_sample(repeated, grids)
         return deformed.reshape([-1, k1, c, h, w])
 
     def forward(self, source_image: paddle.Tensor, kp_driving: KeyPoints,

@@ -102,6 +102,26 @@ def select_rows_cols(x: paddle.Tensor, rows: Sequence[int], cols: Sequence[int])
     return paddle.index_select(x, paddle.to_tensor(np.asarray(cols, dtype="int64")), axis=3)
 
 
+def grid_sample(x: paddle.Tensor, grid: paddle.Tensor, padding_mode: str = "zeros") -> paddle.Tensor:
+    """Bilinear ``F.grid_sample`` with ``align_corners=True`` (PaddleGAN's convention).
+
+    Args:
+        x: ``[N, C, H, W]``.
+        grid: ``[N, h, w, 2]`` sampling positions (x, y) in [-1, 1].
+    Returns:
+        ``[N, C, h, w]``.
+
+    Paddle 3.3's CPU backward of grid_sample crashes (segmentation fault) when the grid
+    needs a gradient but the input does not (e.g. warping the data image in training).
+    In that case the input is passed as a gradient-tracking copy; the values are unchanged
+    and nothing changes for inference, where no tensor tracks gradients.
+    """
+    if x.stop_gradient and not grid.stop_gradient:
+        x = x.detach()
+        x.stop_gradient = False
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
+
+
 # --- anti-aliased downsampling -------------------------------------------------------------
 def gaussian_kernel(channels: int, kernel_size: int, sigma: float) -> np.ndarray:
     """Normalised 2-D gaussian as a depthwise conv weight ``[channels, 1, k, k]`` (float32)."""

@@ -8,3 +8,5 @@ from ppgan_app.models.firstorder.build import (DEFAULT_CONFIG, build_fomm_networ
 from ppgan_app.models.firstorder.checkpoint import (CheckpointMismatchError,  # noqa: F401
                                                     fomm_state_dicts, load_fomm_checkpoint,
                                                     state_dict_mismatch)
+from ppgan_app.models.firstorder.losses import FirstOrderGenerator, Transform, VGG19  # noqa: F401
+from ppgan_app.models.firstorder.model import FirstOrderModel  # noqa: F401

@@ -12,7 +12,7 @@ import paddle.nn.functional as F
 from ppgan_app.modules.dense_motion import DenseMotionNetwork
 from ppgan_app.modules.first_order import (DownBlock2d, MobileDownBlock2d, MobileResBlock2d,
                                            MobileUpBlock2d, ResBlock2d, SameBlock2d, UpBlock2d,
-                                           make_coordinate_grid)
+                                           grid_sample, make_coordinate_grid)
 from ppgan_app.registries import GENERATORS
 
 KeyPoints = Mapping[str, paddle.Tensor]
@@ -139,8 +139,7 @@ class OcclusionAwareGenerator(nn.Layer):
             identity = make_coordinate_grid((h, w), inp.dtype).unsqueeze(0)
             blend = paddle.to_tensor(border_blend_weights(h, w, self.pad)).reshape([1, h, w, 1])
             deformation = blend * deformation + (1 - blend) * identity
-        return F.grid_sample(inp, deformation, mode="bilinear", padding_mode="zeros",
-                             align_corners=True)
+        return grid_sample(inp, deformation)
 
     def _fit_occlusion(self, occlusion_map: paddle.Tensor, h: int, w: int) -> paddle.Tensor:
         """Resize the occlusion map to the feature size; in inference, 1 on the border."""
