@@ -10,7 +10,7 @@ returns ``[C, H, W]`` float32 (with the defaults, in [-1, 1]) and must come last
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -112,6 +112,3 @@ def build_transforms(cfg: Optional[Sequence[Mapping[str, Any]]]) -> Compose:
     """A ``Compose`` from a list of ``name:`` entries (None or [] gives just ``Normalize``)."""
     return Compose([build_from_config(entry, TRANSFORMS) for entry in (cfg or [])])
 
-
-def transform_names() -> List[str]:
-    return list(TRANSFORMS)

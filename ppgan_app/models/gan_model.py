@@ -29,6 +29,10 @@ GENERATOR_LOSSES = ("non_saturating", "saturating")
 WGAN_CLIP_VALUE = 0.01  # Arjovsky et al.'s c
 
 
+def _as_tensor(value: Any) -> paddle.Tensor:
+    return value if isinstance(value, paddle.Tensor) else paddle.to_tensor(value)
+
+
 @MODELS.register
 class GANModel(BaseModel):
     """Adversarial training of ``netG`` against ``netD``.
@@ -117,12 +121,12 @@ class GANModel(BaseModel):
     # --- the contract ----------------------------------------------------------------
     def setup_input(self, batch: Mapping[str, Any]) -> None:
         """``batch``: ``img`` ``[N, C, H, W]`` float32 in [-1, 1]; ``class_id`` ``[N]`` int64 (conditional)."""
-        self.real = paddle.to_tensor(batch["img"], dtype="float32")
+        self.real = _as_tensor(batch["img"]).astype("float32")
         self.class_id = None
         if self.n_class:
             if "class_id" not in batch:
                 raise KeyError("a conditional GAN needs 'class_id' labels in each batch")
-            self.class_id = paddle.to_tensor(batch["class_id"]).astype("int64").reshape([-1])
+            self.class_id = _as_tensor(batch["class_id"]).astype("int64").reshape([-1])
 
     def is_generator_step(self, step: int) -> bool:
         """True when iteration ``step`` (0-based) ends a group of ``disc_iters`` D-steps."""
