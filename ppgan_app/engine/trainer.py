@@ -83,8 +83,10 @@ class Trainer:
         ipe = len(sampler)
         total, by_epoch = self._run_length(ipe)
         if resume is not None:
-            self.iter = ckpt.restore_training_state(self.model, ckpt.load_checkpoint(resume))
+            state = ckpt.load_checkpoint(resume)
+            self.iter = ckpt.restore_training_state(self.model, state)
             logger.info("resumed from %s at iteration %d", resume, self.iter)
+            _warn_config_changes(state.get("config") or {}, self.cfg)
         self.model.train()
         data = endless(loader, sampler, self.iter)
         timer = _Throughput()
@@ -265,6 +267,15 @@ def _scalar(value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError):
         return value
+
+
+def _warn_config_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    """Warn when a resumed run's config differs from the checkpoint's (run length aside)."""
+    ignored = {"total_iters", "epochs", "output_dir", "log_config", "snapshot_config", "validate"}
+    changed = sorted(k for k in set(saved) | set(current)
+                     if k not in ignored and saved.get(k) != current.get(k))
+    if changed:
+        logger.warning("resuming with a config that differs from the checkpoint's in %s", changed)
 
 
 def _open_visualdl(logdir: Path) -> Any:

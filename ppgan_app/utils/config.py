@@ -49,7 +49,11 @@ DEFAULTS: Dict[str, Any] = {
 LOADER_DEFAULTS: Dict[str, Any] = {  # popped from each dataset entry by the engine
     "batch_size": 1, "num_workers": 0, "shuffle": None, "drop_last": None}  # None: True for train
 
-VALIDATE_DEFAULTS: Dict[str, Any] = {"interval": 5000, "save_img": False, "metrics": {}}
+VALIDATE_DEFAULTS: Dict[str, Any] = {  # filled in when a config or override sets ``validate``
+    "interval": 5000,             # iterations between validations (epochs when ``epochs`` is used)
+    "save_img": False,            # also save the first test batch's visuals
+    "metrics": {},                # key -> METRICS entry; the model's test_iter updates them
+}
 
 _FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)

@@ -111,3 +111,34 @@ def test_seed_is_drawn_and_recorded_when_unset(linear_cfg):
     trainer.close()
     assert isinstance(trainer.seed, int)
     assert yaml.safe_load((trainer.run_dir / "config.yaml").read_text())["seed"] == trainer.seed
+
+
+class _FakeLogWriter:
+    """Stands in for ``visualdl.LogWriter`` (VisualDL is optional and not installed here)."""
+
+    calls: list = []
+
+    def __init__(self, logdir):
+        self.logdir = logdir
+
+    def add_scalar(self, tag, value, step):
+        self.calls.append(("scalar", tag, step))
+
+    def add_image(self, tag, img, step):
+        self.calls.append(("image", tag, img.shape, step))
+
+    def close(self):
+        self.calls.append(("close",))
+
+
+def test_visualdl_used_when_importable(linear_cfg, monkeypatch):
+    import sys
+    import types
+    monkeypatch.setitem(sys.modules, "visualdl", types.SimpleNamespace(LogWriter=_FakeLogWriter))
+    _FakeLogWriter.calls = []
+    trainer = Trainer(linear_cfg(total_iters=2, log_config={"interval": 1, "visiual_interval": 2}))
+    trainer.train()
+    trainer.close()
+    calls = _FakeLogWriter.calls
+    assert ("scalar", "train/loss", 1) in calls and ("scalar", "train/lr", 2) in calls
+    assert ("image", "visual/real", (3 * 30 + 2, 3 * 30 + 2, 1), 2) in calls  # 8 images, 3 per row and calls[-1] == ("close",)
