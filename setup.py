@@ -6,8 +6,10 @@ setup(
     name="ppgan_app",
     version="0.1.0",
     description="PaddlePaddle GAN application kit: expression transfer (FOMM) and config-driven GAN training",
-    packages=find_packages(include=["ppgan_app", "ppgan_app.*"]),
-    package_data={"ppgan_app": ["configs/*.yaml", "assets/*"]},
+    # The top-level configs/ ships inside the package as ppgan_app/configs in a wheel.
+    packages=find_packages(include=["ppgan_app", "ppgan_app.*"]) + ["ppgan_app.configs"],
+    package_dir={"ppgan_app.configs": "configs"},
+    package_data={"ppgan_app": ["assets/*"], "ppgan_app.configs": ["*.yaml"]},
     python_requires=">=3.9",
     install_requires=[
         "numpy>=1.24",
