@@ -79,7 +79,10 @@ def build_loader(dataset_cfg: Mapping[str, Any], train: bool, seed: int,
     """Dataset (DATASETS) and loader from one ``dataset.train``/``dataset.test`` entry.
 
     The loader keys ``batch_size``, ``num_workers``, ``shuffle`` and ``drop_last`` are taken
-    out of the entry; the rest builds the dataset.
+    out of the entry; the rest builds the dataset. With ``num_workers`` > 0, Paddle's
+    ``DataLoader`` reads in worker processes: the batch order is still reproducible, but random
+    transforms draw from the workers' generators, so ``--resume`` replays them exactly only
+    with ``num_workers: 0`` (the default).
     """
     ds_cfg, loader_cfg = loader_args(dataset_cfg, train)
     dataset = build_from_config(ds_cfg, DATASETS)
