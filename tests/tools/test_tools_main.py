@@ -1,4 +1,5 @@
 """tools/main.py end to end in subprocesses: help, a 3-iteration run, clear user errors."""
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,27 @@ def test_three_iterations_then_resume(tmp_path, data):
     again = _main("--resume", str(ckpt), "-o", "total_iters=4", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "resumed from" in again.stderr and "finished at iteration 4" in again.stdout
+    evaluated = _main("-c", str(CONFIG), "--evaluate-only", "--load", str(ckpt), *_tiny(data, out), cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert evaluated.stdout.startswith(f"evaluated {CONFIG}: fpd=")
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, data):
+    out = tmp_path / "out"
+    args = _tiny(data, out) + ["total_iters=100000", "validate.interval=0", "log_config.visiual_interval=0",
+                               "snapshot_config.interval=0"]
+    proc = subprocess.Popen([sys.executable, str(MAIN), "-c", str(CONFIG), *args], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # wait until training is under way
+        if "iter 2/100000" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr
+    (run,) = out.iterdir()
+    (ckpt,) = run.glob("iter_*_checkpoint.pdparams")
+    assert stdout.strip() == f"interrupted at iteration {int(ckpt.name.split('_')[1])}; run folder {run}"
 
 
 def test_dry_run_prints_resolved_config(tmp_path, data):
