@@ -87,12 +87,14 @@ def main(argv: List[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(worker(args.threads, args.iters, args.warmup, args.batch_size)))
         return 0
+    load_before = os.getloadavg()[0]
     results: Dict[str, List[Dict[str, float]]] = {label: [] for label, _, _ in VARIANTS}
     for _ in range(args.rounds):
         for label, threads, mkl in VARIANTS:
             results[label].append(run_variant(threads, mkl, args))
     print(f"DCGAN {CONFIG.name} nets, batch {args.batch_size}, {args.iters} iterations x "
-          f"{args.rounds} rounds (median), CPU: {_cpu_name()}")
+          f"{args.rounds} rounds (median), CPU: {_cpu_name()}; load average "
+          f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{'variant':34} {'it/s':>7} {'img/s':>7} {'ratio':>6} {'peak RSS MB':>12}")
     base = None
     for label, _, _ in VARIANTS:
