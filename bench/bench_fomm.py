@@ -1,0 +1,318 @@
+"""Benchmark FOMM animation (keypoints + generator per driving frame) on the CPU.
+
+Prints, in one run, on the same inputs and the same random weights:
+
+* ``paddlegan``: PaddleGAN's own FOMM code as shipped (dygraph, Paddle's default threads),
+  when ppgan 2.1.0 is importable (see ``tests/fixtures/make_fomm_fixtures.py``; run this script
+  with that environment's python), else the row is skipped;
+* ``dygraph``: our networks in dygraph, ``--threads`` CPU threads;
+* ``fast``: our fast engine (Paddle Inference + oneDNN); ``fast-nosplit`` without the
+  once-per-source encoder; ``fast-bf16`` (with ``--bf16``) in bfloat16;
+* ``floor``: conv GFLOP per frame of the original network / measured oneDNN conv GFLOP/s.
+
+Rows are measured round-robin (``--rounds``) and the median round is reported, so a burst of
+load from other processes hits all rows alike; ratios are within this run. Example::
+
+    python bench/bench_fomm.py --threads 2 --frames 8 --rounds 3
+    /tmp/ppgan_ref/bin/python bench/bench_fomm.py          # with the PaddleGAN row
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+LOG = logging.getLogger("bench_fomm")
+REPO = Path(__file__).resolve().parents[1]
+PPGAN_LOADER = REPO / "tests" / "fixtures" / "make_fomm_fixtures.py"
+PADDLE_DEFAULT_THREADS = 1       # Paddle dygraph's CPU threads unless set_num_threads is called
+
+
+@dataclass
+class Row:
+    """One benchmarked code path: ``step(frame_index)`` animates one batch of driving frames."""
+
+    name: str
+    step: Callable[[int], Any]
+    frames: int
+    threads: Optional[int] = None      # Paddle dygraph threads to set before timing this row
+    prediction: Optional[np.ndarray] = None
+    times: list = field(default_factory=list)
+
+    @property
+    def ms_per_frame(self) -> float:
+        return statistics.median(self.times) * 1000.0
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default=None, help="FOMM config (default: packaged vox-256)")
+    parser.add_argument("--image_size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2, help="CPU math threads (ours)")
+    parser.add_argument("--batch_size", type=int, default=1, help="driving frames per call")
+    parser.add_argument("--frames", type=int, default=6, help="driving frames per round")
+    parser.add_argument("--ref_frames", type=int, default=2, help="frames per round, PaddleGAN row")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rows", default="paddlegan,dygraph,fast,fast-nosplit",
+                        help="comma-separated rows (add fast-bf16 or use --bf16)")
+    parser.add_argument("--bf16", action="store_true", help="add the fast-bf16 row")
+    parser.add_argument("--cache_dir", default=None, help="export cache (default: a temp dir)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+# --- networks and inputs -------------------------------------------------------------------
+def randomize(layer, rng: np.random.Generator) -> None:
+    """Random weights with realistic scales, BatchNorm statistics included."""
+    for key, value in layer.state_dict().items():
+        shape = list(value.shape)
+        if key.endswith("down.weight"):            # the fixed anti-alias kernel
+            continue
+        if key.endswith("_variance"):
+            new = rng.uniform(0.5, 1.5, shape)
+        elif len(shape) == 4:
+            new = rng.normal(0.0, 1.0 / np.sqrt(np.prod(shape[1:])), shape)
+        elif key.endswith("weight") and not key.endswith("_mean"):
+            new = rng.uniform(0.8, 1.2, shape)
+        else:
+            new = rng.normal(0.0, 0.05, shape)
+        value.set_value(new.astype("float32"))
+
+
+def make_inputs(args, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Source ``[1,3,S,S]`` and driving frames ``[F*B,3,S,S]``, smooth images in [0,1]."""
+    import cv2
+
+    s = args.image_size
+    n = max(args.frames, args.ref_frames) * args.batch_size
+
+    def smooth(count):
+        noise = rng.uniform(0, 1, (count, s // 8, s // 8, 3)).astype("float32")
+        big = [cv2.resize(img, (s, s), interpolation=cv2.INTER_CUBIC) for img in noise]
+        return np.clip(np.stack(big).transpose(0, 3, 1, 2), 0, 1).astype("float32")
+
+    return smooth(1), smooth(n)
+
+
+# --- rows ----------------------------------------------------------------------------------
+def engine_row(name: str, engine, source, driving, batch: int, frames: int,
+               threads: Optional[int] = None) -> Row:
+    kp_source = engine.kp_detector(source)
+
+    def step(i: int):
+        frames_i = driving[i * batch:(i + 1) * batch]
+        kp_driving = engine.kp_detector(frames_i)
+        return engine.generator(source, kp_source, kp_driving).numpy()
+
+    return Row(name, step, frames, threads)
+
+
+def load_paddlegan():
+    """PaddleGAN's FOMM modules via the fixture script's shim, or None when unavailable."""
+    if not PPGAN_LOADER.is_file() or importlib.util.find_spec("ppgan") is None:
+        return None
+    spec = importlib.util.spec_from_file_location("_ppgan_fomm_loader", PPGAN_LOADER)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        return module, module.import_ppgan_fomm()
+    except (ImportError, AttributeError, SystemExit) as exc:
+        LOG.warning("PaddleGAN row skipped: %s", exc)
+        return None
+
+
+def paddlegan_row(state: dict, model_cfg: dict, source, driving, batch: int, frames: int):
+    """PaddleGAN's predictor path: its nets (inference=True), dygraph defaults, no_grad."""
+    import paddle
+
+    loaded = load_paddlegan()
+    if loaded is None:
+        return None
+    _, ref = loaded
+    common = model_cfg["common_params"]
+    kp = ref.kp.KPDetector(**model_cfg["generator"]["kp_detector_cfg"], **common)
+    gen = ref.gen.OcclusionAwareGenerator(**model_cfg["generator"]["generator_cfg"], **common,
+                                          inference=True)
+    kp.set_state_dict(state["kp_detector"])
+    gen.set_state_dict(state["generator"])
+    kp.eval()
+    gen.eval()
+    src = paddle.to_tensor(source)
+    with paddle.no_grad():
+        kp_source = kp(src)
+
+    def step(i: int):
+        with paddle.no_grad():
+            frames_i = paddle.to_tensor(driving[i * batch:(i + 1) * batch])
+            kp_driving = kp(frames_i)
+            src_b = paddle.tile(src, [frames_i.shape[0], 1, 1, 1])
+            kp_s = {k: paddle.tile(v, [frames_i.shape[0]] + [1] * (v.ndim - 1))
+                    for k, v in kp_source.items()}
+            return gen(src_b, kp_driving=kp_driving, kp_source=kp_s)["prediction"].numpy()
+
+    return Row("paddlegan", step, frames, threads=PADDLE_DEFAULT_THREADS)
+
+
+# --- compute floor -------------------------------------------------------------------------
+def conv_gflop_per_frame(kp_detector, generator, source, driving) -> float:
+    """Conv GFLOP of one driving frame (kp detector + generator, source keypoints excluded)."""
+    import paddle
+    from paddle import nn
+
+    total = [0.0]
+
+    def hook(layer, inputs, output):
+        groups = getattr(layer, "_groups", 1) or 1
+        kernel = int(np.prod(layer.weight.shape[2:]))
+        total[0] += 2.0 * np.prod(output.shape) * inputs[0].shape[1] * kernel / groups
+
+    with paddle.no_grad():
+        kp_s = kp_detector(paddle.to_tensor(source))
+        handles = [m.register_forward_post_hook(hook) for net in (kp_detector, generator)
+                   for m in net.sublayers() if isinstance(m, nn.Conv2D)]
+        try:
+            kp_d = kp_detector(paddle.to_tensor(driving[:1]))
+            generator(paddle.to_tensor(source), kp_driving=kp_d, kp_source=kp_s)
+        finally:
+            for handle in handles:
+                handle.remove()
+    return total[0] / 1e9
+
+
+def measured_conv_gflops(threads: int, workdir: Path) -> float:
+    """oneDNN fp32 throughput on the bottleneck's convs (256 ch, 3x3, 64x64), GFLOP/s."""
+    import paddle
+    from paddle import nn
+    from paddle.static import InputSpec
+
+    from ppgan_app.inference.paddle_inference import make_predictor
+
+    convs = nn.Sequential(*[nn.Conv2D(256, 256, 3, padding=1) for _ in range(4)])
+    convs.eval()
+    path = workdir / "convs"
+    static = paddle.jit.to_static(convs, input_spec=[InputSpec([1, 256, 64, 64], "float32", "x")],
+                                  full_graph=True)
+    paddle.jit.save(static, str(path))
+    predictor = make_predictor(path.with_suffix(".json"), path.with_suffix(".pdiparams"), threads)
+    handle = predictor.get_input_handle(predictor.get_input_names()[0])
+    handle.reshape([1, 256, 64, 64])
+    handle.copy_from_cpu(np.random.default_rng(0).uniform(-1, 1, (1, 256, 64, 64)).astype("float32"))
+    for _ in range(3):
+        predictor.run()
+    times = []
+    for _ in range(15):
+        start = time.perf_counter()
+        predictor.run()
+        times.append(time.perf_counter() - start)
+    flop = 4 * 2.0 * 64 * 64 * 256 * 256 * 9
+    return flop / min(times) / 1e9
+
+
+# --- measuring -----------------------------------------------------------------------------
+def use_threads(row: Row) -> None:
+    """Set Paddle's process-wide dygraph thread count for ``row`` (predictors set their own)."""
+    if row.threads is not None:
+        import paddle
+
+        paddle.base.core.set_num_threads(row.threads)
+
+
+def measure(rows: list, rounds: int, batch: int) -> None:
+    """Warm every row up, then time ``rounds`` rounds round-robin (seconds per frame)."""
+    for row in rows:
+        use_threads(row)
+        row.prediction = row.step(0)
+        row.step(1 % max(row.frames, 1))
+    for r in range(rounds):
+        for row in rows:
+            use_threads(row)
+            start = time.perf_counter()
+            for i in range(row.frames):
+                row.step(i)
+            row.times.append((time.perf_counter() - start) / (row.frames * batch))
+            LOG.info("round %d %-13s %7.1f ms/frame", r + 1, row.name, row.times[-1] * 1000)
+
+
+def print_table(rows: list, floor_ms: float, gflop: float, conv_gflops: float, args) -> None:
+    reference = {row.name: row for row in rows}.get("dygraph")
+    fast = {row.name: row for row in rows}.get("fast")
+    print(f"\nFOMM {args.image_size}x{args.image_size}, batch {args.batch_size}, "
+          f"{args.threads} threads (ours), random weights; median of {args.rounds} rounds")
+    print(f"{'path':<14}{'ms/frame':>10}{'x fast':>9}{'x floor':>9}{'max|diff| vs dygraph':>23}")
+    for row in rows:
+        diff = ("-" if reference is None or row.prediction is None
+                else f"{np.abs(row.prediction - reference.prediction).max():.2e}")
+        ratio_fast = row.ms_per_frame / fast.ms_per_frame if fast else float("nan")
+        print(f"{row.name:<14}{row.ms_per_frame:>10.1f}{ratio_fast:>9.2f}"
+              f"{row.ms_per_frame / floor_ms:>9.2f}{diff:>23}")
+    print(f"{'floor':<14}{floor_ms:>10.1f}{floor_ms / fast.ms_per_frame if fast else float('nan'):>9.2f}"
+          f"{1.0:>9.2f}{'':>23}")
+    print(f"floor = {gflop:.1f} GFLOP/frame (convs of the original network) / "
+          f"{conv_gflops:.0f} GFLOP/s (oneDNN fp32 3x3 conv, {args.threads} threads)")
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    from ppgan_app.inference.cpu_env import apply_cpu_env
+
+    apply_cpu_env(args.threads)                    # before paddle (and its MKL) is loaded
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    import paddle
+
+    from ppgan_app.inference import build_engine
+    from ppgan_app.inference.paddle_inference import FastEngine
+    from ppgan_app.models.firstorder import build_fomm_networks, fomm_model_config
+
+    paddle.set_device("cpu")
+    rng = np.random.default_rng(args.seed)
+    model_cfg = fomm_model_config(args.config)
+    kp_detector, generator = build_fomm_networks(model_cfg, inference=True)
+    randomize(kp_detector, rng)
+    randomize(generator, rng)
+    state = {"kp_detector": kp_detector.state_dict(), "generator": generator.state_dict()}
+    source, driving = make_inputs(args, rng)
+    wanted = [name.strip() for name in args.rows.split(",") if name.strip()]
+    if args.bf16 and "fast-bf16" not in wanted:
+        wanted.append("fast-bf16")
+    b = args.batch_size
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(args.cache_dir or tmp)
+        rows = []
+        if "paddlegan" in wanted:                  # before set_num_threads: Paddle's defaults
+            row = paddlegan_row(state, model_cfg, source, driving, b, args.ref_frames)
+            if row is None:
+                print("paddlegan row skipped: ppgan is not importable in this environment")
+            else:
+                rows.append(row)
+        gflop = conv_gflop_per_frame(kp_detector, generator, source, driving)
+        engines = {
+            "dygraph": lambda: build_engine("dygraph", kp_detector, generator),
+            "fast": lambda: FastEngine(kp_detector, generator, cache, args.threads, model_cfg),
+            "fast-nosplit": lambda: FastEngine(kp_detector, generator, cache, args.threads,
+                                               model_cfg, split_source=False),
+            "fast-bf16": lambda: FastEngine(kp_detector, generator, cache, args.threads,
+                                            model_cfg, precision="bf16"),
+        }
+        for name in wanted:
+            if name in engines:
+                threads = args.threads if name == "dygraph" else None
+                rows.append(engine_row(name, engines[name](), source, driving, b, args.frames,
+                                       threads))
+            elif name != "paddlegan":
+                raise SystemExit(f"unknown row {name!r}; choose from paddlegan, {', '.join(engines)}")
+        conv_gflops = measured_conv_gflops(args.threads, Path(tmp))
+        measure(rows, args.rounds, b)
+    print_table(rows, gflop / conv_gflops * 1000.0, gflop, conv_gflops, args)
+
+
+if __name__ == "__main__":
+    main()
