@@ -1,4 +1,4 @@
-"""Tiny real-model configs and an idx dataset written per test (no ../shared data needed)."""
+"""The real DCGAN config with tiny overrides, and an idx dataset written per test (no ../shared data)."""
 from pathlib import Path
 from typing import Any, Callable, Dict
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ppgan_app.datasets.mnist import write_idx
-from ppgan_app.utils.config import resolve_config
+from ppgan_app.utils.config import load_config, resolve_config
 
 
 def write_tiny_mnist(folder: Path, n_train: int = 40, n_test: int = 16, seed: int = 0) -> Path:
@@ -19,22 +19,22 @@ def write_tiny_mnist(folder: Path, n_train: int = 40, n_test: int = 16, seed: in
     return folder
 
 
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dcgan_fashion_mnist.yaml"
+
+
 def tiny_dcgan_config(data_root: Path, output_dir: Path, **top: Any) -> Dict[str, Any]:
-    """A DCGANModel config small enough for a few iterations per second on CPU."""
-    data = {"name": "MNISTDataset", "data_root": str(data_root), "batch_size": 8,
-            "transforms": [{"name": "RandomHorizontalFlip", "prob": 0.5}, {"name": "Normalize"}]}
-    cfg = {
-        "total_iters": 4, "output_dir": str(output_dir), "seed": 7,
-        "model": {"name": "DCGANModel", "num_samples": 4,
-                  "generator": {"name": "DCGANGenerator", "nz": 8, "ngf": 4, "output_nc": 1, "img_size": 28},
-                  "discriminator": {"name": "DCGANDiscriminator", "input_nc": 1, "ndf": 4, "img_size": 28}},
-        "dataset": {"train": dict(data, mode="train"), "test": dict(data, mode="test")},
-        "optimizer": {"optimizer_G": {"name": "Adam", "net_names": ["netG"], "beta1": 0.5},
-                      "optimizer_D": {"name": "Adam", "net_names": ["netD"], "beta1": 0.5}},
-        "lr_scheduler": {"name": "LinearDecay", "learning_rate": 2e-4, "start_epoch": 2, "decay_epochs": 8},
-        "log_config": {"interval": 1, "visiual_interval": 0},
-        "snapshot_config": {"interval": 0, "max_keep": 3},
-    }
+    """configs/dcgan_fashion_mnist.yaml with tiny nets and a LinearDecay schedule (through -o
+    overrides), then ``top``-level keys replaced by ``top``."""
+    overrides = [
+        f"dataset.train.data_root={data_root}", f"dataset.test.data_root={data_root}",
+        f"output_dir={output_dir}", "total_iters=4", "seed=7",
+        "model.generator.nz=8", "model.generator.ngf=4", "model.discriminator.ndf=4", "model.num_samples=4",
+        "dataset.train.batch_size=8", "dataset.test.batch_size=8",
+        "dataset.train.transforms=[{name: RandomHorizontalFlip}, {name: Resize, size: 32}, {name: Normalize}]",
+        "lr_scheduler={name: LinearDecay, learning_rate: 2e-4, start_epoch: 2, decay_epochs: 8}",
+        "log_config={interval: 1, visiual_interval: 0}", "snapshot_config={interval: 0, max_keep: 3}",
+    ]
+    cfg = load_config(CONFIG, overrides)
     cfg.update(top)
     return resolve_config(cfg)
 

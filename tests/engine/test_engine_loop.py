@@ -15,7 +15,7 @@ from ppgan_app.registries import METRICS, MODELS
 class _LinearModel(BaseModel):
     """Least squares on flattened images; counts calls."""
 
-    def __init__(self, dim: int = 784) -> None:
+    def __init__(self, dim: int = 32 * 32) -> None:
         super().__init__()
         self.nets["net"] = paddle.nn.Linear(dim, 1)
         self.train_calls = 0
@@ -31,7 +31,7 @@ class _LinearModel(BaseModel):
         opt.step()
         self.train_calls += 1
         self.losses["loss"] = float(loss)
-        self.visual_items["real"] = self.x.reshape([-1, 1, 28, 28])
+        self.visual_items["real"] = self.x.reshape([-1, 1, 32, 32])
 
     def test_iter(self, metrics=None):
         for metric in (metrics or {}).values():
@@ -141,4 +141,4 @@ def test_visualdl_used_when_importable(linear_cfg, monkeypatch):
     trainer.close()
     calls = _FakeLogWriter.calls
     assert ("scalar", "train/loss", 1) in calls and ("scalar", "train/lr", 2) in calls
-    assert ("image", "visual/real", (3 * 30 + 2, 3 * 30 + 2, 1), 2) in calls  # 8 images, 3 per row and calls[-1] == ("close",)
+    assert ("image", "visual/real", (3 * 34 + 2, 3 * 34 + 2, 1), 2) in calls  # 8 images, 3 per row and calls[-1] == ("close",)
