@@ -44,6 +44,9 @@ DEFAULTS: Dict[str, Any] = {
     "enable_visualdl": True,      # log to VisualDL when the package is importable
     "find_unused_parameters": False,  # paddle.DataParallel option (multi-process runs)
     "export_model": None,         # accepted for PaddleGAN configs; not used by the trainer
+    "reconstruction_params": None,  # PaddleGAN FOMM keys, accepted so its configs load as they
+    "animate_params": None,         # are; the trainer does not read them (reconstruction runs
+    "visualizer_params": None,      # through ``validate``, animation through the predictor)
 }
 
 LOADER_DEFAULTS: Dict[str, Any] = {  # popped from each dataset entry by the engine
