@@ -41,7 +41,8 @@ def _probability(value: Any) -> float:
 def _check_keys(section: str, params: Mapping[str, Any], known: Sequence[str]) -> None:
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise ValueError(f"augmentation_params.{section}: unknown key(s) {unknown}; known: {list(known)}")
+        where = "augmentation_params" + ("" if section == "<top>" else f".{section}")
+        raise ValueError(f"{where}: unknown key(s) {unknown}; known: {list(known)}")
 
 
 def _luma(frame: np.ndarray) -> np.ndarray:
@@ -122,6 +123,14 @@ class ClipAugmentation:
             factors = self.draw_jitter()
             frames = [self.apply_jitter(f, factors) for f in frames]
         return frames
+
+
+def build_clip_augmentation(params: Optional[Mapping[str, Any]]) -> ClipAugmentation:
+    """``augmentation_params`` -> ``ClipAugmentation``; sections other than ``flip_param`` and
+    ``jitter_param`` (FOMM's rotation/resize/crop, used for other datasets) are refused."""
+    params = dict(params or {})
+    _check_keys("<top>", params, ("flip_param", "jitter_param"))
+    return ClipAugmentation(params.get("flip_param"), params.get("jitter_param"))
 
 
 def augmentation_from_paddlegan(transforms: Optional[Sequence[Mapping[str, Any]]],

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 from paddle.io import Dataset
 
-from ppgan_app.datasets.clip_augment import ClipAugmentation, augmentation_from_paddlegan
+from ppgan_app.datasets.clip_augment import augmentation_from_paddlegan, build_clip_augmentation
 from ppgan_app.datasets.video_frames import (FRAME_EXTENSIONS, VIDEO_EXTENSIONS, count_video_frames,
                                              frame_files, list_videos, read_image,
                                              read_video_frames, read_whole_video, resize_frame)
@@ -126,7 +126,7 @@ class FirstOrderDataset(Dataset):
             raise ValueError(f"num_repeats must be >= 1, got {num_repeats}")
         self.max_frames = max_frames
         params = merge(augmentation_from_paddlegan(transforms, time_flip), augmentation_params or {})
-        self.augment = ClipAugmentation(**params) if self.is_train else None
+        self.augment = build_clip_augmentation(params) if self.is_train else None
         self._frame_counts: Dict[Path, int] = {}
         logger.info("FOMM %s set %s: %d videos%s, x%d repeats", phase, self.dataroot / phase,
                     len(self.videos), f" of {len(self.persons)} persons" if self.id_sampling else "",
