@@ -65,7 +65,7 @@ class DlibLandmarker:
         import dlib
 
         image = np.ascontiguousarray(image)
-        rects = self._detector(image, 1)
+        rects = self._detector(image, 0) or self._detector(image, 1)  # upsample small faces
         if not rects:
             return None
         rect = max(rects, key=lambda r: r.width() * r.height())

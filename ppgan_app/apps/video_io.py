@@ -254,15 +254,18 @@ class Mp4Writer:
 
 def mux_audio(video_path: str, audio_source: str, out_path: str) -> None:
     """Copy the video stream of ``video_path`` and the first audio stream of ``audio_source``
-    (re-encoded to AAC) into ``out_path``, cut to the shorter of the two.
+    (re-encoded to AAC) into ``out_path``, as long as the video.
 
-    A missing audio stream is tolerated (``1:a:0?``): the output then has video only.
+    The audio is padded with silence (``apad``) before ``-shortest`` cuts it, so a sound track
+    shorter than the video never drops frames. A missing audio stream is tolerated
+    (``1:a:0?``): the output then has video only.
 
     Raises:
         RuntimeError: ffmpeg failed (its last stderr line is in the message).
     """
     cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-i", video_path, "-i", audio_source,
-           "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-shortest",
+           "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-af", "apad",
+           "-shortest",
            "-f", "mp4", out_path]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:

@@ -112,6 +112,25 @@ def test_find_best_frame_uses_landmark_pose_distance():
     assert find_best_frame(source, frames, DrivingPrep(64), landmarker) == 3
 
 
+def test_find_best_frame_with_dlib_landmarks():
+    import itertools
+
+    from ppgan_app.apps.crop import crop_resize, face_crop_boxes
+    from ppgan_app.apps.face_detection import build_face_detector
+    from ppgan_app.apps.landmarks import DlibLandmarker, find_shape_predictor
+
+    if find_shape_predictor() is None:
+        pytest.skip("dlib's 68-point landmark model is not installed")
+    source, driving = sample_paths()
+    image = read_source_image(source)
+    box = face_crop_boxes(build_face_detector("dlib")(image), image.shape[:2])[0]
+    face = crop_resize(image, box, 256)
+    landmarker = DlibLandmarker()
+    assert landmarker(face).shape == (68, 2)
+    frames = itertools.islice(VideoReader(driving), 8)
+    assert 0 <= find_best_frame(face, frames, DrivingPrep(256), landmarker) < 8
+
+
 def test_find_best_frame_without_the_landmark_model_says_what_to_do(tmp_path, media,
                                                                     fake_animator, monkeypatch):
     import ppgan_app.apps.landmarks as landmarks

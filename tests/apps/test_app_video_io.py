@@ -58,3 +58,16 @@ def test_unwritable_folder(tmp_path):
     blocker.write_text("x")
     with pytest.raises(InputError, match="cannot write"):
         check_writable_dir(str(blocker / "sub"))
+
+
+def test_short_sound_track_keeps_every_frame(tmp_path):
+    from app_helpers import write_wav
+
+    wav = write_wav(str(tmp_path / "short.wav"), 0.5)
+    out = tmp_path / "muxed.mp4"
+    with Mp4Writer(str(out), 10) as writer:
+        for i in range(20):  # 2 s of video, 0.5 s of sound
+            writer.write(np.full((16, 16, 3), 10 * i, np.uint8))
+        writer.finish(audio_source=wav)
+    assert ffprobe(str(out))["audio"] is True
+    assert len(list(VideoReader(str(out)))) == 20
