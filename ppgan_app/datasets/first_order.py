@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from paddle.io import Dataset
@@ -133,7 +133,7 @@ class FirstOrderDataset(Dataset):
                     self.num_repeats)
 
     @staticmethod
-    def _check_shape(frame_shape: Sequence[int]) -> tuple:
+    def _check_shape(frame_shape: Sequence[int]) -> Tuple[int, int]:
         shape = [int(v) for v in frame_shape]
         if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] != 3) or min(shape[:2]) < 1:
             raise ValueError(f"frame_shape must be [H, W] or [H, W, 3], got {list(frame_shape)}")
