@@ -7,7 +7,8 @@ Prints, in one run, on the same inputs and the same random weights:
   with that environment's python), else the row is skipped;
 * ``dygraph``: our networks in dygraph, ``--threads`` CPU threads;
 * ``fast``: our fast engine (Paddle Inference + oneDNN); ``fast-nosplit`` without the
-  once-per-source encoder; ``fast-bf16`` (with ``--bf16``) in bfloat16;
+  once-per-source encoder; ``fast-plain`` the networks exported as written (no rewrites, no
+  split); ``fast-bf16`` (with ``--bf16``) in bfloat16;
 * ``floor``: conv GFLOP per frame of the original network / measured oneDNN conv GFLOP/s.
 
 Rows are measured round-robin (``--rounds``) and the median round is reported, so a burst of
@@ -61,7 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=6, help="driving frames per round")
     parser.add_argument("--ref_frames", type=int, default=2, help="frames per round, PaddleGAN row")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--rows", default="paddlegan,dygraph,fast,fast-nosplit",
+    parser.add_argument("--rows", default="paddlegan,dygraph,fast,fast-nosplit,fast-plain",
                         help="comma-separated rows (add fast-bf16 or use --bf16)")
     parser.add_argument("--bf16", action="store_true", help="add the fast-bf16 row")
     parser.add_argument("--cache_dir", default=None, help="export cache (default: a temp dir)")
@@ -299,6 +300,8 @@ def main(argv=None) -> None:
             "fast": lambda: FastEngine(kp_detector, generator, cache, args.threads, model_cfg),
             "fast-nosplit": lambda: FastEngine(kp_detector, generator, cache, args.threads,
                                                model_cfg, split_source=False),
+            "fast-plain": lambda: FastEngine(kp_detector, generator, cache, args.threads,
+                                             model_cfg, split_source=False, optimize=False),
             "fast-bf16": lambda: FastEngine(kp_detector, generator, cache, args.threads,
                                             model_cfg, precision="bf16"),
         }

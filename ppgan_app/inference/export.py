@@ -19,6 +19,7 @@ leaves something that looks like a cache hit.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -34,11 +35,12 @@ import paddle
 from paddle import nn
 from paddle.static import InputSpec
 
+from ppgan_app.inference.fast_ops import FastKPDetector, use_fast_deform_input
 from ppgan_app.inference.rewrites import rewritten_copy
 
 LOG = logging.getLogger(__name__)
 
-EXPORT_FORMAT = "ppgan_app-fomm-export-v1"
+EXPORT_FORMAT = "ppgan_app-fomm-export-v2"
 META_FILE = "meta.json"
 KP_NAMES = ("value", "jacobian")
 
@@ -97,11 +99,13 @@ def _hash_state(digest: "hashlib._Hash", layer: nn.Layer) -> None:
 
 
 def export_key(kp_detector: nn.Layer, generator: nn.Layer, image_size: Sequence[int],
-               config: Mapping | None = None, split_source: bool = True) -> str:
+               config: Mapping | None = None, split_source: bool = True,
+               optimize: bool = True) -> str:
     """Cache key of an export: sha256 over weights, hyper-parameters, config, size and format."""
     digest = hashlib.sha256()
     header = {"format": EXPORT_FORMAT, "paddle": paddle.__version__,
               "image_size": [int(s) for s in image_size], "split_source": bool(split_source),
+              "optimize": bool(optimize),
               "config": config, "classes": [type(kp_detector).__qualname__,
                                             type(generator).__qualname__],
               "hyper": [_hyper_parameters(kp_detector), _hyper_parameters(generator)]}
@@ -122,14 +126,39 @@ class KPDetectorGraph(nn.Layer):
 
     def __init__(self, kp_detector: nn.Layer, has_jacobian: bool) -> None:
         super().__init__()
-        self.net = kp_detector
+        self.net = FastKPDetector(kp_detector)
         self.has_jacobian = has_jacobian
 
     def forward(self, images: paddle.Tensor):
-        out = self.net(images)
+        value, jacobian = self.net(images)
+        if self.has_jacobian:
+            return value, jacobian
+        return value
+
+
+class PlainKPDetectorGraph(nn.Layer):
+    """:class:`KPDetectorGraph` running the detector's own forward (no rewrites)."""
+
+    def __init__(self, kp_detector: nn.Layer, has_jacobian: bool) -> None:
+        super().__init__()
+        self.plain = kp_detector
+        self.has_jacobian = has_jacobian
+
+    def forward(self, images: paddle.Tensor):
+        out = self.plain(images)
         if self.has_jacobian:
             return out["value"], out["jacobian"]
         return out["value"]
+
+
+def _export_copy(generator: nn.Layer, optimize: bool, fast_deform: bool = False) -> nn.Layer:
+    """A copy of the generator to export: rewritten (``optimize``) or as written."""
+    if not optimize:
+        clone = copy.deepcopy(generator)
+        clone.eval()
+        return clone
+    clone = rewritten_copy(generator)
+    return use_fast_deform_input(clone) if fast_deform else clone
 
 
 class SourceEncoderGraph(nn.Layer):
@@ -225,8 +254,12 @@ def _probe(kp_detector: nn.Layer, generator: nn.Layer, image_size: Sequence[int]
 
 
 def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
-                 image_size: Sequence[int], key: str, split_source: bool = True) -> ExportInfo:
-    """Export the three (or two) graphs into ``directory`` and write ``meta.json`` last."""
+                 image_size: Sequence[int], key: str, split_source: bool = True,
+                 optimize: bool = True) -> ExportInfo:
+    """Export the three (or two) graphs into ``directory`` and write ``meta.json`` last.
+
+    ``optimize=False`` exports the networks as written (no rewrites; for comparison).
+    """
     h, w = int(image_size[0]), int(image_size[1])
     kp_detector.eval()
     generator.eval()
@@ -237,20 +270,22 @@ def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
                       split_source=split_source)
     kp_outputs = list(KP_NAMES if has_jacobian else KP_NAMES[:1])
 
-    _save_graph(KPDetectorGraph(rewritten_copy(kp_detector), has_jacobian), image_spec,
-                directory / "kp_detector")
+    kp_graph = (KPDetectorGraph(rewritten_copy(kp_detector), has_jacobian) if optimize
+                else PlainKPDetectorGraph(kp_detector, has_jacobian))
+    _save_graph(kp_graph, image_spec, directory / "kp_detector")
     info.graphs["kp_detector"], info.outputs["kp_detector"] = ["images"], kp_outputs
 
     gen_inputs = [source_spec]
     if split_source:
         info.feature_shape = feature_shape
-        _save_graph(SourceEncoderGraph(rewritten_copy(generator)), [source_spec],
+        _save_graph(SourceEncoderGraph(_export_copy(generator, optimize)), [source_spec],
                     directory / "source_encoder")
         info.graphs["source_encoder"], info.outputs["source_encoder"] = ["source"], ["features"]
         gen_inputs.append(InputSpec([None, *feature_shape], "float32", "features"))
     gen_inputs += _kp_specs(num_kp)
     graph = SplitGeneratorGraph if split_source else GeneratorGraph
-    _save_graph(graph(rewritten_copy(generator)), gen_inputs, directory / "generator")
+    _save_graph(graph(_export_copy(generator, optimize, fast_deform=True)), gen_inputs,
+                directory / "generator")
     info.graphs["generator"] = [spec.name for spec in gen_inputs]
     info.outputs["generator"] = ["prediction"]
     info.save(directory)
@@ -259,7 +294,7 @@ def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
 
 def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Path,
                 image_size: Sequence[int], config: Mapping | None = None,
-                split_source: bool = True) -> tuple[Path, ExportInfo]:
+                split_source: bool = True, optimize: bool = True) -> tuple[Path, ExportInfo]:
     """Export the networks once; later calls with the same weights and config hit the cache.
 
     Args:
@@ -269,12 +304,13 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
         image_size: ``(H, W)`` of the images the graphs will see.
         config: the model configuration (part of the key).
         split_source: export the source encoder as its own graph (see the module docstring).
+        optimize: apply the export rewrites (False: the networks as written, for comparison).
 
     Returns:
         ``(directory, info)`` of the (cached or fresh) export.
     """
     cache_dir = Path(cache_dir)
-    key = export_key(kp_detector, generator, image_size, config, split_source)
+    key = export_key(kp_detector, generator, image_size, config, split_source, optimize)
     final = cache_dir / export_dir_name(key, image_size)
     if (final / META_FILE).is_file():
         info = ExportInfo.load(final)
@@ -286,7 +322,7 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     try:
         LOG.info("exporting FOMM graphs for %dx%d to %s", image_size[0], image_size[1], final)
-        write_export(kp_detector, generator, tmp, image_size, key, split_source)
+        write_export(kp_detector, generator, tmp, image_size, key, split_source, optimize)
         _publish(tmp, final)
     finally:
         if tmp.exists():

@@ -40,6 +40,9 @@ def make_predictor(model_file: Path, params_file: Path, threads: int,
     config = paddle_infer.Config(str(model_file), str(params_file))
     config.disable_gpu()
     config.switch_ir_optim(True)
+    # Paddle Inference 3.3's inplace pass lets some ops (floor, remainder, ...) overwrite an
+    # input that a later op still reads; x - floor(x) then comes out as 0. Correctness first.
+    config.delete_pass("inplace_pass")
     config.set_cpu_math_library_num_threads(int(threads))
     config.disable_glog_info()
     if onednn:
@@ -108,13 +111,15 @@ class FastEngine(Engine):
         config: the model configuration (part of the export cache key).
         precision: ``"fp32"`` or ``"bf16"``.
         split_source: run the generator's source encoder once per source image.
+        optimize: export with the rewrites (False: the networks as written, for comparison).
     """
 
     name = "fast"
 
     def __init__(self, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
                  cache_dir: str | Path, threads: int = 2, config: Mapping | None = None,
-                 precision: str = "fp32", split_source: bool = True) -> None:
+                 precision: str = "fp32", split_source: bool = True,
+                 optimize: bool = True) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.kp_net = kp_detector
@@ -124,6 +129,7 @@ class FastEngine(Engine):
         self.config = config
         self.precision = precision
         self.split_source = split_source
+        self.optimize = optimize
         self.exports: dict[tuple, tuple[Path, ExportInfo]] = {}
         self._runners: dict[tuple, dict[str, GraphRunner]] = {}
         self._source_cache: tuple[np.ndarray, np.ndarray] | None = None
@@ -134,7 +140,8 @@ class FastEngine(Engine):
         size = (int(image_size[0]), int(image_size[1]))
         if size not in self._runners:
             directory, info = export_fomm(self.kp_net, self.generator_net, self.cache_dir, size,
-                                          config=self.config, split_source=self.split_source)
+                                          config=self.config, split_source=self.split_source,
+                                          optimize=self.optimize)
             self.exports[size] = (directory, info)
             self._runners[size] = {name: self._load(directory, info, name) for name in info.graphs}
             LOG.info("fast engine ready: %s (%d threads, %s)", describe(info), self.threads,

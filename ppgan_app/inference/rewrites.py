@@ -1,5 +1,8 @@
 """Exact graph rewrites applied to a copy of the networks before export.
 
+``DenseMotionNetwork`` is wrapped by :class:`~ppgan_app.inference.fast_ops.FastDenseMotion`
+(same sublayers, cheaper small-tensor maths).
+
 ``upsample_conv_to_deconv``: an up block ``relu(norm(conv3x3(nearest_up2(x))))`` becomes
 ``relu(norm(deconv4x4_stride2(x)))``. Along each axis, output row ``2i`` of the 3-tap conv on the
 upsampled input sees input rows ``i-1, i, i`` and row ``2i+1`` sees ``i, i, i+1``; a stride-2
@@ -17,6 +20,8 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 from paddle import nn
+
+from ppgan_app.inference.fast_ops import FastDenseMotion
 
 LOG = logging.getLogger(__name__)
 
@@ -83,8 +88,16 @@ def is_plain_up_block(layer: nn.Layer) -> bool:
             and isinstance(padding, (int, list, tuple)) and _as_pair(padding) == (1, 1))
 
 
+def is_dense_motion(layer: nn.Layer) -> bool:
+    """True for a FOMM ``DenseMotionNetwork`` (replaced by :class:`FastDenseMotion`)."""
+    return (type(layer).__name__ == "DenseMotionNetwork"
+            and all(hasattr(layer, name) for name in ("hourglass", "mask", "occlusion", "num_kp",
+                                                      "kp_variance", "scale_factor")))
+
+
 Rule = tuple[Callable[[nn.Layer], bool], Callable[[nn.Layer], nn.Layer]]
-DEFAULT_RULES: tuple[Rule, ...] = ((is_plain_up_block, DeconvUpBlock),)
+DEFAULT_RULES: tuple[Rule, ...] = ((is_plain_up_block, DeconvUpBlock),
+                                   (is_dense_motion, FastDenseMotion))
 
 
 def replace_sublayers(root: nn.Layer, rules: tuple[Rule, ...] = DEFAULT_RULES) -> int:
