@@ -101,7 +101,8 @@ def driving_frame(portrait: np.ndarray, t: float) -> np.ndarray:
 
 
 def voice(n_samples: int) -> np.ndarray:
-    """A hummed "voice" ``[n] int16``: harmonics of a 150 Hz vibrato tone, loud when the mouth opens."""
+    """A hummed "voice" ``[n] int16``: harmonics of a 150 Hz vibrato tone, loud when the mouth
+    opens."""
     t = np.arange(n_samples) / AUDIO_RATE
     f0 = 150.0 * (1 + 0.03 * np.sin(2 * np.pi * 5.0 * t)) * (1 + 0.08 * np.sin(2 * np.pi * 0.4 * t))
     phase = 2 * np.pi * np.cumsum(f0) / AUDIO_RATE
@@ -134,8 +135,8 @@ def main() -> None:
 
     portrait = data.astronaut()
     os.makedirs(args.out, exist_ok=True)
-    cv2.imwrite(os.path.join(args.out, "fomm_source.jpg"), cv2.cvtColor(portrait, cv2.COLOR_RGB2BGR),
-                [cv2.IMWRITE_JPEG_QUALITY, 90])
+    cv2.imwrite(os.path.join(args.out, "fomm_source.jpg"),
+                cv2.cvtColor(portrait, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     n_frames = int(FPS * SECONDS)
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "voice.wav")

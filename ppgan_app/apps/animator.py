@@ -22,7 +22,8 @@ class Animator(Protocol):
 
     def keypoints(self, frames: np.ndarray) -> Any:
         """Keypoints of ``frames [N,3,S,S] float32 in [0,1]``: an opaque object that the same
-        animator's :meth:`animate` accepts (for FOMM, ``value [N,K,2]`` and ``jacobian [N,K,2,2]``)."""
+        animator's :meth:`animate` accepts (for FOMM, ``value [N,K,2]`` and
+        ``jacobian [N,K,2,2]``)."""
 
     def animate(self, source: np.ndarray, kp_source: Any, kp_driving: Any,
                 kp_driving_initial: Any, *, relative: bool, adapt_scale: bool) -> np.ndarray:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 
 from ppgan_app.apps.animator import Animator
@@ -75,7 +74,8 @@ def read_source_image(path: str) -> np.ndarray:
                 flat.paste(rgba, mask=rgba.getchannel("A"))
                 img = flat
             elif img.mode.startswith("I;16") or img.mode == "I":
-                img = Image.fromarray((np.asarray(img, np.float64) / 257.0).clip(0, 255).astype(np.uint8))
+                wide = np.asarray(img, np.float64) / 257.0  # 16-bit grey -> 8-bit
+                img = Image.fromarray(wide.clip(0, 255).astype(np.uint8))
             image = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"cannot read source image {path}: {exc}") from None
@@ -114,7 +114,8 @@ def to_chw_float(images: np.ndarray) -> np.ndarray:
 
 def to_hwc_uint8(images: np.ndarray) -> np.ndarray:
     """``[N,3,S,S] float`` in [0, 1] → ``[N,S,S,3] uint8``."""
-    return np.clip(np.rint(np.asarray(images).transpose(0, 2, 3, 1) * 255.0), 0, 255).astype(np.uint8)
+    scaled = np.rint(np.asarray(images).transpose(0, 2, 3, 1) * 255.0)
+    return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
 class DrivingPrep:

@@ -48,13 +48,15 @@ class FommAnimator:
         self.image_size = image_size
 
     def keypoints(self, frames: np.ndarray) -> Dict[str, Any]:
-        """``frames [N,3,S,S] float32 in [0,1]`` → ``{"value": [N,K,2], "jacobian": [N,K,2,2]}``."""
+        """``frames [N,3,S,S] float32 in [0,1]`` →
+        ``{"value": [N,K,2] in [-1,1], "jacobian": [N,K,2,2]}``."""
         return self.engine.kp_detector(frames)
 
     def animate(self, source: np.ndarray, kp_source: Dict[str, Any], kp_driving: Dict[str, Any],
                 kp_driving_initial: Dict[str, Any], *, relative: bool,
                 adapt_scale: bool) -> np.ndarray:
-        """``source [1,3,S,S]`` moved by the driving keypoints → ``[N,3,S,S] float32 in [0,1]``."""
+        """``source [1,3,S,S]`` moved by the driving keypoints →
+        ``[N,3,S,S] float32 in [0,1]``."""
         from ppgan_app.inference.engines import to_numpy
         from ppgan_app.modules.normalize_kp import normalize_kp
 

@@ -91,7 +91,8 @@ def normalize_landmarks(points: np.ndarray) -> np.ndarray:
 def best_frame_index(source_landmarks: np.ndarray,
                      driving_landmarks: Iterable[Optional[np.ndarray]]) -> int:
     """Index of the driving frame whose normalised landmarks are closest (sum of squared
-    differences) to the source's. Frames without landmarks (``None``) are skipped; 0 if none has any.
+    differences) to the source's. Frames without landmarks (``None``) are skipped; 0 if none
+    has any.
     """
     src = normalize_landmarks(source_landmarks)
     best, best_dist = 0, np.inf

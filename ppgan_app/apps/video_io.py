@@ -155,7 +155,8 @@ def check_writable_dir(folder: str) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
             pass
     except OSError as exc:
-        raise InputError(f"cannot write to output folder {folder!r}: {exc.strerror or exc}") from None
+        reason = exc.strerror or exc
+        raise InputError(f"cannot write to output folder {folder!r}: {reason}") from None
 
 
 def _even(n: int) -> int:

@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--face_detector", help=f"dlib (default), yunet; sfd/blazeface are not built")
     p.add_argument("--multi_person", action="store_true", help="animate every detected face")
     p.add_argument("--image_size", type=int,
-                   help=f"network input size: 256, or 512 for the 512 model (default: {_default('image_size')})")
+                   help="network input size: 256, or 512 for the 512 model "
+                        f"(default: {_default('image_size')})")
     p.add_argument("--batch_size", type=int,
                    help=f"driving frames per network call (default: {_default('batch_size')})")
     p.add_argument("--face_enhancement", action="store_true",

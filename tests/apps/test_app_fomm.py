@@ -34,7 +34,8 @@ def test_absolute_and_relative_motion_differ(tiny_animator):
     frames = to_chw_float(rng.integers(0, 255, (2, 64, 64, 3), dtype=np.uint8))
     source = frames[:1]
     kp_s, kp_d = tiny_animator.keypoints(source), tiny_animator.keypoints(frames)
-    kw = dict(kp_source=kp_s, kp_driving=kp_d, kp_driving_initial=tiny_animator.keypoints(frames[1:]))
+    kw = dict(kp_source=kp_s, kp_driving=kp_d,
+              kp_driving_initial=tiny_animator.keypoints(frames[1:]))
     rel = tiny_animator.animate(source, relative=True, adapt_scale=False, **kw)
     absolute = tiny_animator.animate(source, relative=False, adapt_scale=False, **kw)
     assert rel.shape == absolute.shape == (2, 3, 64, 64)

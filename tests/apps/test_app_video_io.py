@@ -1,4 +1,4 @@
-"""Streaming reader, H.264 writer with atomic rename, audio mux (checked with the bundled ffmpeg)."""
+"""Streaming reader, H.264 writer with atomic rename, audio mux (checked with bundled ffmpeg)."""
 import os
 
 import numpy as np
