@@ -1,9 +1,10 @@
 """Paste animated face crops back into the full portrait with feathered masks (no seams).
 
 PaddleGAN pastes a hard rectangle (one face) or a hard circle of radius ``ratio · crop height``
-(several faces). Here every face gets the same soft mask: a disc of that radius whose edge fades
-smoothly to zero, multiplied by a ramp that reaches zero at the crop border, so the alpha (and
-hence the pasted image) has bounded gradient everywhere, including where the crop ends.
+(several faces). Here every face gets the same soft mask: a disc of that radius, fully pasted,
+whose edge then fades smoothly to zero, multiplied by a ramp that reaches zero at the crop
+border, so the alpha (and hence the pasted image) has bounded gradient everywhere, including
+where the crop ends.
 """
 from __future__ import annotations
 
@@ -27,22 +28,23 @@ def feather_mask(height: int, width: int, ratio: float = 0.4, feather: float = 0
 
     Args:
         height, width: crop size in pixels.
-        ratio: radius of the pasted disc as a fraction of ``height`` (PaddleGAN's ``--ratio``;
-            0.4-0.5 covers the face; >= 0.7 covers the whole crop up to the border ramp).
-        feather: width of the disc's soft edge as a fraction of its radius.
+        ratio: radius of the fully pasted disc as a fraction of ``height`` (PaddleGAN's
+            ``--ratio``, where the disc had a hard edge; 0.4-0.5 covers the face, and since a
+            PaddleGAN crop is 0.8 as wide as tall, 0.4 already reaches its sides).
+        feather: width of the soft edge outside the disc, as a fraction of its radius.
         border: width of the ramp to zero at the crop border, as a fraction of ``min(h, w)``.
 
     Returns:
         ``[height, width] float32`` alpha in [0, 1], 1 at the centre and 0 on the border rows
-        and columns; it changes by at most ``1.5 / min(feather·radius, border·min(h, w))`` per
-        pixel, so a pasted face never shows a seam.
+        and columns; it changes by at most ``1.5 / (feather·radius) + 1.5 / (border·min(h, w))``
+        per pixel, so a pasted face never shows a seam.
     """
     ys = (np.arange(height, dtype=np.float32) + 0.5) - height / 2.0
     xs = (np.arange(width, dtype=np.float32) + 0.5) - width / 2.0
     dist = np.sqrt(ys[:, None] ** 2 + xs[None, :] ** 2)
     radius = max(ratio * height, 1.0)
     soft = max(feather * radius, 1.0)
-    disc = _smoothstep((radius - dist) / soft)
+    disc = _smoothstep((radius + soft - dist) / soft)  # opaque up to the radius, then fades
     ramp_px = max(border * min(height, width), 2.0)
     edge_y = np.minimum(np.arange(height), height - 1 - np.arange(height))  # 0 on the border
     edge_x = np.minimum(np.arange(width), width - 1 - np.arange(width))
