@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_CHUNK = 16
 #: Frames sampled to place the ``crop_driving`` square.
 DRIVING_SAMPLES = 24
+#: Side of the face images that ``find_best_frame`` compares landmarks on.
+LANDMARK_SIZE = 256
 
 
 def sample_paths() -> Tuple[str, str]:
@@ -189,9 +191,10 @@ def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
     """Index of the driving frame whose face pose is closest to the source face's.
 
     Args:
-        source_face: ``[S,S,3] uint8`` the source face crop, as the network sees it.
+        source_face: ``[S,S,3] uint8`` the source face crop.
         frames: the raw driving frames (streamed).
-        prep: the driving preprocessing, so landmarks are compared on network inputs.
+        prep: the driving preprocessing (crop, resize to the same ``S``), so landmarks are
+            compared on the images the network animates from, at a size dlib can handle.
         landmarker: ``image -> [68,2] or None``; default dlib's 68-point model.
     """
     from ppgan_app.apps.landmarks import DlibLandmarker, best_frame_index
@@ -361,7 +364,7 @@ class FirstOrderPredictor:
         size = animator.image_size
         faces = np.stack([crop_resize(source, box, size) for box in boxes])
         prep = DrivingPrep(size, self._driving_box(reader))
-        first = self._reference_frame(reader, faces[0], prep)
+        first = self._reference_frame(reader, source, boxes[0], prep)
         sources = [to_chw_float(face[None]) for face in faces]
         kp_sources = [animator.keypoints(s) for s in sources]
         kp_initial = animator.keypoints(to_chw_float(prep(first[None])))
@@ -391,18 +394,20 @@ class FirstOrderPredictor:
             return None
         return locate_driving_face(reader, reader.meta.n_frames, self.detector)
 
-    def _reference_frame(self, reader: VideoReader, source_face: np.ndarray,
+    def _reference_frame(self, reader: VideoReader, source: np.ndarray, box: Box,
                          prep: DrivingPrep) -> np.ndarray:
         """The driving frame that relative motion is measured from, ``[H,W,3] uint8``.
 
         Animating every frame against this one reference is what the original FOMM's
         forward-from-best / backward-to-start passes compute, so frames stay in order here.
+        Landmarks are compared at LANDMARK_SIZE whatever the network's size.
         """
         index = 0
         if self.best_frame is not None:
             index = self.best_frame
         elif self.find_best_frame:
-            index = find_best_frame(source_face, reader, prep)
+            index = find_best_frame(crop_resize(source, box, LANDMARK_SIZE), reader,
+                                    DrivingPrep(LANDMARK_SIZE, prep.box))
         logger.info("reference driving frame: %d", index)
         return nth_frame(reader, index, reader.path)
 
