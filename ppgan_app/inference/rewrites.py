@@ -105,8 +105,8 @@ def replace_sublayers(root: nn.Layer, rules: tuple[Rule, ...] = DEFAULT_RULES) -
     count = 0
     for name, child in list(root.named_children()):
         factory = next((make for match, make in rules if match(child)), None)
+        count += replace_sublayers(child, rules)     # wrappers keep rewritten children
         if factory is None:
-            count += replace_sublayers(child, rules)
             continue
         replacement = factory(child)
         if isinstance(root, (nn.LayerList, nn.Sequential)):
