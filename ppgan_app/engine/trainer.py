@@ -87,6 +87,8 @@ class Trainer:
             self.iter = ckpt.restore_training_state(self.model, state)
             logger.info("resumed from %s at iteration %d", resume, self.iter)
             _warn_config_changes(state.get("config") or {}, self.cfg)
+            if self.rank > 0:  # the checkpoint holds rank 0's generators: give each rank its own
+                ckpt.seed_everything(self.seed + self.rank + 7919 * self.iter)
         self.model.train()
         data = endless(loader, sampler, self.iter)
         timer = _Throughput()
