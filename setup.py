@@ -17,9 +17,11 @@ setup(
         "imageio>=2.31",
         "imageio-ffmpeg>=0.4.9",
         "scikit-image>=0.21",
+        "pillow>=9",
         "pyyaml>=6.0",
         "tqdm>=4.60",
     ],
-    extras_require={"dlib": ["dlib-bin>=19.24"], "test": ["pytest>=7"]},
-    entry_points={"console_scripts": ["ppgan-train=ppgan_app.cli.train:main"]},
+    extras_require={"dlib": ["dlib-bin>=19.24"], "yunet": ["yuface>=2023.5"], "test": ["pytest>=7"]},
+    entry_points={"console_scripts": ["ppgan-train=ppgan_app.cli.train:main",
+                                      "ppgan-first-order=ppgan_app.cli.first_order:main"]},
 )

@@ -58,6 +58,9 @@ class Trainer:
             wrap_nets(self.model, self.cfg["find_unused_parameters"])
         self._train_data = (build_loader(self.cfg["dataset"]["train"], True, self.seed, self.rank,
                                          self.world_size) if train_data else None)
+        self._test_loader = None
+        if train_data and self.cfg["validate"] and self.rank == 0:
+            self._test_loader = self._build_test_loader()  # fail now, not after hours of training
         self.iter = 0
         self._saved_iter = -1
         self.run_dir = make_run_dir(self.cfg["output_dir"], name, create=self.rank == 0)
@@ -124,10 +127,11 @@ class Trainer:
         for metric in metrics.values():
             if hasattr(metric, "reset"):
                 metric.reset()
-        loader, _ = build_loader(test_cfg, False, self.seed)
+        if self._test_loader is None:
+            self._test_loader = self._build_test_loader()
         self.model.eval()
         with paddle.no_grad():
-            for i, batch in enumerate(loader):
+            for i, batch in enumerate(self._test_loader):
                 self.model.setup_input(batch)
                 self.model.test_iter(metrics)
                 if i == 0 and val_cfg.get("save_img"):
@@ -219,6 +223,11 @@ class Trainer:
         logger.warning("stopping at iteration %d on %s; saving a checkpoint", self.iter, why)
         self.save_checkpoint()
         return "interrupted"
+
+    def _build_test_loader(self) -> Optional[Any]:
+        """The validation loader, built once (None when the config has no ``dataset.test``)."""
+        test_cfg = self.cfg["dataset"].get("test")
+        return None if test_cfg is None else build_loader(test_cfg, False, self.seed)[0]
 
     def _run_length(self, iters_per_epoch: int) -> tuple[int, bool]:
         """(total iterations, whether the run is counted in epochs)."""

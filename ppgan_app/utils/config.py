@@ -49,6 +49,10 @@ DEFAULTS: Dict[str, Any] = {
     "visualizer_params": None,      # through ``validate``, animation through the predictor)
 }
 
+#: Keys naming where a dataset's files are: ``dataset.test`` takes them from ``dataset.train``
+#: when it does not set its own, so one ``-o dataset.train.data_root=...`` moves both.
+SHARED_DATA_KEYS = ("data_root", "dataroot")
+
 LOADER_DEFAULTS: Dict[str, Any] = {  # popped from each dataset entry by the engine
     "batch_size": 1, "num_workers": 0, "shuffle": None, "drop_last": None}  # None: True for train
 
@@ -183,7 +187,18 @@ def resolve_config(data: Any, overrides: Iterable[str] = (), source: str = "conf
         apply_override(cfg, item)
     cfg = _normalise(cfg)
     validate(cfg, source=source)
+    _share_data_folder(cfg["dataset"])
     return cfg
+
+
+def _share_data_folder(dataset_cfg: MutableMapping[str, Any]) -> None:
+    """Give ``dataset.test`` the train set's data folder when it names none (same dataset)."""
+    train, test = dataset_cfg.get("train"), dataset_cfg.get("test")
+    if not isinstance(test, MutableMapping) or test.get("name", train["name"]) != train["name"]:
+        return
+    for key in SHARED_DATA_KEYS:
+        if key in train and key not in test:
+            test[key] = copy.deepcopy(train[key])
 
 
 def save_config(cfg: Mapping[str, Any], path: str | Path) -> Path:

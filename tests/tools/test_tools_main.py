@@ -107,6 +107,22 @@ def test_missing_dataset_folder(tmp_path):
     _user_error(proc, "data not found")
 
 
+def test_missing_test_folder_fails_before_training(tmp_path, data):
+    out = tmp_path / "out"
+    args = _tiny(data, out)
+    args[2] = f"dataset.test.data_root={tmp_path / 'nowhere'}"
+    _user_error(_main("-c", str(CONFIG), *args, cwd=tmp_path), "data not found")
+    assert not list(out.glob("*/*.pdparams"))  # nothing trained, nothing saved
+
+
+def test_one_data_folder_override_serves_train_and_test(tmp_path, data):
+    out = tmp_path / "out"
+    args = [a for a in _tiny(data, out) if not a.startswith("dataset.test.data_root=")]
+    proc = _main("-c", str(CONFIG), *args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "validation at iteration 3" in proc.stderr
+
+
 def test_malformed_yaml(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("total_iters: 3\nmodel: {name: DCGANModel\n")

@@ -100,3 +100,15 @@ def test_save_config_round_trip_and_input_not_mutated(cfg_file, tmp_path):
 
 def test_yaml_floats():
     assert parse_yaml("[1e-4, 3, .5, 1.0, abc, '2e-4', 1_000]") == [1e-4, 3, 0.5, 1.0, "abc", "2e-4", 1000]
+
+
+def test_test_set_shares_the_train_data_folder(tmp_path: Path):
+    text = BASE.replace("dataset:\n", "dataset:\n  test: {name: MNISTDataset, mode: test}\n")
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    moved = load_config(path, ["dataset.train.data_root=/data/elsewhere"])
+    assert moved["dataset"]["test"]["data_root"] == "/data/elsewhere"
+    own = load_config(path, ["dataset.train.data_root=/a", "dataset.test.data_root=/b"])
+    assert own["dataset"]["test"]["data_root"] == "/b"
+    other = load_config(path, ["dataset.test.name=ImageFolderDataset"])
+    assert "data_root" not in other["dataset"]["test"]  # another dataset: nothing is shared
