@@ -100,12 +100,12 @@ def _hash_state(digest: "hashlib._Hash", layer: nn.Layer) -> None:
 
 def export_key(kp_detector: nn.Layer, generator: nn.Layer, image_size: Sequence[int],
                config: Mapping | None = None, split_source: bool = True,
-               optimize: bool = True) -> str:
+               optimize: bool = True, row_gather: bool = True) -> str:
     """Cache key of an export: sha256 over weights, hyper-parameters, config, size and format."""
     digest = hashlib.sha256()
     header = {"format": EXPORT_FORMAT, "paddle": paddle.__version__,
               "image_size": [int(s) for s in image_size], "split_source": bool(split_source),
-              "optimize": bool(optimize),
+              "optimize": bool(optimize), "row_gather": bool(row_gather),
               "config": config, "classes": [type(kp_detector).__qualname__,
                                             type(generator).__qualname__],
               "hyper": [_hyper_parameters(kp_detector), _hyper_parameters(generator)]}
@@ -255,10 +255,12 @@ def _probe(kp_detector: nn.Layer, generator: nn.Layer, image_size: Sequence[int]
 
 def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
                  image_size: Sequence[int], key: str, split_source: bool = True,
-                 optimize: bool = True) -> ExportInfo:
+                 optimize: bool = True, row_gather: bool = True) -> ExportInfo:
     """Export the three (or two) graphs into ``directory`` and write ``meta.json`` last.
 
-    ``optimize=False`` exports the networks as written (no rewrites; for comparison).
+    ``optimize=False`` exports the networks as written (no rewrites; for comparison);
+    ``row_gather=False`` keeps Paddle's ``grid_sample`` for the generator's feature warp
+    (needed for bfloat16, where the gather indices would be rounded).
     """
     h, w = int(image_size[0]), int(image_size[1])
     kp_detector.eval()
@@ -284,7 +286,7 @@ def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
         gen_inputs.append(InputSpec([None, *feature_shape], "float32", "features"))
     gen_inputs += _kp_specs(num_kp)
     graph = SplitGeneratorGraph if split_source else GeneratorGraph
-    _save_graph(graph(_export_copy(generator, optimize, fast_deform=True)), gen_inputs,
+    _save_graph(graph(_export_copy(generator, optimize, fast_deform=row_gather)), gen_inputs,
                 directory / "generator")
     info.graphs["generator"] = [spec.name for spec in gen_inputs]
     info.outputs["generator"] = ["prediction"]
@@ -294,7 +296,8 @@ def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
 
 def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Path,
                 image_size: Sequence[int], config: Mapping | None = None,
-                split_source: bool = True, optimize: bool = True) -> tuple[Path, ExportInfo]:
+                split_source: bool = True, optimize: bool = True,
+                row_gather: bool = True) -> tuple[Path, ExportInfo]:
     """Export the networks once; later calls with the same weights and config hit the cache.
 
     Args:
@@ -305,12 +308,14 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
         config: the model configuration (part of the key).
         split_source: export the source encoder as its own graph (see the module docstring).
         optimize: apply the export rewrites (False: the networks as written, for comparison).
+        row_gather: warp the generator's features by row gathers (False for bfloat16).
 
     Returns:
         ``(directory, info)`` of the (cached or fresh) export.
     """
     cache_dir = Path(cache_dir)
-    key = export_key(kp_detector, generator, image_size, config, split_source, optimize)
+    key = export_key(kp_detector, generator, image_size, config, split_source, optimize,
+                     row_gather)
     final = cache_dir / export_dir_name(key, image_size)
     if (final / META_FILE).is_file():
         info = ExportInfo.load(final)
@@ -322,7 +327,8 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     try:
         LOG.info("exporting FOMM graphs for %dx%d to %s", image_size[0], image_size[1], final)
-        write_export(kp_detector, generator, tmp, image_size, key, split_source, optimize)
+        write_export(kp_detector, generator, tmp, image_size, key, split_source, optimize,
+                     row_gather)
         _publish(tmp, final)
     finally:
         if tmp.exists():

@@ -141,7 +141,8 @@ class FastEngine(Engine):
         if size not in self._runners:
             directory, info = export_fomm(self.kp_net, self.generator_net, self.cache_dir, size,
                                           config=self.config, split_source=self.split_source,
-                                          optimize=self.optimize)
+                                          optimize=self.optimize,
+                                          row_gather=self.precision == "fp32")
             self.exports[size] = (directory, info)
             self._runners[size] = {name: self._load(directory, info, name) for name in info.graphs}
             LOG.info("fast engine ready: %s (%d threads, %s)", describe(info), self.threads,
@@ -150,7 +151,9 @@ class FastEngine(Engine):
 
     def _load(self, directory: Path, info: ExportInfo, name: str) -> GraphRunner:
         model_file, params_file = graph_files(directory, name)
-        predictor = make_predictor(model_file, params_file, self.threads, self.precision)
+        # keypoints stay float32: they are cheap and their precision drives the whole motion
+        precision = "fp32" if name == "kp_detector" else self.precision
+        predictor = make_predictor(model_file, params_file, self.threads, precision)
         return GraphRunner(predictor, info.graphs[name], info.outputs[name])
 
     def _runner(self, name: str, image_shape: Sequence[int]) -> tuple[GraphRunner, ExportInfo]:
