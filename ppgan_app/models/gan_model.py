@@ -12,7 +12,7 @@ Symbols: ``x`` real images ``[N, C, H, W]`` in [-1, 1]; ``z ~ N(0, I)`` noise ``
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 import paddle
@@ -85,6 +85,9 @@ class GANModel(BaseModel):
             for net in self.nets.values():
                 init_weights(net, init_type, init_gain)
         self._fixed_z, self._fixed_y = self._fixed_noise(num_samples, sample_seed)
+        logger.info("%s: %s loss (%s G), D steps per G step %d, D-only iterations %d, %s classes",
+                    type(self).__name__, self.criterion.gan_mode, generator_loss if self.criterion.is_log_loss
+                    else "standard", self.disc_iters, self.disc_start_iters, self.n_class or "no")
         self._optimizer_of: Dict[str, str] = {}
         self.real: Optional[paddle.Tensor] = None
         self.class_id: Optional[paddle.Tensor] = None
@@ -95,13 +98,15 @@ class GANModel(BaseModel):
         if d_class != self.n_class:
             raise ValueError(f"generator has n_class={self.n_class} but discriminator has n_class={d_class}")
 
-    def _fixed_noise(self, num: int, seed: int):
+    def _fixed_noise(self, num: int, seed: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """``z``: ``[num, nz]`` float32 from a private generator; ``y``: labels cycling 0..n_class-1."""
         rng = np.random.RandomState(seed)
         z = rng.standard_normal((num, self.nz)).astype("float32")
         y = (np.arange(num) % self.n_class).astype("int64") if self.n_class else None
         return z, y
 
-    def setup_optimizers(self, lr_cfg, optimizer_cfg):
+    def setup_optimizers(self, lr_cfg: Optional[Mapping[str, Any]],
+                         optimizer_cfg: Mapping[str, Any]) -> Dict[str, paddle.optimizer.Optimizer]:
         """As ``BaseModel``, but each of netG, netD must belong to exactly one optimizer."""
         if "name" in optimizer_cfg:
             raise ValueError("a GAN needs one optimizer per net, e.g. optimizer: {optimizer_G: "
@@ -158,7 +163,7 @@ class GANModel(BaseModel):
             raise RuntimeError("call setup_optimizers before train_iter")
         return self._optimizer_of[net_name]
 
-    def _step_discriminator(self, optimizer, fake: paddle.Tensor) -> None:
+    def _step_discriminator(self, optimizer: paddle.optimizer.Optimizer, fake: paddle.Tensor) -> None:
         """Descend D's loss: ascend log D(x) + log(1 - D(G(z))) for the log loss."""
         netD = self.nets["netD"]
         d_real = netD(self.real, self.class_id)
@@ -177,7 +182,7 @@ class GANModel(BaseModel):
         self.losses["D_real"] = float(d_real.mean())
         self.losses["D_fake"] = float(d_fake.mean())
 
-    def _step_generator(self, optimizer, fake: paddle.Tensor) -> None:
+    def _step_generator(self, optimizer: paddle.optimizer.Optimizer, fake: paddle.Tensor) -> None:
         """Descend G's loss with D frozen."""
         netD = self.nets["netD"]
         self.set_requires_grad(netD, False)
@@ -217,7 +222,7 @@ class DCGANModel(GANModel):
     """``GANModel`` with DCGAN's initialisation (conv N(0, 0.02), batch-norm scale N(1, 0.02))."""
 
     def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any],
-                 init_type: Optional[str] = "dcgan", **kwargs) -> None:
+                 init_type: Optional[str] = "dcgan", **kwargs: Any) -> None:
         super().__init__(generator, discriminator, init_type=init_type, **kwargs)
 
 
@@ -225,7 +230,7 @@ class DCGANModel(GANModel):
 class ConditionalGANModel(GANModel):
     """``GANModel`` whose nets must be class-conditional; batches must carry ``class_id``."""
 
-    def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any], **kwargs) -> None:
+    def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(generator, discriminator, **kwargs)
         if self.n_class == 0:
             raise ValueError("ConditionalGANModel needs a conditional generator and discriminator "

@@ -1,7 +1,7 @@
 """DCGAN discriminator (Radford et al., 2016), optionally spectrally normalised."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import paddle
 from paddle import nn
@@ -74,7 +74,7 @@ class DCGANDiscriminator(nn.Layer):
 class ConditionalDCGANDiscriminator(DCGANDiscriminator):
     """``DCGANDiscriminator`` that requires ``n_class`` > 0 and labels at every call."""
 
-    def __init__(self, n_class: int = 10, **kwargs) -> None:
+    def __init__(self, n_class: int = 10, **kwargs: Any) -> None:
         if n_class <= 0:
             raise ValueError("ConditionalDCGANDiscriminator needs n_class > 0")
         super().__init__(n_class=n_class, **kwargs)

@@ -1,7 +1,7 @@
 """Multilayer-perceptron discriminator: the seed GAN's D (Goodfellow et al., 2014)."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import paddle
 from paddle import nn
@@ -46,7 +46,7 @@ class MLPDiscriminator(nn.Layer):
 class ConditionalMLPDiscriminator(MLPDiscriminator):
     """``MLPDiscriminator`` that requires ``n_class`` > 0 and labels at every call."""
 
-    def __init__(self, n_class: int = 10, **kwargs) -> None:
+    def __init__(self, n_class: int = 10, **kwargs: Any) -> None:
         if n_class <= 0:
             raise ValueError("ConditionalMLPDiscriminator needs n_class > 0")
         super().__init__(n_class=n_class, **kwargs)

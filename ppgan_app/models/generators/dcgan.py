@@ -1,7 +1,7 @@
 """DCGAN generator (Radford et al., 2016) for 28, 32, 64 (and larger) square images."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import paddle
 from paddle import nn
@@ -72,7 +72,7 @@ class DCGANGenerator(nn.Layer):
 class ConditionalDCGANGenerator(DCGANGenerator):
     """``DCGANGenerator`` that requires ``n_class`` > 0 and labels at every call."""
 
-    def __init__(self, n_class: int = 10, **kwargs) -> None:
+    def __init__(self, n_class: int = 10, **kwargs: Any) -> None:
         if n_class <= 0:
             raise ValueError("ConditionalDCGANGenerator needs n_class > 0")
         super().__init__(n_class=n_class, **kwargs)
