@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import os
 from pathlib import Path
 from typing import Mapping, Union
 
@@ -137,8 +138,9 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
         generator: generator layer, weights loaded.
         cache_dir: where the fast engine keeps its exported graphs (e.g. next to the weights);
             required for ``"fast"``.
-        threads: CPU math threads (``None``: Paddle's default). For ``"dygraph"`` this sets
-            Paddle's process-wide thread count, so call it from an entry point.
+        threads: CPU math threads. ``"fast"``: per predictor, default all available cores.
+            ``"dygraph"``: sets Paddle's process-wide thread count (``None`` leaves Paddle's
+            default, one thread on CPU), so pass it from an entry point.
         config: the model configuration; part of the export cache key.
         precision: ``"fp32"``, or ``"bf16"`` for the fast engine (oneDNN bfloat16; changes outputs,
             check the quality first).
@@ -158,5 +160,13 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
         raise ValueError("the fast engine needs a cache_dir for its exported graphs")
     from ppgan_app.inference.paddle_inference import FastEngine
 
-    return FastEngine(kp_detector, generator, cache_dir=cache_dir, threads=threads or 2,
-                      config=config, precision=precision)
+    return FastEngine(kp_detector, generator, cache_dir=cache_dir,
+                      threads=threads or default_cpu_threads(), config=config, precision=precision)
+
+
+def default_cpu_threads() -> int:
+    """CPU cores available to this process (the fast engine's default thread count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:               # not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -1,6 +1,8 @@
 """FOMM inference engines on a tiny config: fast (Paddle Inference + oneDNN) == dygraph, export cache."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import paddle
 import pytest
@@ -186,3 +188,21 @@ def test_build_engine_rejects_bad_arguments(nets):
         build_engine("fast", *nets)
     with pytest.raises(ValueError, match="precision"):
         build_engine("fast", *nets, cache_dir="unused", precision="int8")
+
+
+def test_fast_engine_without_jacobians(tmp_path):
+    """A detector without jacobians: the exported generator gets identity matrices (exact)."""
+    config = copy.deepcopy(TINY)
+    config["model"]["common_params"]["estimate_jacobian"] = False
+    kp_detector, generator = build_fomm_networks(config, inference=True)
+    randomize(kp_detector, 3)
+    randomize(generator, 4)
+    rng = np.random.default_rng(1)
+    source = rng.uniform(0, 1, (1, 3, SIZE, SIZE)).astype("float32")
+    driving = rng.uniform(0, 1, (2, 3, SIZE, SIZE)).astype("float32")
+    expected = _animate(build_engine("dygraph", kp_detector, generator), source, driving)
+    got = _animate(build_engine("fast", kp_detector, generator, cache_dir=tmp_path, threads=1),
+                   source, driving)
+    assert set(got[1]) == {"value"}
+    assert _max_diff(got[1]["value"].numpy(), expected[1]["value"].numpy()) <= TOL
+    assert _max_diff(got[2].numpy(), expected[2].numpy()) <= TOL
