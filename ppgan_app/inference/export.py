@@ -11,8 +11,10 @@ Splitting off the source encoder lets an engine compute it once per source image
 once per driving frame (about a fifth of the generator's work at 256x256). With
 ``split_source=False`` a single ``generator`` graph takes the source image only.
 
-The export runs on a rewritten copy of the networks (:mod:`ppgan_app.inference.rewrites`);
-the batch dimension is dynamic, H and W are fixed. An export directory is keyed by a hash of
+The export runs on a rewritten copy of the networks: up blocks as transposed convs
+(:mod:`ppgan_app.inference.rewrites`), keypoint reductions, dense motion maths and the
+feature warp reformulated for oneDNN (:mod:`ppgan_app.inference.fast_ops`); the dygraph
+networks are never modified. The batch dimension is dynamic, H and W are fixed. An export directory is keyed by a hash of
 the weights, the layers' hyper-parameters, the config, the image size and the export format,
 is written to a temporary directory and renamed into place when complete, so a crash never
 leaves something that looks like a cache hit.
@@ -214,11 +216,11 @@ class SplitGeneratorGraph(GeneratorGraph):
     """
 
     def __init__(self, generator: nn.Layer) -> None:
-        self_feed = _FeatureFeed()
-        generator.first = self_feed
+        feed = _FeatureFeed()
+        generator.first = feed
         generator.down_blocks = nn.LayerList()
         super().__init__(generator)
-        self.feed = self_feed
+        self.feed = feed
 
     def forward(self, source: paddle.Tensor, features: paddle.Tensor,
                 kp_source_value: paddle.Tensor, kp_source_jacobian: paddle.Tensor,
