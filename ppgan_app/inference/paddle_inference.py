@@ -49,8 +49,10 @@ def make_predictor(model_file: Path, params_file: Path, threads: int,
         config.enable_onednn()
         if precision == "bf16":
             config.enable_onednn_bfloat16()
-    elif precision != "fp32":
-        raise ValueError("bf16 needs oneDNN")
+    else:                                  # Paddle 3 enables oneDNN on CPU by default
+        config.disable_onednn()
+        if precision != "fp32":
+            raise ValueError("bf16 needs oneDNN")
     return paddle_infer.create_predictor(config)
 
 
