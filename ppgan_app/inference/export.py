@@ -88,7 +88,8 @@ def _hyper_parameters(layer: nn.Layer) -> list:
     items = []
     for name, sub in layer.named_sublayers(include_self=True):
         for attr, value in sorted(vars(sub).items()):
-            if not attr.startswith("_") and isinstance(value, (bool, int, float, str)):
+            if (not attr.startswith("_") and attr != "training"      # export is always eval
+                    and isinstance(value, (bool, int, float, str))):
                 items.append((name, type(sub).__name__, attr, value))
     return items
 

@@ -174,6 +174,11 @@ def test_cache_key_tracks_weights_config_and_size(nets):
         assert key != export_mod.export_key(kp_detector, generator, (SIZE, SIZE), TINY)
     finally:
         weight.set_value(saved)
+    generator.train()                              # the mode is not part of the key
+    try:
+        assert key == export_mod.export_key(kp_detector, generator, (SIZE, SIZE), TINY)
+    finally:
+        generator.eval()
     generator.inference = False                    # a hyper-parameter outside the weights
     try:
         assert key != export_mod.export_key(kp_detector, generator, (SIZE, SIZE), TINY)
