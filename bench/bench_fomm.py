@@ -11,8 +11,9 @@ Prints, in one run, on the same inputs and the same random weights:
   split); ``fast-bf16`` (with ``--bf16``) in bfloat16;
 * ``floor``: conv GFLOP per frame of the original network / measured oneDNN conv GFLOP/s.
 
-Rows are measured round-robin (``--rounds``) and the median round is reported, so a burst of
-load from other processes hits all rows alike; ratios are within this run. Example::
+Rows are measured interleaved, one step of each row in turn, and each row reports the median
+of its steps, so a burst of load from other processes hits all rows alike; ratios are within
+this run. Example::
 
     python bench/bench_fomm.py --threads 2 --frames 8 --rounds 3
     /tmp/ppgan_ref/bin/python bench/bench_fomm.py          # with the PaddleGAN row
@@ -251,19 +252,27 @@ def use_threads(row: Row) -> None:
 
 
 def measure(rows: list, rounds: int, batch: int) -> None:
-    """Warm every row up, then time ``rounds`` rounds round-robin (seconds per frame)."""
+    """Warm every row up, then time single steps interleaved row by row (seconds per frame).
+
+    Interleaving at the step level makes every row sample the same background load; each
+    row's figure is the median of its ``rounds * frames`` steps.
+    """
     for row in rows:
         use_threads(row)
         row.prediction = row.step(0)
         row.step(1 % max(row.frames, 1))
+    longest = max(row.frames for row in rows)
     for r in range(rounds):
-        for row in rows:
-            use_threads(row)
-            start = time.perf_counter()
-            for i in range(row.frames):
+        for i in range(longest):
+            for row in rows:
+                if i >= row.frames:
+                    continue
+                use_threads(row)
+                start = time.perf_counter()
                 row.step(i)
-            row.times.append((time.perf_counter() - start) * row.time_scale / (row.frames * batch))
-            LOG.info("round %d %-13s %7.1f ms/frame", r + 1, row.name, row.times[-1] * 1000)
+                row.times.append((time.perf_counter() - start) * row.time_scale / batch)
+        LOG.info("round %d: %s", r + 1, ", ".join(
+            f"{row.name} {statistics.median(row.times) * 1000:.0f}" for row in rows))
 
 
 def print_table(rows: list, gflop: float, fast_gflop: float, args) -> None:
@@ -271,7 +280,8 @@ def print_table(rows: list, gflop: float, fast_gflop: float, args) -> None:
     reference, fast, floor = by_name.get("dygraph"), by_name.get("fast"), by_name["floor"]
     floor_ms = floor.ms_per_frame
     print(f"\nFOMM {args.image_size}x{args.image_size}, batch {args.batch_size}, "
-          f"{args.threads} threads (ours), random weights; median of {args.rounds} rounds")
+          f"{args.threads} threads (ours), random weights; "
+          f"median of interleaved steps ({args.rounds} rounds)")
     print(f"{'path':<14}{'ms/frame':>10}{'x fast':>9}{'x floor':>9}{'max|diff| vs dygraph':>23}")
     for row in rows:
         diff = ("-" if reference is None or row.prediction is None
