@@ -44,8 +44,24 @@ def deconv_kernel_from_up2_conv(weight: np.ndarray) -> np.ndarray:
     return kernel.astype(np.float32)
 
 
+def batch_norm_affine(norm: nn.Layer) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(scale, shift)`` with ``norm(x) = x * scale + shift`` per channel (eval mode), or None.
+
+    None when ``norm`` is not a Paddle batch norm with running statistics.
+    """
+    if not isinstance(norm, nn.layer.norm._BatchNormBase) or norm.weight is None:
+        return None
+    variance = norm._variance.numpy().astype(np.float64)
+    scale = norm.weight.numpy().astype(np.float64) / np.sqrt(variance + float(norm._epsilon))
+    shift = norm.bias.numpy().astype(np.float64) - norm._mean.numpy().astype(np.float64) * scale
+    return scale, shift
+
+
 class DeconvUpBlock(nn.Layer):
-    """``relu(norm(conv(nearest_up2(x))))`` computed as ``relu(norm(deconv(x)))``.
+    """``relu(norm(conv(nearest_up2(x))))`` computed as ``relu(deconv(x))``.
+
+    The batch norm (eval mode: a per-channel affine map) is folded into the transposed
+    conv's kernel and bias; an unknown norm layer is kept as a separate step.
 
     Args:
         block: an up block with ``conv`` (3x3, stride 1, padding 1, groups 1) and ``norm``.
@@ -57,15 +73,23 @@ class DeconvUpBlock(nn.Layer):
         super().__init__()
         weight = block.conv.weight.numpy()
         c_out, c_in = weight.shape[:2]
-        self.deconv = nn.Conv2DTranspose(c_in, c_out, kernel_size=4, stride=2, padding=1,
-                                         bias_attr=block.conv.bias is not None)
-        self.deconv.weight.set_value(deconv_kernel_from_up2_conv(weight))
-        if block.conv.bias is not None:
-            self.deconv.bias.set_value(block.conv.bias.numpy())
-        self.norm = block.norm
+        kernel = deconv_kernel_from_up2_conv(weight).astype(np.float64)   # [C_in, C_out, 4, 4]
+        bias = (block.conv.bias.numpy().astype(np.float64) if block.conv.bias is not None
+                else np.zeros(c_out))
+        affine = batch_norm_affine(block.norm)
+        self.norm = None if affine is not None else block.norm
+        if affine is not None:
+            kernel = kernel * affine[0].reshape(1, -1, 1, 1)
+            bias = bias * affine[0] + affine[1]
+        self.deconv = nn.Conv2DTranspose(c_in, c_out, kernel_size=4, stride=2, padding=1)
+        self.deconv.weight.set_value(kernel.astype(np.float32))
+        self.deconv.bias.set_value(bias.astype(np.float32))
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return F.relu(self.norm(self.deconv(x)))
+        out = self.deconv(x)
+        if self.norm is not None:
+            out = self.norm(out)
+        return F.relu(out)
 
 
 def _as_pair(value) -> tuple:
