@@ -42,7 +42,7 @@ from ppgan_app.inference.rewrites import rewritten_copy
 
 LOG = logging.getLogger(__name__)
 
-EXPORT_FORMAT = "ppgan_app-fomm-export-v3"
+EXPORT_FORMAT = "ppgan_app-fomm-export-v4"
 META_FILE = "meta.json"
 KP_NAMES = ("value", "jacobian")
 

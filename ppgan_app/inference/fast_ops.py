@@ -131,21 +131,24 @@ class FastDenseMotion(nn.Layer):
                        kp_source: KeyPoints) -> paddle.Tensor:
         """``z -> kp_s + J (z - kp_d)``, identity first: ``[N, K+1, hw, 2]``.
 
-        Written ``z J^T + (kp_s - kp_d J^T)`` so that the grid meets one matmul.
+        One matmul in homogeneous coordinates: ``[z, 1] @ [J | kp_s - J kp_d]^T`` (a separate
+        broadcast add after the matmul becomes a slow fused oneDNN post-op).
         """
-        identity = make_coordinate_grid((h, w), kp_source["value"].dtype).reshape([1, 1, h * w, 2])
-        kp_d = kp_driving["value"].unsqueeze(2)                              # [N,K,1,2]
-        kp_s = kp_source["value"].unsqueeze(2)
+        dtype = kp_source["value"].dtype
+        identity = make_coordinate_grid((h, w), dtype).reshape([h * w, 2])
+        homogeneous = paddle.concat([identity, paddle.ones([h * w, 1], dtype)], axis=1)
+        kp_d = kp_driving["value"].unsqueeze(-1)                            # [N,K,2,1]
+        kp_s = kp_source["value"].unsqueeze(-1)
         if "jacobian" in kp_driving:
             jacobian = paddle.matmul(kp_source["jacobian"], invert_2x2(kp_driving["jacobian"]))
-            moved = paddle.matmul(identity, jacobian, transpose_y=True)       # [N,K,hw,2]
-            offset = kp_s - paddle.matmul(kp_d, jacobian, transpose_y=True)
-        else:    # one-sided broadcasting (see separable_gaussians)
-            moved, offset = identity, (kp_s - kp_d).expand([-1, -1, h * w, 2])
-        driving_to_source = moved + offset                                   # [N,K,hw,2]
+        else:
+            jacobian = paddle.zeros_like(kp_d).expand([-1, -1, 2, 2]) + paddle.eye(2, dtype=dtype)
+        affine = paddle.concat([jacobian, kp_s - paddle.matmul(jacobian, kp_d)], axis=-1)
+        driving_to_source = paddle.matmul(homogeneous.reshape([1, 1, h * w, 3]), affine,
+                                          transpose_y=True)                  # [N,K,hw,2]
         # batch-sized copy of the identity by broadcasting (expand with a dynamic batch
         # size would keep the exported graph's batch at 1)
-        background = paddle.zeros_like(driving_to_source[:, :1]) + identity
+        background = paddle.zeros_like(driving_to_source[:, :1]) + identity.reshape([1, 1, h * w, 2])
         return paddle.concat([background, driving_to_source], axis=1)
 
     def forward(self, source_image: paddle.Tensor, kp_driving: KeyPoints,
