@@ -231,7 +231,8 @@ def floor_row(gflop_per_frame: float, threads: int, workdir: Path, frames: int) 
     predictor = make_predictor(path.with_suffix(".json"), path.with_suffix(".pdiparams"), threads)
     handle = predictor.get_input_handle(predictor.get_input_names()[0])
     handle.reshape([1, 256, 64, 64])
-    handle.copy_from_cpu(np.random.default_rng(0).uniform(-1, 1, (1, 256, 64, 64)).astype("float32"))
+    data = np.random.default_rng(0).uniform(-1, 1, (1, 256, 64, 64)).astype("float32")
+    handle.copy_from_cpu(data)
     repeats = max(1, round(gflop_per_frame / CONV_STACK_GFLOP))
     scale = gflop_per_frame / (repeats * CONV_STACK_GFLOP)
 
@@ -347,7 +348,8 @@ def main(argv=None) -> None:
                 rows.append(engine_row(name, engines[name](), source, driving, b, args.frames,
                                        threads))
             elif name != "paddlegan":
-                raise SystemExit(f"unknown row {name!r}; choose from paddlegan, {', '.join(engines)}")
+                raise SystemExit(f"unknown row {name!r}; "
+                                 f"choose from paddlegan, {', '.join(engines)}")
         rows.append(floor_row(gflop * b, args.threads, Path(tmp), args.frames))
         measure(rows, args.rounds, b)
     print_table(rows, gflop, fast_gflop_per_frame(kp_detector, generator, source, driving), args)

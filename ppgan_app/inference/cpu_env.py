@@ -33,7 +33,7 @@ def recommended_cpu_env(threads: int | None = None) -> dict[str, str]:
 
 def apply_cpu_env(threads: int | None = None, environ: Mapping[str, str] | None = None,
                   override: bool = False) -> dict[str, str]:
-    """Set :func:`recommended_cpu_env` in ``os.environ`` (values already set win unless ``override``).
+    """Set :func:`recommended_cpu_env` in ``os.environ`` (set values win unless ``override``).
 
     Call it from an entry point before ``paddle`` is imported; afterwards MKL has read its
     variables and a warning is logged.

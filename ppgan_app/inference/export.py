@@ -14,10 +14,11 @@ once per driving frame (about a fifth of the generator's work at 256x256). With
 The export runs on a rewritten copy of the networks: up blocks as transposed convs
 (:mod:`ppgan_app.inference.rewrites`), keypoint reductions, dense motion maths and the
 feature warp reformulated for oneDNN (:mod:`ppgan_app.inference.fast_ops`); the dygraph
-networks are never modified. The batch dimension is dynamic, H and W are fixed. An export directory is keyed by a hash of
-the weights, the layers' hyper-parameters, the config, the image size and the export format,
-is written to a temporary directory and renamed into place when complete, so a crash never
-leaves something that looks like a cache hit.
+networks are never modified. The batch dimension is dynamic, H and W are fixed.
+An export directory is keyed by a hash of the weights, the layers' hyper-parameters, the
+config, the image size and the export format; it is written to a temporary directory and
+renamed into place when complete, so a crash never leaves something that looks like a cache
+hit.
 """
 from __future__ import annotations
 
@@ -225,7 +226,8 @@ class SplitGeneratorGraph(GeneratorGraph):
 
     def forward(self, source: paddle.Tensor, features: paddle.Tensor,
                 kp_source_value: paddle.Tensor, kp_source_jacobian: paddle.Tensor,
-                kp_driving_value: paddle.Tensor, kp_driving_jacobian: paddle.Tensor) -> paddle.Tensor:
+                kp_driving_value: paddle.Tensor,
+                kp_driving_jacobian: paddle.Tensor) -> paddle.Tensor:
         self.feed.features = features
         return super().forward(source, kp_source_value, kp_source_jacobian, kp_driving_value,
                                kp_driving_jacobian)

@@ -148,7 +148,8 @@ class FastDenseMotion(nn.Layer):
                                           transpose_y=True)                  # [N,K,hw,2]
         # batch-sized copy of the identity by broadcasting (expand with a dynamic batch
         # size would keep the exported graph's batch at 1)
-        background = paddle.zeros_like(driving_to_source[:, :1]) + identity.reshape([1, 1, h * w, 2])
+        background = (paddle.zeros_like(driving_to_source[:, :1])
+                      + identity.reshape([1, 1, h * w, 2]))
         return paddle.concat([background, driving_to_source], axis=1)
 
     def forward(self, source_image: paddle.Tensor, kp_driving: KeyPoints,

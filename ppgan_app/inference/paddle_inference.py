@@ -69,7 +69,8 @@ class GraphRunner:
     def _check_names(self) -> None:
         graph_inputs = list(self.predictor.get_input_names())
         if sorted(graph_inputs) != sorted(self.input_names):
-            raise RuntimeError(f"exported graph inputs {graph_inputs} != expected {self.input_names}")
+            raise RuntimeError(f"exported graph inputs {graph_inputs} != "
+                               f"expected {self.input_names}")
         if len(self.predictor.get_output_names()) != len(self.output_names):
             raise RuntimeError(f"exported graph has outputs {self.predictor.get_output_names()}, "
                                f"expected {len(self.output_names)}")
@@ -188,7 +189,8 @@ class FastEngine(Engine):
     def source_features(self, source: np.ndarray) -> np.ndarray:
         """Encoder features of ``source`` ``[B,3,H,W]``; recomputed only when the source changes."""
         cached = self._source_cache
-        if cached is not None and cached[0].shape == source.shape and np.array_equal(cached[0], source):
+        if (cached is not None and cached[0].shape == source.shape
+                and np.array_equal(cached[0], source)):
             return cached[1]
         runner, _ = self._runner("source_encoder", source.shape)
         (features,) = runner(source)

@@ -142,7 +142,7 @@ def replace_sublayers(root: nn.Layer, rules: tuple[Rule, ...] = DEFAULT_RULES) -
 
 
 def rewritten_copy(layer: nn.Layer, rules: tuple[Rule, ...] = DEFAULT_RULES) -> nn.Layer:
-    """A deep copy of ``layer`` (eval mode) with the export rewrites applied; ``layer`` is untouched."""
+    """A deep copy of ``layer`` (eval mode) with the export rewrites; ``layer`` is untouched."""
     clone = copy.deepcopy(layer)
     clone.eval()
     count = replace_sublayers(clone, rules)

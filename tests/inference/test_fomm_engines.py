@@ -1,4 +1,4 @@
-"""FOMM inference engines on a tiny config: fast (Paddle Inference + oneDNN) == dygraph, export cache."""
+"""FOMM inference engines on a tiny config: fast (Paddle Inference) == dygraph, export cache."""
 from __future__ import annotations
 
 import copy
