@@ -83,7 +83,7 @@ def make_driving(path: str, n_frames: int) -> None:
 
 def child(args: argparse.Namespace) -> None:
     """One measured run in this process; prints a JSON line."""
-    from ppgan_app.inference.cpu_env import apply_cpu_env
+    from ppgan_app.utils.cpu_env import apply_cpu_env
 
     apply_cpu_env(os.cpu_count() or 1)
     from ppgan_app.apps import FirstOrderPredictor

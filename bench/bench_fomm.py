@@ -299,7 +299,7 @@ def print_table(rows: list, gflop: float, fast_gflop: float, args) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from ppgan_app.inference.cpu_env import apply_cpu_env
+    from ppgan_app.utils.cpu_env import apply_cpu_env
 
     apply_cpu_env(args.threads)                    # before paddle (and its MKL) is loaded
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+from ppgan_app.utils.cpu_env import cpuinfo_field
+
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "dcgan_mnist.yaml"
 VARIANTS = [  # (label, threads, MKL_DEBUG_CPU_TYPE)
     ("1 thread", 1, None),
@@ -106,14 +108,7 @@ def main(argv: List[str] | None = None) -> int:
 
 
 def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return "unknown"
+    return f"{cpuinfo_field('model name') or 'unknown'}, {os.cpu_count()} cores"
 
 
 if __name__ == "__main__":

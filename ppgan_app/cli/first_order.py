@@ -98,7 +98,7 @@ def predictor_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
 
 def _setup_runtime(device: Optional[str]) -> None:
     """Process-wide settings, made here and not at import: MKL path, threads, device."""
-    from ppgan_app.inference.cpu_env import apply_cpu_env
+    from ppgan_app.utils.cpu_env import apply_cpu_env
 
     threads = os.cpu_count() or 1
     apply_cpu_env(threads)  # before paddle is imported: MKL reads it once

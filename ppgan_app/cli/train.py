@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+from ppgan_app.utils.cpu_env import apply_cpu_env
+
 logger = logging.getLogger("ppgan_app.cli.train")
 
 EXIT_USER_ERROR = 1
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    _prepare_cpu_env()
+    apply_cpu_env()  # MKL's path on AMD, before Paddle loads; threads are set below
     from ppgan_app.utils.logger import setup_logger
     setup_logger(rank=int(os.environ.get("PADDLE_TRAINER_ID", "0")))
     try:
@@ -160,23 +162,6 @@ def _setup_threads(threads: Optional[int]) -> None:
     count = threads or max(1, (os.cpu_count() or 1) // procs)
     paddle.base.core.set_num_threads(count)
     logger.info("CPU threads per process: %d", count)
-
-
-def _prepare_cpu_env() -> None:
-    """On AMD CPUs, make Paddle's bundled MKL take its fast path (before Paddle loads)."""
-    if "paddle" not in sys.modules and _cpu_vendor() == "AuthenticAMD":
-        os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")
-
-
-def _cpu_vendor() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def _one_line(err: BaseException) -> str:

@@ -7,8 +7,8 @@ Two engines share one interface (:class:`~ppgan_app.inference.engines.Engine`):
   runs them with Paddle Inference + oneDNN on the CPU (about 4x faster there).
 
 Build one with :func:`build_engine`. Importing this package imports nothing heavy and changes
-no global state; :func:`~ppgan_app.inference.cpu_env.apply_cpu_env` is for entry points that
-want the recommended CPU environment and must run before ``paddle`` is imported.
+no global state; entry points call :func:`ppgan_app.utils.cpu_env.apply_cpu_env` before
+``paddle`` is imported for the recommended CPU environment.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ _LAZY = {
     "ENGINE_NAMES": "ppgan_app.inference.engines",
     "FastEngine": "ppgan_app.inference.paddle_inference",
     "export_fomm": "ppgan_app.inference.export",
-    "apply_cpu_env": "ppgan_app.inference.cpu_env",
 }
 
 __all__ = sorted(_LAZY)
