@@ -22,37 +22,23 @@ import wave
 
 import numpy as np
 
-TINY_FOMM = {
-    "model": {
-        "common_params": {"num_kp": 4, "num_channels": 3, "estimate_jacobian": True},
-        "generator": {
-            "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 8, "max_features": 32,
-                                "scale_factor": 0.25, "num_blocks": 3},
-            "generator_cfg": {"block_expansion": 8, "max_features": 32, "num_down_blocks": 2,
-                              "num_bottleneck_blocks": 2, "estimate_occlusion_map": True,
-                              "dense_motion_params": {"block_expansion": 8, "max_features": 32,
-                                                      "num_blocks": 3, "scale_factor": 0.25}},
-        },
-    }
-}
+TINY_CONFIG = "firstorder_tiny_64"
 IMAGE_SIZE = 64  # network side; the portrait (512x512) and the video keep their sizes
 
 
 def make_model(folder: str) -> tuple:
-    """Write the tiny random-weight config and checkpoint; return their paths."""
+    """Write a random-weight checkpoint of the packaged tiny FOMM; return (config, weights) paths."""
     import paddle
-    import yaml
 
     from ppgan_app.models.firstorder import build_fomm_networks
+    from ppgan_app.utils.resources import packaged_config
 
+    config = str(packaged_config(TINY_CONFIG))
     paddle.seed(0)
-    kp_detector, generator = build_fomm_networks(TINY_FOMM)
+    kp_detector, generator = build_fomm_networks(config)
     weights = os.path.join(folder, "tiny.pdparams")
     paddle.save({"kp_detector": kp_detector.state_dict(), "generator": generator.state_dict()},
                 weights)
-    config = os.path.join(folder, "tiny.yaml")
-    with open(config, "w") as handle:
-        yaml.safe_dump(TINY_FOMM, handle)
     return config, weights
 
 

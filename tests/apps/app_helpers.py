@@ -61,36 +61,22 @@ def write_clip(path: str, n_frames: int = 12, fps: float = 10.0, size=(48, 40),
 
 
 #: A FOMM small enough to run a few 64x64 frames in well under a second (random weights).
-TINY_FOMM = {
-    "model": {
-        "common_params": {"num_kp": 4, "num_channels": 3, "estimate_jacobian": True},
-        "generator": {
-            "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 8, "max_features": 32,
-                                "scale_factor": 0.25, "num_blocks": 3},
-            "generator_cfg": {"block_expansion": 8, "max_features": 32, "num_down_blocks": 2,
-                              "num_bottleneck_blocks": 2, "estimate_occlusion_map": True,
-                              "dense_motion_params": {"block_expansion": 8, "max_features": 32,
-                                                      "num_blocks": 3, "scale_factor": 0.25}},
-        },
-    }
-}
+TINY_CONFIG = "firstorder_tiny_64"
 
 
 def make_tiny_checkpoint(folder) -> dict:
-    """Write a random-weight tiny FOMM config + checkpoint; return their paths."""
+    """Write a random-weight checkpoint of the packaged tiny FOMM; return config and weights paths."""
     import paddle
-    import yaml
 
     from ppgan_app.models.firstorder import build_fomm_networks
+    from ppgan_app.utils.resources import packaged_config
 
+    config = str(packaged_config(TINY_CONFIG))
     paddle.seed(0)
-    kp_detector, generator = build_fomm_networks(TINY_FOMM)
+    kp_detector, generator = build_fomm_networks(config)
     weights = os.path.join(str(folder), "tiny_fomm.pdparams")
     paddle.save({"kp_detector": kp_detector.state_dict(),
                  "generator": generator.state_dict()}, weights)
-    config = os.path.join(str(folder), "tiny_fomm.yaml")
-    with open(config, "w") as handle:
-        yaml.safe_dump(TINY_FOMM, handle)
     return {"config": config, "weights": weights, "image_size": 64}
 
 

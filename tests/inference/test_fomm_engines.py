@@ -10,20 +10,12 @@ import pytest
 from ppgan_app.inference import build_engine
 from ppgan_app.inference import export as export_mod
 from ppgan_app.inference.rewrites import DeconvUpBlock, deconv_kernel_from_up2_conv, rewritten_copy
-from ppgan_app.models.firstorder import build_fomm_networks
+from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_config
 from ppgan_app.modules.first_order import UpBlock2d
 
 TOL = 1e-4
 SIZE = 64
-TINY = {"model": {
-    "common_params": {"num_kp": 4, "num_channels": 3, "estimate_jacobian": True},
-    "generator": {
-        "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 8, "max_features": 32,
-                            "scale_factor": 0.25, "num_blocks": 3},
-        "generator_cfg": {"block_expansion": 8, "max_features": 32, "num_down_blocks": 2,
-                          "num_bottleneck_blocks": 2, "estimate_occlusion_map": True,
-                          "dense_motion_params": {"block_expansion": 8, "max_features": 32,
-                                                  "num_blocks": 3, "scale_factor": 0.25}}}}}
+TINY = load_fomm_config("firstorder_tiny_64")
 
 
 def randomize(layer: paddle.nn.Layer, seed: int) -> None:
