@@ -73,23 +73,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 # --- networks and inputs -------------------------------------------------------------------
-def randomize(layer, rng: np.random.Generator) -> None:
-    """Random weights with realistic scales, BatchNorm statistics included."""
-    for key, value in layer.state_dict().items():
-        shape = list(value.shape)
-        if key.endswith("down.weight"):            # the fixed anti-alias kernel
-            continue
-        if key.endswith("_variance"):
-            new = rng.uniform(0.5, 1.5, shape)
-        elif len(shape) == 4:
-            new = rng.normal(0.0, 1.0 / np.sqrt(np.prod(shape[1:])), shape)
-        elif key.endswith("weight") and not key.endswith("_mean"):
-            new = rng.uniform(0.8, 1.2, shape)
-        else:
-            new = rng.normal(0.0, 0.05, shape)
-        value.set_value(new.astype("float32"))
-
-
 def make_inputs(args, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Source ``[1,3,S,S]`` and driving frames ``[F*B,3,S,S]``, smooth images in [0,1]."""
     import cv2
@@ -307,14 +290,15 @@ def main(argv=None) -> None:
 
     from ppgan_app.inference import build_engine
     from ppgan_app.inference.paddle_inference import FastEngine
-    from ppgan_app.models.firstorder import build_fomm_networks, fomm_model_config
+    from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
+                                             randomize_fomm_weights)
 
     paddle.set_device("cpu")
     rng = np.random.default_rng(args.seed)
     model_cfg = fomm_model_config(args.config)
     kp_detector, generator = build_fomm_networks(model_cfg, inference=True)
-    randomize(kp_detector, rng)
-    randomize(generator, rng)
+    randomize_fomm_weights(kp_detector, rng, bias_std=0.05)
+    randomize_fomm_weights(generator, rng, bias_std=0.05)
     state = {"kp_detector": kp_detector.state_dict(), "generator": generator.state_dict()}
     source, driving = make_inputs(args, rng)
     wanted = [name.strip() for name in args.rows.split(",") if name.strip()]

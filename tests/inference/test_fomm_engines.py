@@ -10,7 +10,8 @@ import pytest
 from ppgan_app.inference import build_engine
 from ppgan_app.inference import export as export_mod
 from ppgan_app.inference.rewrites import DeconvUpBlock, deconv_kernel_from_up2_conv, rewritten_copy
-from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_config
+from ppgan_app.models.firstorder import (build_fomm_networks, load_fomm_config,
+                                        randomize_fomm_weights)
 from ppgan_app.modules.first_order import UpBlock2d
 
 TOL = 1e-4
@@ -19,21 +20,7 @@ TINY = load_fomm_config("firstorder_tiny_64")
 
 
 def randomize(layer: paddle.nn.Layer, seed: int) -> None:
-    """Seeded random weights, BatchNorm statistics included (the anti-alias kernel is kept)."""
-    rng = np.random.default_rng(seed)
-    for key, value in layer.state_dict().items():
-        shape = list(value.shape)
-        if key.endswith("down.weight"):
-            continue
-        if key.endswith("_variance"):
-            new = rng.uniform(0.5, 1.5, shape)
-        elif len(shape) == 4:
-            new = rng.normal(0.0, 1.0 / np.sqrt(np.prod(shape[1:])), shape)
-        elif key.endswith("weight") and not key.endswith("_mean"):
-            new = rng.uniform(0.8, 1.2, shape)
-        else:
-            new = rng.normal(0.0, 0.1, shape)
-        value.set_value(new.astype("float32"))
+    randomize_fomm_weights(layer, np.random.default_rng(seed))
 
 
 @pytest.fixture(scope="module")

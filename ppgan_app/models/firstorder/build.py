@@ -9,6 +9,8 @@ import copy
 from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple, Union
 
+import numpy as np
+import paddle
 import yaml
 
 from ppgan_app.modules.keypoint_detector import KPDetector
@@ -76,3 +78,26 @@ def build_fomm_networks(config: ConfigLike = None, inference: bool = True,
         kp_detector.eval()
         generator.eval()
     return kp_detector, generator
+
+
+def randomize_fomm_weights(layer: paddle.nn.Layer, rng: np.random.Generator,
+                           bias_std: float = 0.1) -> None:
+    """Give ``layer`` random weights of realistic scale, BatchNorm statistics included.
+
+    For tests and benchmarks without the official weights: conv kernels ~ N(0, 1/fan_in),
+    norm scales in [0.8, 1.2], running variances in [0.5, 1.5], biases and means
+    ~ N(0, ``bias_std``). The fixed anti-alias kernels (``*down.weight``) are kept.
+    """
+    for key, value in layer.state_dict().items():
+        shape = list(value.shape)
+        if key.endswith("down.weight"):
+            continue
+        if key.endswith("_variance"):
+            new = rng.uniform(0.5, 1.5, shape)
+        elif len(shape) == 4:
+            new = rng.normal(0.0, 1.0 / np.sqrt(np.prod(shape[1:])), shape)
+        elif key.endswith("weight") and not key.endswith("_mean"):
+            new = rng.uniform(0.8, 1.2, shape)
+        else:
+            new = rng.normal(0.0, bias_std, shape)
+        value.set_value(new.astype("float32"))
