@@ -25,14 +25,30 @@ def scan_image_folder(root: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS
                       ) -> Tuple[List[Tuple[Path, int]], List[str]]:
     """``([(path, class_id), ...], class_names)``.
 
-    Sub-folders that hold images are classes (sorted by name, ids from 0); otherwise the
-    images directly in ``root`` form the single class ``root.name``.
+    Sub-folders that hold images are classes. When every sub-folder is named by a number
+    (``0/``, ``3/``, ``07/``: the layout ``tools/generate.py`` writes), that number is the
+    class id, so a subset of classes keeps its labels; otherwise ids count from 0 in name
+    order. ``class_names[i]`` names the folder of class ``i`` ("" for ids with no folder).
+    Without sub-folders, the images directly in ``root`` form the single class ``root.name``.
     """
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and _images_in(d, extensions))
-    if class_dirs:
-        samples = [(p, i) for i, d in enumerate(class_dirs) for p in _images_in(d, extensions)]
-        return samples, [d.name for d in class_dirs]
-    return [(p, 0) for p in _images_in(root, extensions)], [root.name]
+    if not class_dirs:
+        return [(p, 0) for p in _images_in(root, extensions)], [root.name]
+    ids = _class_ids([d.name for d in class_dirs])
+    samples = [(p, ids[d.name]) for d in class_dirs for p in _images_in(d, extensions)]
+    names = [""] * (max(ids.values()) + 1)
+    for name, class_id in ids.items():
+        names[class_id] = name
+    return samples, names
+
+
+def _class_ids(names: Sequence[str]) -> Dict[str, int]:
+    """Folder name -> class id: the number itself when all names are numbers, else the rank."""
+    if all(name.isdigit() for name in names):
+        ids = {name: int(name) for name in names}
+        if len(set(ids.values())) == len(ids):
+            return ids
+    return {name: i for i, name in enumerate(sorted(names))}
 
 
 @DATASETS.register
@@ -65,7 +81,7 @@ class ImageFolderDataset(Dataset):
                                     f"or its sub-folders")
         self.transform = build_transforms(transforms)
         logger.info("image folder %s: %d images, %d classes", self.data_root, len(self.samples),
-                    len(self.class_names))
+                    len({class_id for _, class_id in self.samples}))
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -65,3 +65,12 @@ def test_transform_errors():
         build_transforms([{"name": "Normalize"}, {"name": "Resize", "size": 8}])
     with pytest.raises(KeyError, match="Resize"):
         build_transforms([{"name": "Rescale"}])
+
+
+def test_numbered_class_folders_keep_their_ids(tmp_path):
+    for cls in ("3", "07", "10"):  # a subset of classes, as tools/generate.py --labels writes
+        write_png(tmp_path / cls / "0.png")
+    ds = ImageFolderDataset(str(tmp_path), channels=1)
+    labels = sorted(int(ds[i]["class_id"]) for i in range(len(ds)))
+    assert labels == [3, 7, 10]
+    assert ds.class_names[3] == "3" and ds.class_names[7] == "07" and ds.class_names[0] == ""
