@@ -14,7 +14,7 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-from ppgan_app.utils.cpu_env import apply_cpu_env
+from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
 
 logger = logging.getLogger("ppgan_app.tools.generate")
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Generate samples; return the exit code (0 ok, 2 bad input or options)."""
     args = build_parser().parse_args(argv)
+    hide_paddle_build_warning()
     apply_cpu_env()  # before Paddle (imported by the sampler) loads MKL
     from ppgan_app.utils.logger import setup_logger
     setup_logger()

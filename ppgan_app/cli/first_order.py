@@ -98,10 +98,14 @@ def predictor_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
 
 def _setup_runtime(device: Optional[str]) -> None:
     """Process-wide settings, made here and not at import: MKL path, threads, device."""
-    from ppgan_app.utils.cpu_env import apply_cpu_env
+    from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
 
     threads = os.cpu_count() or 1
-    apply_cpu_env(threads)  # before paddle is imported: MKL reads it once
+    # Before paddle is imported (MKL reads it once). No OMP_NUM_THREADS: the fast engine sets
+    # its own threads (403 vs 436 ms/frame in bench_fomm.py with OMP_NUM_THREADS=1) and Paddle
+    # prints a misleading data-parallel warning when it is above 1.
+    apply_cpu_env()
+    hide_paddle_build_warning()
     import paddle
 
     if device is not None:

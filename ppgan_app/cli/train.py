@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-from ppgan_app.utils.cpu_env import apply_cpu_env
+from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
 
 logger = logging.getLogger("ppgan_app.cli.train")
 
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    hide_paddle_build_warning()
     apply_cpu_env()  # MKL's path on AMD, before Paddle loads; threads are set below
     from ppgan_app.utils.logger import setup_logger
     setup_logger(rank=int(os.environ.get("PADDLE_TRAINER_ID", "0")))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from typing import Mapping
 
 LOG = logging.getLogger(__name__)
@@ -69,3 +70,12 @@ def apply_cpu_env(threads: int | None = None, environ: Mapping[str, str] | None 
             os.environ[key] = value
             applied[key] = value
     return applied
+
+
+def hide_paddle_build_warning() -> None:
+    """Hide the "No ccache found" warning that ``import paddle`` prints.
+
+    It concerns compiling C++ extensions, which the kit never does, and only confuses users of
+    the command-line tools. For entry points only; call before ``paddle`` is imported.
+    """
+    warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
