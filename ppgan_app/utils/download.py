@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Optional, Union
+
+from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def _download_once(url: str, target: Path, timeout: float) -> None:
     try:
         with os.fdopen(handle, "wb") as out, _open_url(url, timeout) as response:
             expected = response.headers.get("Content-Length") if hasattr(response, "headers") else None
-            shutil.copyfileobj(response, out, length=1 << 20)
+            _copy_with_progress(response, out, int(expected) if expected else None, target.name)
         size = os.path.getsize(tmp_name)
         if expected is not None and int(expected) != size:
             raise OSError(f"incomplete download: {size} of {expected} bytes")
@@ -73,6 +74,18 @@ def _download_once(url: str, target: Path, timeout: float) -> None:
     finally:
         if os.path.exists(tmp_name):
             os.remove(tmp_name)
+
+
+def _copy_with_progress(source, out, total: Optional[int], label: str) -> None:
+    """Copy a readable stream to ``out`` in 1 MiB blocks; a byte progress bar on a terminal."""
+    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
+              disable=None, leave=False) as bar:
+        while True:
+            block = source.read(1 << 20)
+            if not block:
+                return
+            out.write(block)
+            bar.update(len(block))
 
 
 def download(url: str, target: Path, retries: int = 3, timeout: float = 60.0,
