@@ -1,12 +1,12 @@
 """DCGAN discriminator (Radford et al., 2016), optionally spectrally normalised."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import paddle
 from paddle import nn
 
-from ppgan_app.models.conditioning import concat_one_hot_maps
+from ppgan_app.models.conditioning import concat_one_hot_maps, conditional_variant
 from ppgan_app.models.generators.dcgan import resolution_plan
 from ppgan_app.registries import DISCRIMINATORS
 
@@ -70,11 +70,4 @@ class DCGANDiscriminator(nn.Layer):
         return self.head(h).reshape([n])
 
 
-@DISCRIMINATORS.register
-class ConditionalDCGANDiscriminator(DCGANDiscriminator):
-    """``DCGANDiscriminator`` that requires ``n_class`` > 0 and labels at every call."""
-
-    def __init__(self, n_class: int = 10, **kwargs: Any) -> None:
-        if n_class <= 0:
-            raise ValueError("ConditionalDCGANDiscriminator needs n_class > 0")
-        super().__init__(n_class=n_class, **kwargs)
+ConditionalDCGANDiscriminator = conditional_variant(DCGANDiscriminator, DISCRIMINATORS)

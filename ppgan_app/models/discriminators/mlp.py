@@ -1,12 +1,12 @@
 """Multilayer-perceptron discriminator: the seed GAN's D (Goodfellow et al., 2014)."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import paddle
 from paddle import nn
 
-from ppgan_app.models.conditioning import concat_one_hot
+from ppgan_app.models.conditioning import concat_one_hot, conditional_variant
 from ppgan_app.registries import DISCRIMINATORS
 
 
@@ -42,11 +42,4 @@ class MLPDiscriminator(nn.Layer):
         return self.body(h).reshape([n])
 
 
-@DISCRIMINATORS.register
-class ConditionalMLPDiscriminator(MLPDiscriminator):
-    """``MLPDiscriminator`` that requires ``n_class`` > 0 and labels at every call."""
-
-    def __init__(self, n_class: int = 10, **kwargs: Any) -> None:
-        if n_class <= 0:
-            raise ValueError("ConditionalMLPDiscriminator needs n_class > 0")
-        super().__init__(n_class=n_class, **kwargs)
+ConditionalMLPDiscriminator = conditional_variant(MLPDiscriminator, DISCRIMINATORS)

@@ -1,12 +1,12 @@
 """DCGAN generator (Radford et al., 2016) for 28, 32, 64 (and larger) square images."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
 import paddle
 from paddle import nn
 
-from ppgan_app.models.conditioning import concat_one_hot
+from ppgan_app.models.conditioning import concat_one_hot, conditional_variant
 from ppgan_app.registries import GENERATORS
 
 
@@ -68,11 +68,4 @@ class DCGANGenerator(nn.Layer):
         return paddle.tanh(self.head(h))
 
 
-@GENERATORS.register
-class ConditionalDCGANGenerator(DCGANGenerator):
-    """``DCGANGenerator`` that requires ``n_class`` > 0 and labels at every call."""
-
-    def __init__(self, n_class: int = 10, **kwargs: Any) -> None:
-        if n_class <= 0:
-            raise ValueError("ConditionalDCGANGenerator needs n_class > 0")
-        super().__init__(n_class=n_class, **kwargs)
+ConditionalDCGANGenerator = conditional_variant(DCGANGenerator, GENERATORS)

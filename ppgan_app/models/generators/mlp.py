@@ -1,12 +1,12 @@
 """Multilayer-perceptron generator: the seed GAN's G (Goodfellow et al., 2014)."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import paddle
 from paddle import nn
 
-from ppgan_app.models.conditioning import concat_one_hot
+from ppgan_app.models.conditioning import concat_one_hot, conditional_variant
 from ppgan_app.registries import GENERATORS
 
 
@@ -50,11 +50,4 @@ class MLPGenerator(nn.Layer):
         return paddle.tanh(self.head(h)).reshape([-1, self.output_nc, self.img_size, self.img_size])
 
 
-@GENERATORS.register
-class ConditionalMLPGenerator(MLPGenerator):
-    """``MLPGenerator`` that requires ``n_class`` > 0 and labels at every call."""
-
-    def __init__(self, n_class: int = 10, **kwargs: Any) -> None:
-        if n_class <= 0:
-            raise ValueError("ConditionalMLPGenerator needs n_class > 0")
-        super().__init__(n_class=n_class, **kwargs)
+ConditionalMLPGenerator = conditional_variant(MLPGenerator, GENERATORS)
