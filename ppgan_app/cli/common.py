@@ -1,0 +1,59 @@
+"""The one place where a front end turns errors into one line and an exit code.
+
+    def main(argv=None) -> int:
+        return run_cli(lambda: _main(argv), logger_name="ppgan_app.first_order")
+
+Kit errors (:mod:`ppgan_app.errors`) print ``error: <message>`` and exit with their code;
+Ctrl-C exits 130 and SIGTERM 143, after ``finally`` blocks have removed temp files. Anything
+else is a bug: one line with the exception, the traceback only at ``--verbose``/debug level.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Callable
+
+from ppgan_app.errors import (EXIT_FAULT, EXIT_SIGINT, EXIT_SIGTERM, KitError, Terminated,
+                              describe_os_error)
+from ppgan_app.utils.signals import terminate_raises
+
+
+def one_line(text: object) -> str:
+    """Collapse a message to one line (user-facing errors are never multi-line)."""
+    return " ".join(str(text).split())
+
+
+def run_cli(body: Callable[[], int], logger_name: str = "ppgan_app") -> int:
+    """Run ``body`` with SIGTERM raising; map every failure to one stderr line and a code."""
+    log = logging.getLogger(logger_name)
+    try:
+        with terminate_raises():
+            return body()
+    except KitError as err:
+        _report(f"error: {one_line(err)}")
+        log.debug("details", exc_info=True)
+        return err.exit_code
+    except KeyboardInterrupt:
+        _report("interrupted (Ctrl-C): partial outputs removed")
+        return EXIT_SIGINT
+    except Terminated:
+        _report("terminated (SIGTERM): partial outputs removed")
+        return EXIT_SIGTERM
+    except OSError as err:
+        _report(f"error: {describe_os_error(err)}")
+        log.debug("details", exc_info=True)
+        return EXIT_FAULT
+    except Exception as err:  # noqa: BLE001 - the last line of defence: no traceback for users
+        _report(f"internal error: {type(err).__name__}: {one_line(err)} "
+                "(please report it; set PPGAN_APP_DEBUG=1 for the traceback)")
+        if os.environ.get("PPGAN_APP_DEBUG"):
+            raise
+        return EXIT_FAULT
+
+
+def _report(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # stderr closed or a broken pipe: nothing more can be said
+        pass
