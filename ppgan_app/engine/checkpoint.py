@@ -16,15 +16,13 @@ import numpy as np
 import paddle
 
 from ppgan_app.engine.dist import unwrap
+from ppgan_app.errors import CheckpointError  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_GLOB = "iter_*_checkpoint.pdparams"
 _ITER = re.compile(r"iter_(\d+)_checkpoint\.pdparams$")
 
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be read or does not fit the model (message is one line)."""
 
 
 def checkpoint_path(folder: str | Path, iteration: int) -> Path:

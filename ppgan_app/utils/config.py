@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Mapping, MutableMapping, Tuple
 
 import yaml
+from ppgan_app.errors import ConfigError  # noqa: F401 - re-exported
 
 # Every trainer default. ``None`` means "not set"; required keys are checked in ``validate``.
 DEFAULTS: Dict[str, Any] = {
@@ -68,9 +69,6 @@ _FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""", re.X)
 
-
-class ConfigError(ValueError):
-    """A config file or override the user must fix (message is one line)."""
 
 
 class _Loader(yaml.SafeLoader):

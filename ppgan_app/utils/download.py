@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Dict, Optional, Union
 
 from tqdm import tqdm
+from ppgan_app.errors import WeightsUnavailableError  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,6 @@ WEIGHT_URLS: Dict[str, str] = {
     "vgg19": f"{_BASE}/models/vgg19.pdparams",                   # VGG19 for perceptual losses
 }
 
-
-class WeightsUnavailableError(RuntimeError):
-    """Weights could not be found or downloaded; the message says what to do."""
 
 
 def cache_dir() -> Path:

@@ -13,12 +13,14 @@ from typing import Any, Dict, List, Mapping, Tuple, Union
 import numpy as np
 import paddle
 
+from ppgan_app.errors import CheckpointError
+
 logger = logging.getLogger(__name__)
 
 NET_NAMES = ("kp_detector", "generator")
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(CheckpointError):
     """A checkpoint does not fit the networks; the message lists every offending key."""
 
 
