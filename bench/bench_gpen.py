@@ -5,6 +5,10 @@ Rows (random weights; speed does not depend on their values):
 * ``gpen-512``: the published architecture's network alone, one 512x512 face per call;
 * ``enhance-256``: ``FaceEnhancer.enhance`` on one 256x256 crop (what the FOMM pipeline
   hands it: resize to 512, network, resize back, feathered blend);
+* ``inference-512``: the same network exported (``paddle.jit.save``) and run by a Paddle
+  Inference predictor with oneDNN. Paddle 3.3's oneDNN conv/matmul fusion passes crash
+  (segfault while building ``FusedConv2dOp`` / ``FusedMatmulOp``) on GPEN's run-time
+  (modulated) weights, so the fusion passes in ``UNSAFE_PASSES`` are switched off;
 * ``tiny-64``: the tiny test architecture (size 64, widths / 32);
 * ``paddlegan-512``: PaddleGAN 2.1.0's own GPEN (when ppgan is importable: run this script with
   the python of the scratch environment in ``tests/fixtures/make_gpen_fixtures.py``).
@@ -33,13 +37,22 @@ LOG = logging.getLogger("bench_gpen")
 REPO = Path(__file__).resolve().parents[1]
 PPGAN_LOADER = REPO / "tests" / "fixtures" / "make_gpen_fixtures.py"
 TINY_ARCH = {"size": 64, "style_dim": 16, "n_mlp": 2, "channel_divisor": 32}
+UNSAFE_PASSES = (
+    "matmul_elementwise_add_fuse_pass", "matmul_activation_fuse_pass", "matmul_scale_fuse_pass",
+    "scale_matmul_fuse_pass", "matmul_transpose_reshape_fuse_pass",
+    "reshape_transpose_matmul_fuse_pass", "fc_onednn_enable_pass", "fc_fuse_pass",
+    "operator_scale_onednn_fuse_pass", "matmul_add_act_fuse_pass", "conv2d_bias_fuse_pass",
+    "conv2d_transpose_bias_fuse_pass", "conv_activation_onednn_fuse_pass",
+    "conv_elementwise_add_onednn_fuse_pass", "matmul_elementwise_add_onednn_fuse_pass",
+    "matmul_activation_onednn_fuse_pass")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2, help="Paddle CPU math threads")
     parser.add_argument("--rounds", type=int, default=3, help="timed calls per row")
-    parser.add_argument("--rows", default="gpen-512,enhance-256,tiny-64,paddlegan-512",
+    parser.add_argument("--rows",
+                        default="gpen-512,inference-512,enhance-256,tiny-64,paddlegan-512",
                         help="comma-separated rows")
     parser.add_argument("--no_breakdown", action="store_true", help="skip the per-layer table")
     return parser.parse_args(argv)
@@ -60,7 +73,7 @@ def net_input(faces: np.ndarray):
     return paddle.to_tensor((faces.astype(np.float32).transpose(0, 3, 1, 2) / 255.0 - 0.5) / 0.5)
 
 
-def make_rows(names: List[str], tmp: Path) -> Dict[str, Callable[[], object]]:
+def make_rows(names: List[str], tmp: Path, threads: int) -> Dict[str, Callable[[], object]]:
     """Row name -> a no-argument call that processes one face."""
     import paddle
     from ppgan_app.faces.enhancement import GPEN, FaceEnhancer
@@ -78,6 +91,8 @@ def make_rows(names: List[str], tmp: Path) -> Dict[str, Callable[[], object]]:
             enhancer = FaceEnhancer(weight_path=weights, batch_size=1)
             crop = face(256)
             rows["enhance-256"] = lambda: enhancer.enhance(crop)
+    if "inference-512" in names:
+        rows["inference-512"] = _inference_row(tmp, threads)
     if "tiny-64" in names:
         tiny = GPEN(**TINY_ARCH)
         tiny.eval()
@@ -92,6 +107,43 @@ def make_rows(names: List[str], tmp: Path) -> Dict[str, Callable[[], object]]:
             theirs.eval()
             rows["paddlegan-512"] = lambda: _forward(theirs, x512)
     return rows
+
+
+def _inference_row(tmp: Path, threads: int) -> Callable[[], object]:
+    """GPEN-512 exported and run by Paddle Inference (oneDNN, fusion passes that crash off).
+    Logs the largest difference from the dygraph network on the benchmark face."""
+    import paddle
+    import paddle.inference as paddle_infer
+    from ppgan_app.faces.enhancement import GPEN
+
+    net = GPEN(512, 512, 8)
+    net.eval()
+    x = net_input(face(512))
+    spec = [paddle.static.InputSpec([1, 3, 512, 512], "float32", "faces")]
+    paddle.jit.save(paddle.jit.to_static(net, input_spec=spec, full_graph=True), str(tmp / "gpen"))
+    config = paddle_infer.Config(str(tmp / "gpen.json"), str(tmp / "gpen.pdiparams"))
+    config.disable_gpu()
+    config.switch_ir_optim(True)
+    config.delete_pass("inplace_pass")
+    config.set_cpu_math_library_num_threads(threads)
+    config.disable_glog_info()
+    config.enable_onednn()
+    for name in UNSAFE_PASSES:
+        config.delete_pass(name)
+    predictor = paddle_infer.create_predictor(config)
+    handle = predictor.get_input_handle(predictor.get_input_names()[0])
+    output = predictor.get_output_handle(predictor.get_output_names()[0])
+    array = x.numpy()
+
+    def run():
+        handle.reshape(list(array.shape))
+        handle.copy_from_cpu(array)
+        predictor.run()
+        return output.copy_to_cpu()
+
+    diff = np.abs(run() - _forward(net, x).numpy()).max()
+    LOG.info("inference-512 vs dygraph: max abs diff %.2g", diff)
+    return run
 
 
 def _forward(net, x):
@@ -208,7 +260,7 @@ def main(argv=None) -> None:
     names = [n.strip() for n in args.rows.split(",") if n.strip()]
     cpu0 = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
-        ms = time_rows(make_rows(names, Path(tmp)), args.rounds)
+        ms = time_rows(make_rows(names, Path(tmp), args.threads), args.rounds)
     print(f"\nGPEN, {args.threads} thread(s), median of {args.rounds} interleaved calls, batch 1")
     print("| row | wall ms per face | CPU ms per face |\n|---|---|---|")
     for name, (wall_ms, cpu_ms) in ms.items():

@@ -199,6 +199,18 @@ def test_weights_that_do_not_fit_give_count_and_first_mismatch(tiny_weights):
     assert count > 0
 
 
+def test_weights_may_lack_only_the_fixed_buffers(tiny_weights, tmp_path):
+    state = paddle.load(str(tiny_weights))
+    lean = {k: v for k, v in state.items() if ".noises." not in k and "upsample.kernel" not in k}
+    assert len(lean) < len(state)
+    paddle.save(lean, str(tmp_path / "lean.pdparams"))
+    FaceEnhancer(weight_path=tmp_path / "lean.pdparams", **TINY_ARCH)     # loads
+    del lean["generator.conv1.noise.weight"]
+    paddle.save(lean, str(tmp_path / "short.pdparams"))
+    with pytest.raises(CheckpointError, match="1 mismatched key.*missing generator.conv1.noise"):
+        FaceEnhancer(weight_path=tmp_path / "short.pdparams", **TINY_ARCH)
+
+
 @pytest.mark.parametrize("content", [b"not a pickle", pickle.dumps([1, 2, 3])])
 def test_unreadable_or_non_dict_weights(tmp_path, content):
     path = tmp_path / "bad.pdparams"

@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_NAME = "gpen-512"      # key of PaddleGAN's GPEN-512.pdparams in download.WEIGHT_URLS
 PUBLISHED_SIZE = 512
+# Saved buffers a weights file may lack without harm: the generator's fixed noise maps (unused
+# by GPEN) and the constant up-sampling kernels (rebuilt by the network).
+OPTIONAL_BUFFERS = ("upsample.kernel",) + tuple(f"noises.noise_{i}" for i in range(32))
 
 
 def feather_mask(size: int) -> np.ndarray:
@@ -59,7 +62,8 @@ def _load_state(path: Path) -> Mapping[str, Any]:
 
 
 def load_gpen_weights(net: GPEN, path: Path) -> None:
-    """Load ``path`` into ``net`` strictly (nothing is loaded when a key does not fit).
+    """Load ``path`` into ``net`` strictly (nothing is loaded when a key does not fit);
+    only the buffers in ``OPTIONAL_BUFFERS`` may be absent.
 
     Raises:
         CheckpointError: unreadable file, or keys missing / unexpected / mis-shaped (the
@@ -67,6 +71,7 @@ def load_gpen_weights(net: GPEN, path: Path) -> None:
     """
     state = _load_state(path)
     missing, unexpected, mis_shaped = state_dict_mismatch(net, state)
+    missing = [k for k in missing if not k.endswith(OPTIONAL_BUFFERS)]
     problems = ([f"missing {k}" for k in missing] + [f"unexpected {k}" for k in unexpected]
                 + [f"mis-shaped {k}" for k in mis_shaped])
     if problems:
@@ -74,7 +79,7 @@ def load_gpen_weights(net: GPEN, path: Path) -> None:
             f"GPEN weights {path} do not fit GPEN(size={net.size}): {len(problems)} "
             f"mismatched key(s), first: {problems[0]}; pass PaddleGAN's GPEN-512.pdparams "
             f"(or weights made for this architecture)")
-    net.set_state_dict(state)
+    net.set_state_dict({**net.state_dict(), **state})
     logger.info("loaded GPEN weights %s (%d tensors)", path, len(state))
 
 
@@ -124,7 +129,7 @@ class FaceEnhancer:
         weight_path: a GPEN state dict file; None = PaddleGAN's ``GPEN-512.pdparams``
             from the cache (downloaded once), which needs the published architecture.
         size: S, the network's face side (512 published).
-        batch_size: crops per network call.
+        batch_size: crops per network call (activation memory grows with it).
         style_dim, n_mlp, channel_multiplier, channel_divisor: GPEN architecture (published:
             512, 8, 2, 1); other values only with ``weight_path`` (tiny test models).
 
@@ -135,7 +140,7 @@ class FaceEnhancer:
     """
 
     def __init__(self, weight_path: Optional[Union[str, Path]] = None, size: int = PUBLISHED_SIZE,
-                 batch_size: int = 4, style_dim: int = 512, n_mlp: int = 8,
+                 batch_size: int = 1, style_dim: int = 512, n_mlp: int = 8,
                  channel_multiplier: int = 2, channel_divisor: int = 1) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise InputError(f"enhancer batch_size must be a positive integer, got {batch_size!r}")
@@ -144,9 +149,10 @@ class FaceEnhancer:
         if weight_path is None and not published:
             raise InputError("only the published GPEN-512 architecture has downloadable weights; "
                              "pass weight_path for other sizes")
+        path = resolve_gpen_weights(weight_path)       # before building 70 M parameters
         self.net = GPEN(size, style_dim, n_mlp, channel_multiplier=channel_multiplier,
                         channel_divisor=channel_divisor)
-        load_gpen_weights(self.net, resolve_gpen_weights(weight_path))
+        load_gpen_weights(self.net, path)
         self.net.eval()
         self.size = size
         self.batch_size = batch_size

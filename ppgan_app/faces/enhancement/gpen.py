@@ -319,10 +319,10 @@ class StyleGAN2Generator(nn.Layer):
         style = self.style(code)          # one style for every layer (no mixing)
         out = self.conv1(self.input(code.shape[0]), style, features[0])
         skip = self.to_rgb1(out, style)
-        for j, to_rgb in enumerate(self.to_rgbs, start=1):
+        for j in range(1, self.log_size - 1):      # level 4 * 2**j (plain loop: exportable)
             out = self.convs[2 * j - 2](out, style, features[j])
             out = self.convs[2 * j - 1](out, style, features[j])
-            skip = to_rgb(out, style, skip)
+            skip = self.to_rgbs[j - 1](out, style, skip)
         return skip
 
 
