@@ -1,4 +1,4 @@
-"""GPEN network and FaceEnhancer: parity with PaddleGAN's code, key/shape list, enhancer I/O, errors.
+"""GPEN and FaceEnhancer: parity with PaddleGAN's code, key/shape list, enhancer I/O, errors.
 
 Fixtures come from tests/fixtures/make_gpen_fixtures.py (PaddleGAN 2.1.0's own GPEN code on
 seeded random weights, which are rebuilt here from the seed). The full-size (512) comparison

@@ -49,7 +49,8 @@ def blur_kernel_2d(taps: Sequence[float], gain: float = 1.0) -> np.ndarray:
     return (k2 / k2.sum() * gain).astype(np.float32)
 
 
-def upfirdn2d(x: paddle.Tensor, kernel: paddle.Tensor, up: int, pad: Sequence[int]) -> paddle.Tensor:
+def upfirdn2d(x: paddle.Tensor, kernel: paddle.Tensor, up: int, pad: Sequence[int]
+              ) -> paddle.Tensor:
     """Zero-insert upsample by ``up``, pad ``(pad0, pad1)`` on each side, FIR-filter.
 
     x: ``[N, C, H, W]``; kernel: ``[k, k]`` (applied flipped, as a true convolution).
@@ -113,7 +114,8 @@ class FusedLeakyReLU(nn.Layer):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.bias = self.create_parameter([channels], default_initializer=nn.initializer.Constant(0.0))
+        self.bias = self.create_parameter([channels],
+                                          default_initializer=nn.initializer.Constant(0.0))
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return fused_leaky_relu(x, self.bias)
@@ -181,7 +183,8 @@ class ModulatedConv2D(nn.Layer):
                  demodulate: bool = True, upsample: bool = False,
                  taps: Sequence[float] = (1, 3, 3, 1)) -> None:
         super().__init__()
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = kernel_size
         self.upsample = upsample
         self.demodulate = demodulate
         if upsample:
@@ -263,7 +266,8 @@ class ToRGB(nn.Layer):
         if upsample:
             self.upsample = Upsample(taps)
         self.conv = ModulatedConv2D(in_channels, 3, 1, style_dim, demodulate=False)
-        self.bias = self.create_parameter([1, 3, 1, 1], default_initializer=nn.initializer.Constant(0.0))
+        self.bias = self.create_parameter([1, 3, 1, 1],
+                                          default_initializer=nn.initializer.Constant(0.0))
 
     def forward(self, x: paddle.Tensor, style: paddle.Tensor,
                 skip: Optional[paddle.Tensor] = None) -> paddle.Tensor:
@@ -292,7 +296,8 @@ class StyleGAN2Generator(nn.Layer):
         self.size, self.style_dim = size, style_dim
         self.log_size = int(math.log2(size))
         self.style = nn.Sequential(PixelNorm(), *[
-            EqualLinear(style_dim, style_dim, lr_mul=lr_mlp, activation=True) for _ in range(n_mlp)])
+            EqualLinear(style_dim, style_dim, lr_mul=lr_mlp, activation=True)
+            for _ in range(n_mlp)])
         self.input = ConstantInput(channels[4])
         self.conv1 = StyledConv(channels[4], channels[4], 3, style_dim, taps=taps)
         self.to_rgb1 = ToRGB(channels[4] * 2, style_dim, upsample=False)
