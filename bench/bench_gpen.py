@@ -184,7 +184,11 @@ def _kind(name: str, layer) -> str:
     cls = type(layer).__name__
     if cls == "Blur":
         return "blur after up-conv" if name.endswith("conv.blur") else "blur before encoder conv"
-    return {"ModulatedConv2D": "modulated conv (incl. its blur)", "EqualConv2D": "encoder conv",
+    if cls == "ModulatedConv2D":
+        if layer.upsample:
+            return "modulated up-conv (transposed 3x3 + its blur)"
+        return "modulated 3x3 conv" if layer.kernel_size == 3 else "to-RGB 1x1 conv"
+    return {"EqualConv2D": "encoder conv",
             "Upsample": "RGB skip upsample", "FusedLeakyReLU": "bias + leaky ReLU",
             "NoiseInjection": "feature concat", "EqualLinear": "linear layers"}.get(cls)
 
@@ -217,7 +221,7 @@ def breakdown(rounds: int) -> List[tuple]:
     def make_post(kind: str):
         def post(layer, inputs, output):
             spent[kind][-1] += time.perf_counter() - starts.pop(id(layer))
-            if kind in ("modulated conv (incl. its blur)", "encoder conv") and record[0]:
+            if record[0] and type(layer).__name__ in ("ModulatedConv2D", "EqualConv2D"):
                 flops[kind] += _conv_gflop(layer, inputs, output)
         return post
 
@@ -259,15 +263,17 @@ def main(argv=None) -> None:
     paddle.base.core.set_num_threads(args.threads)
     names = [n.strip() for n in args.rows.split(",") if n.strip()]
     cpu0 = time.process_time()
-    with tempfile.TemporaryDirectory() as tmp:
-        ms = time_rows(make_rows(names, Path(tmp), args.threads), args.rounds)
-    print(f"\nGPEN, {args.threads} thread(s), median of {args.rounds} interleaved calls, batch 1")
-    print("| row | wall ms per face | CPU ms per face |\n|---|---|---|")
-    for name, (wall_ms, cpu_ms) in ms.items():
-        print(f"| {name} | {wall_ms:.0f} | {cpu_ms:.0f} |")
+    if names:
+        with tempfile.TemporaryDirectory() as tmp:
+            ms = time_rows(make_rows(names, Path(tmp), args.threads), args.rounds)
+        print(f"\nGPEN, {args.threads} thread(s), median of {args.rounds} interleaved calls, "
+              f"batch 1")
+        print("| row | wall ms per face | CPU ms per face |\n|---|---|---|")
+        for name, (wall_ms, cpu_ms) in ms.items():
+            print(f"| {name} | {wall_ms:.0f} | {cpu_ms:.0f} |")
     if not args.no_breakdown:
-        print("\nOne 512 forward pass by layer kind (inclusive hook timings; the modulated "
-              "conv row includes the blur after up-convs)")
+        print("\nOne 512 forward pass by layer kind (inclusive hook timings: the up-conv row "
+              "includes the 'blur after up-conv' row)")
         print("| layer kind | ms | conv GFLOP | GFLOP/s |\n|---|---|---|---|")
         for kind, value, gflop in breakdown(args.rounds):
             rate = f"{gflop / value * 1000.0:.0f}" if gflop else "-"
