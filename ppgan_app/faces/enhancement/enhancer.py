@@ -100,9 +100,10 @@ def resolve_gpen_weights(weight_path: Optional[Union[str, Path]]) -> Path:
     try:
         return download.resolve_weights(WEIGHTS_NAME)
     except WeightsUnavailableError as err:
+        cause = f" ({err.__cause__})" if err.__cause__ is not None else ""
         raise WeightsUnavailableError(
             f"GPEN weights for face enhancement are not available: could not download {url} "
-            f"to {target}; fetch that URL elsewhere and copy the file to {target} (set "
+            f"to {target}{cause}; fetch that URL elsewhere and copy the file to {target} (set "
             f"{download.CACHE_ENV} to move the cache) or pass its path as the enhancer's "
             f"weight_path") from err
 
