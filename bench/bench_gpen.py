@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import resource
 import statistics
 import tempfile
 import time
@@ -236,6 +237,7 @@ def breakdown(rounds: int) -> List[tuple]:
         spent[kind].append(0.0)                       # the warm-up call's slot (dropped)
     _forward(net, x)
     totals = []
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
     for r in range(rounds):
         record[0] = r == 0
         for kind in spent:
@@ -243,6 +245,11 @@ def breakdown(rounds: int) -> List[tuple]:
         start = time.perf_counter()
         _forward(net, x)
         totals.append(time.perf_counter() - start)
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    LOG.info("per 512 pass: user %.1f s, system %.1f s, %.2f M minor page faults",
+             (usage1.ru_utime - usage0.ru_utime) / rounds,
+             (usage1.ru_stime - usage0.ru_stime) / rounds,
+             (usage1.ru_minflt - usage0.ru_minflt) / rounds / 1e6)
     table = [(kind, statistics.median(t[1:]) * 1000.0, flops.get(kind, 0.0))
              for kind, t in spent.items()]
     table.sort(key=lambda row: -row[1])
