@@ -43,6 +43,9 @@ def make_predictor(model_file: Path, params_file: Path, threads: int,
     # Paddle Inference 3.3's inplace pass lets some ops (floor, remainder, ...) overwrite an
     # input that a later op still reads; x - floor(x) then comes out as 0. Correctness first.
     config.delete_pass("inplace_pass")
+    # Its transpose + reshape fusion mistypes the graph for a dynamic batch (the phase
+    # interleave of the mobile up blocks: "type tensor<-1x256x4x4> ... must be equal").
+    config.delete_pass("operator_reshape_onednn_fuse_pass")
     config.set_cpu_math_library_num_threads(int(threads))
     config.disable_glog_info()
     if onednn:
