@@ -40,10 +40,11 @@ def _tiny(data: Path, out: Path) -> List[str]:
             "snapshot_config.interval=2", "validate.interval=3"]
 
 
-def _user_error(proc: subprocess.CompletedProcess, text: str) -> str:
-    assert proc.returncode == 1, proc.stderr[-2000:]
+def _user_error(proc: subprocess.CompletedProcess, text: str, code: int = 2) -> str:
+    """The run failed with exit ``code`` and exactly one ``error:`` line containing ``text``."""
+    assert proc.returncode == code, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
-    errors = [line for line in proc.stderr.splitlines() if " ERROR " in line]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and text in errors[0], proc.stderr[-2000:]
     return errors[0]
 
