@@ -6,8 +6,8 @@
     python -m paddle.distributed.launch --nproc_per_node 2 tools/main.py -c CONFIG
 
 This module only parses and checks options, sets up the process (device, threads, seed
-via the trainer) and calls the engine. Paddle is imported inside ``main`` so that
-``MKL_DEBUG_CPU_TYPE`` can be set before its MKL loads. Errors become one line and an exit
+via the trainer) and calls the engine. Paddle is imported inside ``run_cli`` (after
+``MKL_DEBUG_CPU_TYPE`` is set, before its MKL loads). Errors become one line and an exit
 code in ``ppgan_app.cli.common.run_cli``: 0 finished, 1 a fault (disk full, ...), 2 bad
 options/config/data/checkpoint, 3 training diverged, 130 stopped by Ctrl-C, 143 by SIGTERM
 (both after saving a checkpoint).
@@ -25,7 +25,6 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 from ppgan_app.cli.common import run_cli
 from ppgan_app.errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, CheckpointError, ConfigError,
                               InputError)
-from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
 
 logger = logging.getLogger("ppgan_app.cli.train")
 
@@ -73,8 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parse ``argv`` and train; return the exit code (bad flags exit 2 through argparse)."""
     args = build_parser().parse_args(argv)
-    hide_paddle_build_warning()
-    apply_cpu_env()  # MKL's path on AMD, before Paddle loads; threads are set below
     from ppgan_app.utils.logger import setup_logger
     setup_logger(rank=int(os.environ.get("PADDLE_TRAINER_ID", "0")))
     return run_cli(lambda: _run(args), logger_name="ppgan_app.cli.train")
@@ -162,12 +159,12 @@ def _train_or_evaluate(trainer: Any, args: argparse.Namespace,
 
 def _setup_device(args: argparse.Namespace) -> str:
     import paddle
+
+    from ppgan_app.utils.device import check_device
     device = "cpu" if args.no_cuda else args.device
     if device is None:
         device = "gpu" if paddle.is_compiled_with_cuda() else "cpu"
-    if device == "gpu" and not paddle.is_compiled_with_cuda():
-        raise InputError("--device gpu: this Paddle build has no CUDA; install paddlepaddle-gpu "
-                        "or use --device cpu")
+    check_device(device)
     if args.amp and device != "gpu":
         logger.warning("--amp needs a GPU; training on the CPU in float32")
     if device == "gpu" and int(os.environ.get("PADDLE_TRAINERS_NUM", "1")) > 1:
