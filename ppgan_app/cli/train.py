@@ -134,6 +134,9 @@ def _build_trainer(cfg: Dict[str, Any], name: str, amp: bool, train_data: bool) 
         if "cannot build" in str(err) or "config" in str(err):
             raise ConfigError(_one_line(err)) from err
         raise
+    except AssertionError as err:  # Paddle's shape checks on values the constructors accepted
+        raise ConfigError(f"the config's values cannot build the model or data: {_one_line(err)}; "
+                          f"check the sizes given under model and dataset") from err
 
 
 def _train_or_evaluate(trainer: Any, args: argparse.Namespace,

@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterable, Iterator, Mapping, MutableMapping, Optio
 
 import yaml
 from ppgan_app.errors import ConfigError  # noqa: F401 - re-exported
+from ppgan_app.utils.safe_files import atomic_output
 
 # Every trainer default. ``None`` means "not set"; required keys are checked in ``validate``.
 DEFAULTS: Dict[str, Any] = {
@@ -302,11 +303,16 @@ def _share_data_folder(dataset_cfg: MutableMapping[str, Any]) -> None:
 
 
 def save_config(cfg: Mapping[str, Any], path: str | Path) -> Path:
-    """Write the resolved ``cfg`` as YAML (keys in their config order); return the path."""
+    """Write the resolved ``cfg`` as YAML (keys in their config order); return the path.
+
+    Raises:
+        OutputError: the write failed (disk full, permissions); no partial file is left.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(_plain(cfg), sort_keys=False, default_flow_style=False),
-                    encoding="utf-8")
+    text = yaml.safe_dump(_plain(cfg), sort_keys=False, default_flow_style=False)
+    with atomic_output(path) as tmp:  # complete or absent, never a truncated config
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 

@@ -208,3 +208,10 @@ def test_sigterm_saves_a_checkpoint_that_resumes_and_exits_143(tmp_path, data):
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"finished at iteration {stopped + 1}" in again.stdout
     assert "will not reproduce" not in again.stderr
+
+
+def test_model_size_paddle_rejects_is_a_config_error(tmp_path, data):
+    out = tmp_path / "out"
+    _user_error(_main("-c", str(CONFIG), *_tiny(data, out), "model.generator.nz=-3", cwd=tmp_path),
+                "the config's values cannot build the model or data")
+    assert not out.exists()
