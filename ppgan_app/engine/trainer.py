@@ -147,9 +147,12 @@ class Trainer:
             ckpt.seed_everything(self.seed + self.rank + 7919 * self.iter)
 
     def _train_loop(self) -> str:
+        """The loop; the first SIGINT/SIGTERM finishes the iteration and saves, a second one
+        mid-iteration saves a checkpoint marked ``mid_iteration``, one during that save stops."""
         loader, sampler = self._train_data
         ipe = len(sampler)
         total, by_epoch = self._run_length(ipe)
+        self._final_save = False
         self.model.train()
         data = endless(loader, sampler, self.iter)
         timer = _Throughput()
