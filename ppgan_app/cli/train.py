@@ -25,10 +25,11 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 from ppgan_app.cli.common import run_cli
 from ppgan_app.errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, CheckpointError, ConfigError,
                               InputError)
+from ppgan_app.utils.config import SCHEMA
 
 logger = logging.getLogger("ppgan_app.cli.train")
 
-MAX_SEED = 2**32 - 1  # the config schema's bound for ``seed``
+MAX_SEED = SCHEMA["seed"].maximum  # ``--seed`` obeys the config's rule for ``seed``
 
 
 def _int_in(low: int, high: Optional[int] = None) -> Any:
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--evaluate-only", action="store_true",
                         help="run validation on dataset.test and exit")
     parser.add_argument("--seed", type=_int_in(0, MAX_SEED),
-                        help="random seed, 0 to 2**32-1 (overrides the config's 'seed')")
+                        help=f"random seed, 0 to {MAX_SEED} (overrides the config's 'seed')")
     parser.add_argument("--device", choices=("cpu", "gpu"),
                         help="default: gpu when Paddle was built with CUDA, else cpu")
     parser.add_argument("--no-cuda", action="store_true", help="same as --device cpu (PaddleGAN's flag)")
