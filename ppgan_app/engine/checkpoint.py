@@ -8,6 +8,7 @@ runs can be told from a live run's. Non-finite weights are never written.
 """
 from __future__ import annotations
 
+import copy
 import errno
 import logging
 import random
@@ -97,6 +98,32 @@ def training_state(model: Any, iteration: int, config: Mapping[str, Any],
         "config": dict(config),
         "mid_iteration": mid_iteration,
     }
+
+
+def snapshot(model: Any) -> Dict[str, Any]:
+    """An in-memory copy of what one training step changes: net tensors (weights and batch-norm
+    statistics), optimizer accumulators and the RNG states; for :func:`restore_snapshot`.
+    LR schedulers are left out: the trainer steps them whether or not an update is kept."""
+    def clone(state: Mapping[str, Any]) -> Dict[str, Any]:
+        return {k: v.clone() if isinstance(v, paddle.Tensor) else copy.deepcopy(v)
+                for k, v in state.items() if k != "LR_Scheduler"}
+
+    return {"nets": {k: clone(unwrap(net).state_dict()) for k, net in model.nets.items()},
+            "optimizers": {k: clone(opt.state_dict()) for k, opt in model.optimizers.items()},
+            "rng": get_rng_state()}
+
+
+def restore_snapshot(model: Any, snap: Mapping[str, Any]) -> None:
+    """Put back a :func:`snapshot` taken in this process (same parameter names)."""
+    for name, net in model.nets.items():
+        unwrap(net).set_state_dict(snap["nets"][name])
+    for name, opt in model.optimizers.items():
+        state = dict(snap["optimizers"][name])
+        scheduler = opt.state_dict().get("LR_Scheduler")
+        if scheduler is not None:  # Paddle wants it; keep the schedule where it is now
+            state["LR_Scheduler"] = scheduler
+        opt.set_state_dict(state)
+    set_rng_state(snap["rng"])
 
 
 def check_trainer_checkpoint(state: Any, path: str | Path) -> Mapping[str, Any]:

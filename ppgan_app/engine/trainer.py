@@ -25,7 +25,8 @@ from ppgan_app.engine.data import build_loader, endless
 from ppgan_app.engine.dist import init_distributed, wrap_nets
 from ppgan_app.engine.interrupt import GracefulStop
 from ppgan_app.engine.run_dir import check_output_dir, create_run_dir, make_run_dir
-from ppgan_app.errors import OutputError, Terminated, TrainingDivergedError, describe_os_error
+from ppgan_app.errors import (ConfigError, OutputError, Terminated, TrainingDivergedError,
+                              describe_os_error)
 from ppgan_app.registries import METRICS, MODELS
 from ppgan_app.utils.config import save_config
 from ppgan_app.utils.safe_files import remove_quietly
@@ -34,6 +35,9 @@ from ppgan_app.utils.registry import build_from_config
 from ppgan_app.utils.visual import make_grid, save_image_grid
 
 logger = logging.getLogger(__name__)
+
+#: With ``nan_policy: skip``, this many bad batches in a row end the run as diverged.
+MAX_SKIPS_IN_A_ROW = 10
 
 
 class Trainer:
@@ -57,6 +61,11 @@ class Trainer:
             self.cfg["seed"] = random.SystemRandom().randrange(2**31)
         self.seed: int = self.cfg["seed"]
         self.amp = amp
+        self._skip_bad = self.cfg["nan_policy"] == "skip"
+        if self._skip_bad and self.world_size > 1:
+            raise ConfigError("nan_policy: skip works in single-process runs only (ranks could "
+                              "disagree on which batch to skip); use nan_policy: stop")
+        self._skipped_in_a_row = 0
         ckpt.seed_everything(self.seed + self.rank)
         self.model = build_from_config(self.cfg["model"], MODELS)
         self.model.setup_optimizers(self.cfg["lr_scheduler"], self.cfg["optimizer"])
@@ -238,18 +247,31 @@ class Trainer:
 
     def check_parameters(self) -> None:
         """Raise ``TrainingDivergedError`` when a weight is NaN/Inf or beyond ``max_param_abs``."""
-        name, value = ckpt.largest_parameter(self.model)
-        limit = self.cfg["max_param_abs"]
-        if not math.isfinite(value) or (limit is not None and value > limit):
-            raise TrainingDivergedError(self._diverged(f"weight {name} reached |{value:.3g}|"
-                                                       + (f" (max_param_abs {limit:g})" if math.isfinite(value) else "")))
+        problem = self._parameter_problem()
+        if problem:
+            raise TrainingDivergedError(self._diverged(problem))
 
     def check_losses(self) -> None:
         """Raise ``TrainingDivergedError`` when a loss of the last iteration is NaN or Inf."""
+        problem = self._loss_problem()
+        if problem:
+            raise TrainingDivergedError(self._diverged(problem))
+
+    def _parameter_problem(self) -> Optional[str]:
+        name, value = ckpt.largest_parameter(self.model)
+        limit = self.cfg["max_param_abs"]
+        if not math.isfinite(value):
+            return f"weight {name} reached |{value:.3g}|"
+        if limit is not None and value > limit:
+            return f"weight {name} reached |{value:.3g}| (max_param_abs {limit:g})"
+        return None
+
+    def _loss_problem(self) -> Optional[str]:
         for key, value in self.model.losses.items():
             value = _scalar(value)
             if isinstance(value, float) and not math.isfinite(value):
-                raise TrainingDivergedError(self._diverged(f"loss {key} is {value}"))
+                return f"loss {key} is {value}"
+        return None
 
     def _diverged(self, what: str) -> str:
         kept = ckpt.list_checkpoints(self.run_dir) if self._run_dir_made else []
@@ -269,16 +291,30 @@ class Trainer:
 
     # --- loop pieces ----------------------------------------------------------------------
     def _step(self, batch: Mapping[str, Any]) -> None:
+        """One iteration; then the divergence check (``nan_policy``: stop, or undo and skip)."""
         self._in_step = True
         self.model.current_iter = self.iter
         self.model.setup_input(batch)
+        before = ckpt.snapshot(self.model) if self._skip_bad else None
         with paddle.amp.auto_cast(enable=self.amp):
             self.model.train_iter(self.model.optimizers)
         for scheduler in self.model.lr_schedulers.values():
             scheduler.step()
         self.iter += 1
         self._in_step = False
-        self.check_losses()
+        if before is None:
+            self.check_losses()
+            return
+        problem = self._loss_problem() or self._parameter_problem()
+        if problem is None:
+            self._skipped_in_a_row = 0
+            return
+        ckpt.restore_snapshot(self.model, before)  # as if the batch had given no update
+        self._skipped_in_a_row += 1
+        logger.warning("iteration %d: %s; its update was undone (nan_policy: skip)", self.iter, problem)
+        if self._skipped_in_a_row >= MAX_SKIPS_IN_A_ROW:
+            raise TrainingDivergedError(self._diverged(f"{problem}, {self._skipped_in_a_row} batches "
+                                                       f"in a row skipped"))
 
     def _after_step(self, epoch: int, total: int, unit: int, timer: "_Throughput") -> None:
         """Periodic work after iteration ``self.iter``; ``unit`` scales epoch-based intervals."""

@@ -45,8 +45,11 @@ DEFAULTS: Dict[str, Any] = {
     },
     "validate": None,             # {interval, save_img, metrics: {key: METRICS entry}}
     "enable_visualdl": True,      # log to VisualDL when the package is importable
-    "max_param_abs": 1.0e+8,      # a weight beyond this magnitude (or NaN/Inf) stops the run as
-                                  # diverged (exit 3); null checks for NaN/Inf only
+    "max_param_abs": 1.0e+8,      # a weight beyond this magnitude (or NaN/Inf) means diverged;
+                                  # null checks for NaN/Inf only
+    "nan_policy": "stop",         # on a non-finite loss or diverged weights: "stop" the run
+                                  # (exit 3), or "skip" the batch (its update is undone; costs a
+                                  # copy of weights and optimizer state per iteration; 1 process)
     "find_unused_parameters": False,  # paddle.DataParallel option (multi-process runs)
     "export_model": None,         # accepted for PaddleGAN configs; not used by the trainer
     "reconstruction_params": None,  # PaddleGAN FOMM keys, accepted so its configs load as they
@@ -70,13 +73,15 @@ VALIDATE_DEFAULTS: Dict[str, Any] = {  # filled in when a config or override set
 
 @dataclass(frozen=True)
 class Rule:
-    """What one trainer value may be: ``kind`` is ``int``, ``number``, ``bool``, ``text`` or
-    ``mapping``; numbers lie in [``minimum``, ``maximum``]; ``None`` is accepted when ``optional``."""
+    """What one trainer value may be: ``kind`` is ``int``, ``number``, ``bool``, ``text``,
+    ``choice`` (one of ``choices``) or ``mapping``; numbers lie in [``minimum``, ``maximum``];
+    ``None`` is accepted when ``optional``."""
 
     kind: str
     minimum: Optional[int] = None
     maximum: Optional[int] = None
     optional: bool = True
+    choices: Tuple[str, ...] = ()
 
     def accepts(self, value: Any) -> bool:
         if value is None:
@@ -88,6 +93,8 @@ class Rule:
                     and (self.maximum is None or value <= self.maximum))
         if self.kind == "bool":
             return isinstance(value, bool)
+        if self.kind == "choice":
+            return value in self.choices
         if self.kind == "text":
             return isinstance(value, str) and bool(value.strip())
         return isinstance(value, Mapping)
@@ -99,6 +106,7 @@ class Rule:
             text = f"{'an integer' if self.kind == 'int' else 'a number'}{low}{high}"
         else:
             text = {"bool": "true or false", "text": "a non-empty string",
+                    "choice": "one of " + ", ".join(self.choices),
                     "mapping": "a mapping (key: value entries)"}[self.kind]
         return text + (" or null" if self.optional else "")
 
@@ -130,6 +138,7 @@ SCHEMA: Dict[str, Rule] = {
     "enable_visualdl": Rule("bool", optional=False),
     "find_unused_parameters": Rule("bool", optional=False),
     "max_param_abs": Rule("number", minimum=1),
+    "nan_policy": Rule("choice", optional=False, choices=("stop", "skip")),
 }
 
 _FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?

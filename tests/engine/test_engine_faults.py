@@ -67,12 +67,14 @@ def test_run_that_fails_before_its_first_iteration_leaves_no_run_folder(make_cfg
 
 
 # --- divergence ---------------------------------------------------------------------------
-def _poison_batch_at(trainer: Trainer, iteration: int) -> None:
-    """From 0-based iteration ``iteration`` on, the images are NaN (a real NaN through the nets)."""
+def _poison_batch_at(trainer: Trainer, iteration: int, only: bool = False) -> None:
+    """From 0-based iteration ``iteration`` on (or at it ``only``), the images are NaN (a real
+    NaN through the nets)."""
     setup = trainer.model.setup_input
 
     def setup_input(batch):
-        if trainer.model.current_iter >= iteration:
+        step = trainer.model.current_iter
+        if step == iteration or (step > iteration and not only):
             batch = dict(batch, img=batch["img"] * float("nan"))
         setup(batch)
 
@@ -93,6 +95,36 @@ def test_nan_loss_stops_and_keeps_the_last_finite_checkpoints(make_cfg):
     for path in kept:
         assert ckpt.non_finite_tensors(ckpt.load_checkpoint(path)["nets"]) == []
     assert (trainer.run_dir / "train.log").is_file()  # the diverged run's log is kept
+
+
+def test_nan_policy_skip_undoes_the_bad_update_exactly(make_cfg):
+    skipping = _trainer(make_cfg, total_iters=5, nan_policy="skip")
+    _poison_batch_at(skipping, 2, only=True)
+    assert skipping.train() == "finished"
+    skipping.close()
+    reference = _trainer(make_cfg, total_iters=5)  # the same run, where iteration 3 updates nothing
+    train_iter = reference.model.train_iter
+    reference.model.train_iter = lambda optimizers: (None if reference.model.current_iter == 2
+                                                     else train_iter(optimizers))
+    reference.train()
+    reference.close()
+    assert skipping.iter == reference.iter == 5
+    for name, net in reference.model.nets.items():
+        for key, value in net.state_dict().items():
+            np.testing.assert_array_equal(skipping.model.nets[name].state_dict()[key].numpy(),
+                                          value.numpy(), err_msg=f"{name}.{key}")
+    (path,) = ckpt.list_checkpoints(skipping.run_dir)
+    assert ckpt.non_finite_tensors(ckpt.load_checkpoint(path)["nets"]) == []
+
+
+def test_nan_policy_skip_gives_up_after_many_bad_batches_in_a_row(make_cfg, caplog):
+    trainer = _trainer(make_cfg, total_iters=20, nan_policy="skip")
+    _poison_batch_at(trainer, 1)
+    with caplog.at_level(logging.WARNING, logger="ppgan_app"):
+        with pytest.raises(TrainingDivergedError, match="iteration 11: loss D_loss is nan, 10 batches in a row"):
+            trainer.train()
+    trainer.close()
+    assert "iteration 2: loss D_loss is nan; its update was undone (nan_policy: skip)" in caplog.text
 
 
 def test_non_finite_weights_are_never_saved(make_cfg, tmp_path):

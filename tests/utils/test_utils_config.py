@@ -148,6 +148,8 @@ def test_every_shipped_config_loads_and_validates(path):
     ("enable_visualdl=maybe", "enable_visualdl='maybe'", "true or false"),
     ("max_param_abs=0", "max_param_abs=0", "a number >= 1 or null"),
     ("max_param_abs=.nan", "max_param_abs=nan", "a number >= 1 or null"),
+    ("nan_policy=ignore", "nan_policy='ignore'", "one of stop, skip"),
+    ("nan_policy=null", "nan_policy=null", "one of stop, skip"),
 ])
 def test_bad_values_name_the_key_value_and_expectation(cfg_file, item, shown, expected):
     with pytest.raises(ConfigError) as err:
@@ -163,5 +165,6 @@ def test_schema_names_only_known_keys():
 
 def test_good_values_pass(cfg_file):
     cfg = load_config(cfg_file, ["total_iters=3", "seed=0", "snapshot_config.max_keep=null",
-                                 "dataset.train.num_workers=2", "max_param_abs=1e12", "validate.interval=0"])
+                                 "dataset.train.num_workers=2", "max_param_abs=1e12", "validate.interval=0",
+                                 "nan_policy=skip"])
     assert cfg["total_iters"] == 3 and cfg["max_param_abs"] == 1e12
