@@ -21,7 +21,7 @@ import paddle
 from tqdm import tqdm
 
 from ppgan_app.engine import checkpoint as ckpt
-from ppgan_app.engine.data import build_loader, endless
+from ppgan_app.engine.data import build_loader, endless, worker_error, worker_errors
 from ppgan_app.engine.dist import init_distributed, wrap_nets
 from ppgan_app.engine.interrupt import GracefulStop
 from ppgan_app.engine.run_dir import check_output_dir, create_run_dir, make_run_dir
@@ -100,6 +100,7 @@ class Trainer:
         """Create the run folder with its ``config.yaml`` and ``train.log`` (rank 0, once)."""
         if self.rank != 0 or self._run_dir_made:
             return self.run_dir
+        self._made_output_dir = not Path(self.cfg["output_dir"]).exists()
         self.run_dir = create_run_dir(self.run_dir)
         self._run_dir_made = True
         try:
@@ -168,9 +169,9 @@ class Trainer:
         bar = tqdm(total=total, initial=self.iter, disable=self.rank != 0, dynamic_ncols=True,
                    desc="train", leave=False)
         try:
-            with GracefulStop(enabled=self.world_size == 1) as stop:
+            with GracefulStop(enabled=self.world_size == 1) as stop, worker_errors() as failed:
                 while self.iter < total:
-                    epoch, batch = next(data)
+                    epoch, batch = _next_batch(data, failed)
                     self._step(batch)
                     timer.add(_batch_len(batch) * self.world_size)
                     bar.update(1)
@@ -185,6 +186,7 @@ class Trainer:
             return self._stop_early(f"a forced {self.stop_signal}", mid_iteration=self._in_step)
         finally:
             bar.close()
+            data.close()  # shut loader workers down now, not at interpreter exit
         self.save_checkpoint()
         logger.info("finished %d iterations", self.iter)
         return "finished"
@@ -369,6 +371,11 @@ class Trainer:
         self.close()
         remove_quietly(self.run_dir)
         self._run_dir_made = False
+        if self._made_output_dir:
+            try:
+                Path(self.cfg["output_dir"]).rmdir()  # only when empty
+            except OSError:
+                pass
         logger.debug("removed the run folder %s: the run failed before its first iteration", self.run_dir)
 
     def _build_test_loader(self) -> Optional[Any]:
@@ -399,6 +406,20 @@ class _Throughput:
         ips = self.images / max(now - self.last, 1e-9)
         self.last, self.images = now, 0
         return ips, (now - self.start) / max(self.iters, 1)
+
+
+def _next_batch(data: Any, failed: list) -> Any:
+    """``next(data)``; a failed loader worker raises the dataset's own error (one line)."""
+    try:
+        return next(data)
+    except SystemError:
+        cause = worker_error(failed)
+        failed.clear()  # drop the loader thread's traceback (it holds the loader)
+        if cause is None:
+            raise
+    # raised outside the handler: no reference to Paddle's error, whose frames hold the loader
+    # (otherwise its workers are shut down only at interpreter exit, where that hangs)
+    raise cause
 
 
 def _due(iteration: int, interval: Optional[int], unit: int = 1) -> bool:

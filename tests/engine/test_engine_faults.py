@@ -63,7 +63,26 @@ def test_run_that_fails_before_its_first_iteration_leaves_no_run_folder(make_cfg
     with pytest.raises(RuntimeError, match="boom"):
         trainer.train()
     trainer.close()
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # nor the output folder it had to create
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_unreadable_image_is_one_input_error_with_or_without_workers(make_cfg, tmp_path, workers):
+    import cv2
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(8):
+        cv2.imwrite(str(folder / f"{i}.png"), np.random.RandomState(i).randint(0, 255, (28, 28), np.uint8))
+    (folder / "9.png").write_bytes(b"")
+    cfg = make_cfg(validate=None)
+    cfg["dataset"] = {"train": {"name": "ImageFolderDataset", "data_root": str(folder), "channels": 1,
+                                "transforms": [{"name": "Resize", "size": 32}, {"name": "Normalize"}],
+                                "batch_size": 9, "num_workers": workers}, "test": None}
+    trainer = Trainer(cfg, name="t")
+    with pytest.raises(InputError, match=r"^cannot read image .*9\.png: the file is empty; remove or replace it$"):
+        trainer.train()
+    trainer.close()
+    assert not (tmp_path / "out").exists()
 
 
 # --- divergence ---------------------------------------------------------------------------
@@ -281,3 +300,13 @@ def test_second_signal_while_saving_leaves_no_file(make_cfg, monkeypatch):
     trainer.close()
     assert list(trainer.run_dir.iterdir()) and not ckpt.list_checkpoints(trainer.run_dir)
     assert not [p for p in trainer.run_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_worker_error_keeps_kit_types_and_the_last_line():
+    from ppgan_app.engine.data import worker_error
+    assert worker_error([]) is None
+    paddle_style = "DataLoader worker(0) caught {0} with message:\nTraceback (most recent call last):\n  ...\n{1}: {2}\n"
+    kit = worker_error([InputError(paddle_style.format("InputError", "ppgan_app.errors.InputError", "bad image x"))])
+    assert type(kit) is InputError and str(kit) == "bad image x"
+    other = worker_error([ValueError(paddle_style.format("ValueError", "ValueError", "cannot reshape"))])
+    assert type(other) is RuntimeError and str(other) == "reading the data failed: ValueError: cannot reshape"
