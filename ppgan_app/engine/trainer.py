@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import itertools
 import logging
 import math
 import random
@@ -206,12 +207,20 @@ class Trainer:
         if self._test_loader is None:
             self._test_loader = self._build_test_loader()
         self.model.eval()
-        with paddle.no_grad():
-            for i, batch in enumerate(self._test_loader):
-                self.model.setup_input(batch)
-                self.model.test_iter(metrics)
-                if i == 0 and val_cfg.get("save_img"):
-                    self._write_visuals(self.model.get_current_visuals(), "visual_test")
+        with paddle.no_grad(), worker_errors() as failed:
+            batches = iter(self._test_loader)
+            try:
+                for i in itertools.count():
+                    try:
+                        batch = _next_batch(batches, failed)
+                    except StopIteration:
+                        break
+                    self.model.setup_input(batch)
+                    self.model.test_iter(metrics)
+                    if i == 0 and val_cfg.get("save_img"):
+                        self._write_visuals(self.model.get_current_visuals(), "visual_test")
+            finally:
+                del batches  # an error's traceback must not keep loader workers alive
         self.model.train()
         results = {k: _scalar(m.accumulate()) for k, m in metrics.items()}
         logger.info("validation at iteration %d: %s", self.iter,
@@ -409,7 +418,8 @@ class _Throughput:
 
 
 def _next_batch(data: Any, failed: list) -> Any:
-    """``next(data)``; a failed loader worker raises the dataset's own error (one line)."""
+    """``next(data)`` (``StopIteration`` passes); a failed loader worker raises the dataset's
+    own error (one line)."""
     try:
         return next(data)
     except SystemError:
@@ -417,8 +427,10 @@ def _next_batch(data: Any, failed: list) -> Any:
         failed.clear()  # drop the loader thread's traceback (it holds the loader)
         if cause is None:
             raise
-    # raised outside the handler: no reference to Paddle's error, whose frames hold the loader
-    # (otherwise its workers are shut down only at interpreter exit, where that hangs)
+    # raised outside the handler and without ``data``: neither Paddle's error (whose frames hold
+    # the loader) nor this frame may keep the loader alive; its workers would then be shut down
+    # only at interpreter exit, where that hangs
+    del data
     raise cause
 
 

@@ -81,8 +81,11 @@ def test_unreadable_image_is_one_input_error_with_or_without_workers(make_cfg, t
     trainer = Trainer(cfg, name="t")
     with pytest.raises(InputError, match=r"^cannot read image .*9\.png: the file is empty; remove or replace it$"):
         trainer.train()
-    trainer.close()
     assert not (tmp_path / "out").exists()
+    trainer.cfg["dataset"]["test"] = dict(cfg["dataset"]["train"], shuffle=False, drop_last=False)
+    with pytest.raises(InputError, match=r"^cannot read image .*9\.png"):  # validation reads alike
+        trainer.evaluate()
+    trainer.close()
 
 
 # --- divergence ---------------------------------------------------------------------------

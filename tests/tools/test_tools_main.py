@@ -215,3 +215,18 @@ def test_model_size_paddle_rejects_is_a_config_error(tmp_path, data):
     _user_error(_main("-c", str(CONFIG), *_tiny(data, out), "model.generator.nz=-3", cwd=tmp_path),
                 "the config's values cannot build the model or data")
     assert not out.exists()
+
+
+def test_unreadable_image_read_by_loader_workers_exits_2_without_hanging(tmp_path):
+    import cv2
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(8):
+        cv2.imwrite(str(folder / f"{i}.png"), np.random.RandomState(i).randint(0, 255, (28, 28), np.uint8))
+    (folder / "9.png").write_bytes(b"")
+    train = (f"{{name: ImageFolderDataset, data_root: {folder}, channels: 1, batch_size: 9, num_workers: 2, "
+             f"transforms: [{{name: Resize, size: 32}}, {{name: Normalize}}]}}")
+    proc = _main("-c", str(CONFIG), "-o", f"dataset.train={train}", "dataset.test=null", "validate=null",
+                 f"output_dir={tmp_path / 'out'}", "model.num_samples=4", cwd=tmp_path)  # timeout: a hang fails
+    _user_error(proc, "the file is empty; remove or replace it")
+    assert "Exception in thread" not in proc.stderr and not (tmp_path / "out").exists()
