@@ -1,0 +1,1 @@
+"""Face utilities: detectors, landmarks, crop convention and enhancement."""
