@@ -18,6 +18,7 @@ from paddle import inference as paddle_infer
 from ppgan_app.inference.engines import (ArrayLike, Engine, KeypointDict, batch_size_of,
                                          check_images, to_numpy)
 from ppgan_app.inference.export import ExportInfo, describe, export_fomm, graph_files
+from ppgan_app.inference.source_cache import DEFAULT_SOURCE_ENTRIES, SourceCache
 
 LOG = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class FastEngine(Engine):
         precision: ``"fp32"`` or ``"bf16"``.
         split_source: run the generator's source encoder once per source image.
         optimize: export with the rewrites (False: the networks as written, for comparison).
+        source_entries: encoded source images kept (one per face of a multi-person run).
     """
 
     name = "fast"
@@ -125,7 +127,8 @@ class FastEngine(Engine):
     def __init__(self, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
                  cache_dir: str | Path, threads: int = 2, config: Mapping | None = None,
                  precision: str = "fp32", split_source: bool = True,
-                 optimize: bool = True) -> None:
+                 optimize: bool = True,
+                 source_entries: int = DEFAULT_SOURCE_ENTRIES) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.kp_net = kp_detector
@@ -138,7 +141,7 @@ class FastEngine(Engine):
         self.optimize = optimize
         self.exports: dict[tuple, tuple[Path, ExportInfo]] = {}
         self._runners: dict[tuple, dict[str, GraphRunner]] = {}
-        self._source_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self.source_cache = SourceCache(source_entries)
 
     # --- preparation ---------------------------------------------------------------------
     def prepare(self, image_size: Sequence[int]) -> ExportInfo:
@@ -190,12 +193,10 @@ class FastEngine(Engine):
         return paddle.to_tensor(prediction)
 
     def source_features(self, source: np.ndarray) -> np.ndarray:
-        """Encoder features of ``source`` ``[B,3,H,W]``; recomputed only when the source changes."""
-        cached = self._source_cache
-        if (cached is not None and cached[0].shape == source.shape
-                and np.array_equal(cached[0], source)):
-            return cached[1]
+        """Encoder features of ``source`` ``[B,3,H,W]``, computed once per distinct source."""
+        return self.source_cache.get(source, self._encode_source)
+
+    def _encode_source(self, source: np.ndarray) -> np.ndarray:
         runner, _ = self._runner("source_encoder", source.shape)
         (features,) = runner(source)
-        self._source_cache = (source.copy(), features)
         return features
