@@ -67,11 +67,17 @@ def test_blazeface_matches_paddlegan_with_real_weights(blazeface, blazeface_file
 
 
 def test_blazeface_finds_the_faces_paddlegan_finds(blazeface, blazeface_files):
-    """Our detector (letterbox + tiles, RGB) keeps PaddleGAN's RGB result on square images."""
+    """Our detector (letterbox + tiles, RGB) keeps PaddleGAN's RGB result on square images;
+    re-detecting small faces at 4x their size moves their boxes by a few pixels only."""
+    from ppgan_app.faces.detectors.blazeface import BlazeFaceDetector
+
+    plain = BlazeFaceDetector(net=blazeface.net, anchors=blazeface.anchors, refine=False)
     expected = np.load(FIXTURES / "blazeface_real.npz")
     for name in ("1face", "3faces", "astronaut"):
         rgb = _blazeface_images(blazeface_files)[name]
-        ours = blazeface(rgb)
+        refined = blazeface(rgb)
+        ours = plain(rgb)
+        assert np.abs(refined[:, :4] - ours[:, :4]).max() < 0.15 * (ours[:, 2] - ours[:, 0]).min()
         theirs = expected[f"{name}_rgb"]
         assert len(ours) == len(theirs)
         for face in theirs:
