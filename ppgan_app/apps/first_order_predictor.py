@@ -20,7 +20,7 @@ import numpy as np
 
 from ppgan_app.apps.animator import Animator
 from ppgan_app.apps.composite import Compositor
-from ppgan_app.apps.crop import Box, crop_resize, driving_crop_box, face_crop_boxes
+from ppgan_app.faces.crop import Box, crop_resize, driving_crop_box, face_crop_boxes
 from ppgan_app.apps.errors import InputError
 from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
 from ppgan_app.utils.safe_files import check_destination, clean_stale_temps
@@ -215,7 +215,7 @@ def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
             compared on the images the network animates from, at a size dlib can handle.
         landmarker: ``image -> [68,2] or None``; default dlib's 68-point model.
     """
-    from ppgan_app.apps.landmarks import DlibLandmarker, best_frame_index
+    from ppgan_app.faces.landmarks import DlibLandmarker, best_frame_index
 
     landmarker = landmarker or DlibLandmarker()
     source_points = landmarker(source_face)
@@ -352,7 +352,7 @@ class FirstOrderPredictor:
     def detector(self) -> Callable[[np.ndarray], np.ndarray]:
         """The face detector named by ``face_detector``, built on first use."""
         if self._detector is None:
-            from ppgan_app.apps.face_detection import build_face_detector
+            from ppgan_app.faces.detectors import build_face_detector
 
             self._detector = build_face_detector(self.face_detector)
         return self._detector

@@ -88,7 +88,7 @@ def face_set(blazeface_dir: Optional[Path] = None, lfw_faces: int = 24,
 
 def crop_of(face: Sequence[float], image_hw: Tuple[int, int]) -> Tuple[int, int, int, int]:
     """PaddleGAN's margin-rule crop of one face box."""
-    from ppgan_app.apps.crop import face_crop_box
+    from ppgan_app.faces.crop import face_crop_box
 
     return face_crop_box(face, image_hw)
 

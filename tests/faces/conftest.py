@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pytest
 
-#: ``../shared/data/blazeface`` next to the repository (absent in a user's clone).
-SHARED_BLAZEFACE = Path(__file__).resolve().parents[3] / "shared" / "data" / "blazeface"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+from faces_helpers import SHARED_BLAZEFACE
 
 
 @pytest.fixture(scope="session")

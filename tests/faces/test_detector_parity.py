@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import FIXTURES
+from faces_helpers import FIXTURES
 
 
 def _key_shapes(net) -> dict:

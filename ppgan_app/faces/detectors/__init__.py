@@ -16,8 +16,8 @@ from ppgan_app.faces.detectors.base import FaceDetector
 DETECTORS: Dict[str, Tuple[str, str]] = {
     "sfd": ("ppgan_app.faces.detectors.s3fd", "S3FDDetector"),
     "blazeface": ("ppgan_app.faces.detectors.blazeface", "BlazeFaceDetector"),
-    "dlib": ("ppgan_app.apps.face_detection", "DlibHogDetector"),
-    "yunet": ("ppgan_app.apps.face_detection", "YuNetDetector"),
+    "dlib": ("ppgan_app.faces.detectors.classic", "DlibHogDetector"),
+    "yunet": ("ppgan_app.faces.detectors.classic", "YuNetDetector"),
 }
 DETECTOR_NAMES = tuple(DETECTORS)
 

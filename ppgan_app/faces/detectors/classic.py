@@ -1,44 +1,24 @@
-"""Face detectors for the expression-transfer app.
+"""Detectors that need no weight download: dlib's HOG and YuNet (``yuface``).
 
-Every detector is a callable ``detect(image) -> faces`` with ``image [H,W,3] uint8`` RGB and
-``faces [K,5] float32`` rows ``(x1, y1, x2, y2, score)`` in image pixels, largest face first
-(``K = 0`` when nothing is found). Heavy packages (dlib, yuface) are imported on first use.
+Both return ``[K,5] float32`` rows ``(x1, y1, x2, y2, score)`` in their own framing, largest
+face first (see :mod:`ppgan_app.faces.detectors.base`). The packages load on first use.
 """
 from __future__ import annotations
 
+import ctypes
+import glob
 import logging
+import os
 import warnings
-from typing import Callable, Dict, Tuple
 
 import cv2
 import numpy as np
 
-from ppgan_app.apps.errors import InputError
+from ppgan_app.errors import InputError
+from ppgan_app.faces.detectors.base import (clip_faces, no_faces, sort_largest_first,
+                                            working_copy)
 
 logger = logging.getLogger(__name__)
-
-FaceDetector = Callable[[np.ndarray], np.ndarray]
-
-#: Images are detected at a working size: larger images are shrunk to this longest side first.
-MAX_DETECT_SIDE = 1024
-
-
-def sort_largest_first(faces: np.ndarray) -> np.ndarray:
-    """Sort ``faces [K,5]`` by box area, largest first (the result is returned, not discarded)."""
-    if len(faces) == 0:
-        return faces.reshape(0, 5).astype(np.float32)
-    areas = (faces[:, 2] - faces[:, 0]) * (faces[:, 3] - faces[:, 1])
-    return faces[np.argsort(-areas, kind="stable")].astype(np.float32)
-
-
-def _working_copy(image: np.ndarray) -> Tuple[np.ndarray, float]:
-    """Shrink ``image`` so its longest side is at most MAX_DETECT_SIDE; return it and the scale."""
-    height, width = image.shape[:2]
-    scale = min(1.0, MAX_DETECT_SIDE / max(height, width))
-    if scale < 1.0:
-        image = cv2.resize(image, (int(round(width * scale)), int(round(height * scale))),
-                           interpolation=cv2.INTER_AREA)
-    return image, scale
 
 
 class DlibHogDetector:
@@ -62,7 +42,7 @@ class DlibHogDetector:
         self.min_score = min_score
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        work, scale = _working_copy(np.ascontiguousarray(image))
+        work, scale = working_copy(np.ascontiguousarray(image))
         # upsampling a big image costs a lot and finds nothing the plain pass misses
         levels = range(self.max_upsample + 1) if max(work.shape[:2]) <= 640 else range(1)
         for level in levels:
@@ -71,20 +51,34 @@ class DlibHogDetector:
                 faces = np.array([[r.left(), r.top(), r.right(), r.bottom(), s]
                                   for r, s in zip(rects, scores)], dtype=np.float32)
                 faces[:, :4] /= scale
-                return sort_largest_first(_clip(faces, image.shape[:2]))
-        return np.zeros((0, 5), np.float32)
+                return sort_largest_first(clip_faces(faces, image.shape[:2]))
+        return no_faces()
+
+
+def _limit_openmp_threads(module, threads: int) -> None:
+    """Set the OpenMP thread count of the ``libgomp`` bundled with a wheel (``module``'s).
+
+    yuface's OpenMP spins on a busy machine: on 2 shared cores one 256x256 detection took
+    0.4-0.7 s with 2 threads and 0.02 s with 1."""
+    folder = os.path.join(os.path.dirname(module.__file__), os.pardir, module.__name__ + ".libs")
+    for path in glob.glob(os.path.join(folder, "libgomp*")):
+        try:
+            ctypes.CDLL(path).omp_set_num_threads(int(threads))
+        except (OSError, AttributeError) as err:
+            logger.debug("cannot set %s threads: %s", path, err)
 
 
 class YuNetDetector:
-    """OpenCV Zoo's YuNet through the ``yuface`` package (weights built in).
+    """OpenCV Zoo's YuNet through the ``yuface`` package (weights built in, 5 landmarks).
 
     Small images are upsampled to at least 320 px on the short side so small faces are found.
 
     Args:
         conf: confidence threshold in [0, 1].
+        threads: OpenMP threads for yuface (1: see :func:`_limit_openmp_threads`).
     """
 
-    def __init__(self, conf: float = 0.5) -> None:
+    def __init__(self, conf: float = 0.5, threads: int = 1) -> None:
         try:
             import yuface
         except ImportError:
@@ -92,56 +86,23 @@ class YuNetDetector:
                              "pip install yuface") from None
         self._yuface = yuface
         self.conf = conf
+        self.threads = threads
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        work, scale = _working_copy(image)
+        work, scale = working_copy(image)
         up = max(1.0, 320.0 / min(work.shape[:2]))
         if up > 1.0:
             work = cv2.resize(work, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
             scale *= up
+        _limit_openmp_threads(self._yuface, self.threads)  # per calling thread
         with warnings.catch_warnings():  # yuface warns on large images; they still work
             warnings.simplefilter("ignore", UserWarning)
             confs, boxes, _ = self._yuface.detect(cv2.cvtColor(work, cv2.COLOR_RGB2BGR),
                                                   conf=self.conf)
         if len(boxes) == 0:
-            return np.zeros((0, 5), np.float32)
+            return no_faces()
         boxes = np.asarray(boxes, np.float32)
         faces = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:4],
                                 np.asarray(confs, np.float32)[:, None] / 100.0], axis=1)
         faces[:, :4] /= scale
-        return sort_largest_first(_clip(faces, image.shape[:2]))
-
-
-def _clip(faces: np.ndarray, image_hw: Tuple[int, int]) -> np.ndarray:
-    height, width = image_hw
-    faces[:, [0, 2]] = np.clip(faces[:, [0, 2]], 0, width)
-    faces[:, [1, 3]] = np.clip(faces[:, [1, 3]], 0, height)
-    keep = (faces[:, 2] > faces[:, 0]) & (faces[:, 3] > faces[:, 1])
-    return faces[keep]
-
-
-_NOT_BUILT = {
-    "sfd": "S3FD",
-    "blazeface": "BlazeFace",
-}
-
-DETECTORS: Dict[str, Callable[[], FaceDetector]] = {
-    "dlib": DlibHogDetector,
-    "yunet": YuNetDetector,
-}
-
-
-def build_face_detector(name: str) -> FaceDetector:
-    """Return the detector called ``name`` (``dlib``, ``yunet``).
-
-    Raises:
-        InputError: PaddleGAN's ``sfd``/``blazeface`` (not built in ppgan_app) or an unknown name.
-    """
-    if name in DETECTORS:
-        return DETECTORS[name]()
-    if name in _NOT_BUILT:
-        raise InputError(
-            f"--face_detector {name}: PaddleGAN's {_NOT_BUILT[name]} network is not built in "
-            f"ppgan_app yet; use --face_detector dlib (default, no weights) or yunet")
-    raise InputError(f"unknown --face_detector {name!r}; choose from "
-                     f"{', '.join(sorted(DETECTORS) + sorted(_NOT_BUILT))}")
+        return sort_largest_first(clip_faces(faces, image.shape[:2]))

@@ -190,10 +190,11 @@ class S3FDDetector:
 
     def __init__(self, weight_path: Optional[str] = None, net=None, max_side: int = 640) -> None:
         if net is None:
-            from ppgan_app.faces.detectors.weights import load_net_weights
+            from ppgan_app.faces.detectors.weights import load_net_weights, resolve_detector_file
 
-            net = build_s3fd_net()
-            load_net_weights(net, weight_path or "s3fd", "--face_detector sfd")
+            path = resolve_detector_file(weight_path or "s3fd", "--face_detector sfd")
+            net = build_s3fd_net()  # after the weights are found: 22.5 M parameters
+            load_net_weights(net, str(path), "--face_detector sfd")
         net.eval()
         self.net = net
         self.max_side = max_side
