@@ -44,7 +44,7 @@ def make_model(folder: str) -> tuple:
 
 def make_driving(path: str, n_frames: int) -> None:
     """Loop the bundled driving clip to ``n_frames`` frames, with a tone of the same length."""
-    from ppgan_app.apps.first_order_predictor import sample_paths
+    from ppgan_app.apps.expression_transfer.predictor import sample_paths
     from ppgan_app.apps.video_io import Mp4Writer, VideoReader
 
     reader = VideoReader(sample_paths()[1])

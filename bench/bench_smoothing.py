@@ -23,7 +23,7 @@ import numpy as np
 
 def still_clip(frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """``[T,3,S,S] float32`` in [0, 1]: one frame with camera noise."""
-    from ppgan_app.apps.first_order_predictor import sample_paths
+    from ppgan_app.apps.expression_transfer.predictor import sample_paths
     from ppgan_app.apps.video_io import VideoReader
 
     first = next(iter(VideoReader(sample_paths()[1])))

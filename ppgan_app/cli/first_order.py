@@ -19,7 +19,7 @@ _CLI_ONLY = ("source_image", "driving_video", "cpu", "quiet", "verbose")
 
 
 def _default(name: str) -> Any:
-    from ppgan_app.apps.first_order_predictor import FirstOrderPredictor
+    from ppgan_app.apps.expression_transfer.predictor import FirstOrderPredictor
 
     return inspect.signature(FirstOrderPredictor.__init__).parameters[name].default
 
@@ -127,7 +127,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ppgan_app.apps.first_order_predictor import FirstOrderPredictor
+    from ppgan_app.apps.expression_transfer.predictor import FirstOrderPredictor
 
     kwargs = predictor_kwargs(args)
     _setup_runtime(kwargs.get("device"))  # before the predictor imports Paddle's MKL

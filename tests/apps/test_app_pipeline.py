@@ -9,7 +9,7 @@ from PIL import Image
 
 from ppgan_app.apps import FirstOrderPredictor
 from ppgan_app.apps.errors import InputError
-from ppgan_app.apps.first_order_predictor import (DrivingPrep, find_best_frame,
+from ppgan_app.apps.expression_transfer.predictor import (DrivingPrep, find_best_frame,
                                                   locate_driving_face, read_source_image,
                                                   render_chunk, sample_paths)
 from ppgan_app.apps.video_io import VideoReader

@@ -47,7 +47,7 @@ def test_wide_shot_is_cropped_around_the_face(face, yunet, caplog):
 
 
 def test_face_crop_clip_is_left_alone(yunet):
-    from ppgan_app.apps.first_order_predictor import sample_paths
+    from ppgan_app.apps.expression_transfer.predictor import sample_paths
     from ppgan_app.apps.video_io import VideoReader
 
     frames = list(VideoReader(sample_paths()[1]))[:30]

@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ppgan_app.apps.animator import Animator
-from ppgan_app.apps.composite import Compositor
+from ppgan_app.apps.expression_transfer.animator import Animator
+from ppgan_app.apps.expression_transfer.composite import Compositor
 from ppgan_app.faces.crop import Box, crop_resize, driving_crop_box, face_crop_boxes
 from ppgan_app.apps.errors import InputError
 from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
@@ -341,7 +341,7 @@ class FirstOrderPredictor:
     def animator(self) -> Animator:
         """The networks behind the pipeline, built on first use."""
         if self._animator is None:
-            from ppgan_app.apps.fomm_animator import build_fomm_animator
+            from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator
 
             self._animator = build_fomm_animator(
                 config=self.config, weight_path=self.weight_path, image_size=self.image_size,
