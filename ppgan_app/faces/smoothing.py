@@ -65,8 +65,8 @@ class KeypointSmoother:
     """Smooths batches of driving keypoints in frame order (state kept across batches).
 
     Keypoints are what the animator returns: an array ``[N,...]`` or a mapping of such arrays
-    (FOMM: ``value [N,K,2]``, ``jacobian [N,K,2,2]``); each key has its own filter. Tensors are
-    turned into numpy arrays.
+    (FOMM: ``value [N,K,2]``, ``jacobian [N,K,2,2]``); each key has its own filter. Paddle
+    tensors come back as Paddle tensors, numpy arrays as numpy arrays.
     """
 
     def __init__(self, rate: float, min_cutoff: float = MIN_CUTOFF, beta: float = BETA) -> None:
@@ -75,12 +75,16 @@ class KeypointSmoother:
         self.beta = beta
         self._filters: Dict[str, OneEuroFilter] = {}
 
-    def _smooth(self, key: str, batch: Any) -> np.ndarray:
-        if hasattr(batch, "numpy"):
-            batch = batch.numpy()
-        batch = np.asarray(batch, np.float32)
+    def _smooth(self, key: str, batch: Any) -> Any:
+        is_tensor = hasattr(batch, "numpy") and not isinstance(batch, np.ndarray)
+        values = np.asarray(batch.numpy() if is_tensor else batch, np.float32)
         filt = self._filters.setdefault(key, OneEuroFilter(self.rate, self.min_cutoff, self.beta))
-        return np.stack([filt(sample) for sample in batch]).astype(np.float32)
+        out = np.stack([filt(sample) for sample in values]).astype(np.float32)
+        if is_tensor:  # give the engine back what it gave (dygraph keeps Paddle tensors)
+            import paddle
+
+            return paddle.to_tensor(out, place=batch.place)
+        return out
 
     def __call__(self, keypoints: Any) -> Any:
         """Smoothed copy of one batch of keypoints (same structure)."""

@@ -240,7 +240,7 @@ def test_bad_inputs_fail_cleanly(tmp_path, media, fake_animator, case):
 
 
 def test_unavailable_options_explain_themselves():
-    with pytest.raises(InputError, match="not available yet"):
+    with pytest.raises(InputError, match="needs GPEN"):
         FirstOrderPredictor(face_enhancement=True)
     with pytest.raises(InputError, match="batch_size"):
         FirstOrderPredictor(batch_size=0)
