@@ -2,8 +2,9 @@
 
 Steps (each a small function below): read the source portrait → detect faces → crop each face
 with PaddleGAN's margin rule → pick the reference driving frame (first, ``best_frame`` or the
-pose-closest one) → plan the driving crop (one square per shot, :mod:`ppgan_app.faces.driving_crop`)
-→ stream the driving video in chunks: crop and resize → keypoints (optionally smoothed) →
+pose-closest one) → plan the driving crop (one square per shot; see
+:mod:`ppgan_app.faces.driving_crop`) → stream the driving video in chunks: crop and resize →
+keypoints (optionally smoothed) →
 animate every source face → (optionally enhance the faces) → paste back with feathered masks →
 encode H.264 → mux the audio. The options are :class:`.options.TransferOptions`.
 
@@ -25,7 +26,7 @@ from ppgan_app.apps.expression_transfer.composite import Compositor
 from ppgan_app.apps.expression_transfer.options import TransferOptions, check_filename
 from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
 from ppgan_app.errors import InputError
-from ppgan_app.faces.crop import Box, crop_resize, driving_crop_box, face_crop_boxes
+from ppgan_app.faces.crop import Box, crop_resize, face_crop_boxes
 from ppgan_app.faces.driving_crop import DrivingCropPlan, no_crop_plan, plan_driving_crop
 from ppgan_app.utils.safe_files import check_destination, clean_stale_temps
 
@@ -33,8 +34,6 @@ logger = logging.getLogger(__name__)
 
 #: Driving frames held at once when ``slice_size`` is 0.
 DEFAULT_CHUNK = 16
-#: Frames sampled to place the square of :func:`locate_driving_face`.
-DRIVING_SAMPLES = 24
 #: Side of the face images that ``find_best_frame`` compares landmarks on.
 LANDMARK_SIZE = 256
 
@@ -131,52 +130,20 @@ class DrivingPrep:
     Args:
         size: network image side ``S``.
         plan: the crop of every frame (default: whole frames, which PaddleGAN squashes to a
-            square), or one fixed box for all frames.
+            square).
     """
 
-    def __init__(self, size: int, plan: Optional[DrivingCropPlan] = None,
-                 box: Optional[Box] = None) -> None:
+    def __init__(self, size: int, plan: Optional[DrivingCropPlan] = None) -> None:
         self.size = size
         self.plan = plan or no_crop_plan()
-        self.box = box
 
     def __call__(self, frames: np.ndarray, start: int = 0) -> np.ndarray:
         """``[n,H,W,3] uint8`` frames ``start, start+1, ...`` → ``[n,S,S,3] uint8``."""
         out = np.empty((len(frames), self.size, self.size, 3), np.uint8)
         for i, frame in enumerate(frames):
-            box = self.box or self.plan.box_at(start + i) or (0, 0, frame.shape[1],
-                                                               frame.shape[0])
+            box = self.plan.box_at(start + i) or (0, 0, frame.shape[1], frame.shape[0])
             out[i] = crop_resize(frame, box, self.size)
         return out
-
-
-def locate_driving_face(frames: Iterable[np.ndarray], n_frames: Optional[int],
-                        detect: Callable[[np.ndarray], np.ndarray]) -> Optional[Box]:
-    """One stable square around the driving face, from faces found in sampled frames.
-
-    Args:
-        frames: the driving frames ``[H,W,3] uint8`` (streamed; only samples are kept).
-        n_frames: estimated frame count, to spread about DRIVING_SAMPLES samples over the video.
-        detect: face detector.
-
-    Returns:
-        the crop box, or ``None`` when no sampled frame has a face (then the whole frame is used).
-    """
-    stride = max(1, (n_frames or DRIVING_SAMPLES) // DRIVING_SAMPLES)
-    faces, hw = [], None
-    for index, frame in enumerate(frames):
-        if index % stride:
-            continue
-        hw = frame.shape[:2]
-        found = detect(frame)
-        if len(found):
-            faces.append(found[0])
-    if not faces:
-        logger.warning("--crop_driving: no face found in the driving video; using whole frames")
-        return None
-    box = driving_crop_box(faces, hw)
-    logger.info("--crop_driving: face found in %d sampled frames; crop box %s", len(faces), box)
-    return box
 
 
 def nth_frame(frames: Iterable[np.ndarray], index: int, path: str) -> np.ndarray:

@@ -21,8 +21,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ppgan_app.faces.detectors.base import (box_iou_matrix, clip_faces, no_faces,
-                                            sort_largest_first)
+from ppgan_app.faces.detectors.base import box_iou_matrix, clip_faces, sort_largest_first
 
 logger = logging.getLogger(__name__)
 
