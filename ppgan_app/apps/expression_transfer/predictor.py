@@ -104,7 +104,8 @@ def source_face_boxes(image: np.ndarray, detect: Callable[[np.ndarray], np.ndarr
     boxes = face_crop_boxes(detect(image), image.shape[:2])
     if not boxes:
         if not no_face_ok:
-            raise InputError("no face found in the source image; try --face_detector yunet, or "
+            raise InputError("no face found in the source image; try another --face_detector "
+                             "(yunet, blazeface, dlib, sfd), a larger image of the face, or "
                              "--no_face_ok to animate the whole image")
         logger.warning("no face found in the source image: animating the whole image")
         return [(0, 0, image.shape[1], image.shape[0])], True
