@@ -1,5 +1,6 @@
 """The crop convention: each detector's final crop agrees with BlazeFace's (floors below the
-figures measured by tools/face_crop_convention.py), and the mapping is what makes it agree."""
+figures measured by tools/face_crop_convention.py on the full set: yunet 0.898, dlib 0.849), and
+the mapping is what makes it agree."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +34,7 @@ def reports(blazeface_files):
 
     reference = BlazeFaceDetector(str(blazeface_files / "blazeface.pdparams"),
                                   str(blazeface_files / "anchors.npy"))
-    images = calibration.face_set(blazeface_files)
+    images = calibration.face_set(blazeface_files, lfw_faces=12, driving_frames=6)  # 36 images
     detectors = {"dlib": build_raw_detector("dlib"), "yunet": build_raw_detector("yunet")}
     return calibration.collect_pairs(images, reference, detectors)
 

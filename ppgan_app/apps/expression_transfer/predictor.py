@@ -275,6 +275,7 @@ class FirstOrderPredictor:
             from ppgan_app.faces.detectors import build_face_detector
 
             self._detector = build_face_detector(self.face_detector)
+            logger.info("face detector: %s (boxes in BlazeFace's framing)", self.face_detector)
         return self._detector
 
     @property

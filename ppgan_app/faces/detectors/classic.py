@@ -6,10 +6,12 @@ face first (see :mod:`ppgan_app.faces.detectors.base`). The packages load on fir
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import logging
 import os
 import warnings
+from typing import Tuple
 
 import cv2
 import numpy as np
@@ -55,17 +57,30 @@ class DlibHogDetector:
         return no_faces()
 
 
+@functools.lru_cache(maxsize=None)
+def _bundled_openmp(module_name: str, module_file: str) -> Tuple[ctypes.CDLL, ...]:
+    """The ``libgomp`` copies bundled with a wheel (``<package>.libs/``), loaded once."""
+    folder = os.path.join(os.path.dirname(module_file), os.pardir, module_name + ".libs")
+    libs = []
+    for path in glob.glob(os.path.join(folder, "libgomp*")):
+        try:
+            libs.append(ctypes.CDLL(path))
+        except OSError as err:
+            logger.debug("cannot load %s: %s", path, err)
+    return tuple(libs)
+
+
 def _limit_openmp_threads(module, threads: int) -> None:
-    """Set the OpenMP thread count of the ``libgomp`` bundled with a wheel (``module``'s).
+    """Set the OpenMP thread count of the ``libgomp`` bundled with ``module``'s wheel, for the
+    calling thread.
 
     yuface's OpenMP spins on a busy machine: on 2 shared cores one 256x256 detection took
     0.4-0.7 s with 2 threads and 0.02 s with 1."""
-    folder = os.path.join(os.path.dirname(module.__file__), os.pardir, module.__name__ + ".libs")
-    for path in glob.glob(os.path.join(folder, "libgomp*")):
+    for lib in _bundled_openmp(module.__name__, module.__file__):
         try:
-            ctypes.CDLL(path).omp_set_num_threads(int(threads))
-        except (OSError, AttributeError) as err:
-            logger.debug("cannot set %s threads: %s", path, err)
+            lib.omp_set_num_threads(int(threads))
+        except AttributeError as err:
+            logger.debug("no omp_set_num_threads in %s: %s", lib, err)
 
 
 class YuNetDetector:
