@@ -1,6 +1,6 @@
 """Peak memory of the expression-transfer pipeline versus driving-video length.
 
-Runs ``FirstOrderPredictor`` end to end (bundled portrait, dlib face detection, feathered
+Runs ``FirstOrderPredictor`` end to end (bundled portrait, default face detector, feathered
 composite, H.264 + AAC output) on driving videos of 100 and 1,000 frames, each in a fresh
 process, and prints each run's peak RSS. The pipeline streams the video in chunks, so the two
 peaks should agree within 10%. A tiny random-weight FOMM keeps it quick: the networks' own
