@@ -281,7 +281,9 @@ class FirstOrderPredictor:
     @property
     def enhancer(self) -> Any:
         """GPEN (``face_enhancement``), built on first use, or ``None``."""
-        if self._enhancer is None and self.options.face_enhancement:
+        if not self.options.face_enhancement:
+            return None
+        if self._enhancer is None:
             self._enhancer = build_enhancer()
         return self._enhancer
 
@@ -315,6 +317,7 @@ class FirstOrderPredictor:
         boxes, whole = source_face_boxes(source, self.detector, self.multi_person,
                                          self.no_face_ok)
         animator = self.animator
+        enhancer = self.enhancer  # built (its weights found) before any frame is written
         size = animator.image_size
         faces = np.stack([crop_resize(source, box, size) for box in boxes])
         prep = DrivingPrep(size, self._driving_plan(reader))
@@ -324,7 +327,7 @@ class FirstOrderPredictor:
         kp_initial = animator.keypoints(to_chw_float(prep(first[None], index)))
         compose = Compositor(source, boxes, self.ratio, whole_image=whole)
         frames, audio = self._stream(reader, prep, sources, kp_sources, kp_initial, compose,
-                                     out_path, driving_video)
+                                     out_path, driving_video, enhancer)
         return RunSummary(path=out_path, frames=frames, fps=reader.meta.fps,
                           seconds=time.perf_counter() - start, faces=len(boxes), audio=audio)
 
@@ -377,7 +380,7 @@ class FirstOrderPredictor:
 
     def _stream(self, reader: VideoReader, prep: DrivingPrep, sources: Sequence[np.ndarray],
                 kp_sources: Sequence[Any], kp_initial: Any, compose: Compositor,
-                out_path: str, driving_video: str) -> Tuple[int, bool]:
+                out_path: str, driving_video: str, enhancer: Any = None) -> Tuple[int, bool]:
         """Read, animate and write the driving video chunk by chunk; return (frames, audio)."""
         from tqdm import tqdm
 
@@ -392,8 +395,8 @@ class FirstOrderPredictor:
                 crops = render_chunk(self.animator, prep(chunk, start), sources, kp_sources,
                                      kp_initial, self.batch_size, self.relative,
                                      self.adapt_scale, smoother)
-                if self.enhancer is not None:
-                    crops = [self.enhancer.enhance(face_crops) for face_crops in crops]
+                if enhancer is not None:  # GPEN on the animated faces, before paste-back
+                    crops = [enhancer.enhance(face_crops) for face_crops in crops]
                 start += len(chunk)
                 for i in range(len(chunk)):
                     writer.write(compose([face_crops[i] for face_crops in crops]))
