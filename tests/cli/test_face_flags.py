@@ -63,13 +63,51 @@ def test_missing_detector_weights_say_where_to_put_them(name, file, tmp_path, ca
     assert file in lines[0] and str(tmp_path / "cache" / file) in lines[0]
 
 
-def test_face_enhancement_without_gpen_is_one_line(tmp_path, capsys):
-    import importlib.util
+def test_face_enhancement_without_gpen_weights_is_one_line(tmp_path, capsys, tiny_fomm):
+    out = tmp_path / "out"
+    code, lines = _run(["--config", tiny_fomm["config"], "--weight_path", tiny_fomm["weights"],
+                        "--image_size", "64", "--engine", "dygraph", "--face_enhancement",
+                        "--output", str(out), "--quiet"], capsys)
+    assert code == 2 and len(lines) == 1, lines
+    assert "GPEN-512.pdparams" in lines[0] and str(tmp_path / "cache") in lines[0]
+    assert not (out / "result.mp4").exists()
 
-    if importlib.util.find_spec("ppgan_app.faces.enhancement") is not None:
-        pytest.skip("GPEN is installed here")
-    code, lines = _run(["--face_enhancement", "--output", str(tmp_path), "--quiet"], capsys)
-    assert code == 2 and len(lines) == 1 and "needs GPEN" in lines[0]
+
+def _tiny_gpen(folder: Path):
+    """A seeded random GPEN at 64 px (the architecture of tests/faces/test_gpen.py)."""
+    import paddle
+
+    from ppgan_app.faces.enhancement import GPEN, FaceEnhancer
+
+    arch = {"size": 64, "style_dim": 16, "n_mlp": 2, "channel_divisor": 32}
+    paddle.seed(3)
+    net = GPEN(**arch)
+    path = folder / "tiny_gpen.pdparams"
+    paddle.save(net.state_dict(), str(path))
+    return FaceEnhancer(weight_path=path, **arch)
+
+
+def test_face_enhancement_end_to_end_with_a_tiny_gpen(tmp_path, capsys, tiny_fomm, monkeypatch):
+    from ppgan_app.apps.expression_transfer import predictor
+    from ppgan_app.apps.video_io import VideoReader
+
+    enhancer = _tiny_gpen(tmp_path)
+    calls = []
+
+    def build():
+        calls.append(1)
+        return enhancer
+
+    monkeypatch.setattr(predictor, "build_enhancer", build)
+    common = ["--config", tiny_fomm["config"], "--weight_path", tiny_fomm["weights"],
+              "--image_size", "64", "--relative", "--engine", "dygraph", "--slice_size", "50",
+              "--quiet"]
+    assert _run(common + ["--output", str(tmp_path / "plain")], capsys)[0] == 0
+    assert _run(common + ["--face_enhancement", "--output", str(tmp_path / "gpen")], capsys)[0] == 0
+    assert calls == [1]
+    plain = next(iter(VideoReader(str(tmp_path / "plain" / "result.mp4")))).astype(int)
+    enhanced = next(iter(VideoReader(str(tmp_path / "gpen" / "result.mp4")))).astype(int)
+    assert plain.shape == enhanced.shape and abs(plain - enhanced).mean() > 0.5
 
 
 def test_blazeface_smooth_and_auto_crop_end_to_end(tmp_path, capsys, tiny_fomm):
