@@ -40,6 +40,8 @@ CUT_DIFF = 30.0
 JUMP = 1.0
 #: Frames sampled over the whole video for face detection (plus up to 3 per shot).
 SAMPLES = 24
+#: At most this many samples in all (a flickering video would otherwise add 3 per "cut").
+MAX_SAMPLES = 4 * SAMPLES
 #: Sampled frames are shrunk to this longest side before detection (boxes scaled back).
 SAMPLE_SIDE = 640
 
@@ -109,7 +111,8 @@ def _scan(frames: Iterable[np.ndarray], n_frames: Optional[int]) -> _Scan:
         previous = sig
         changes.append(change)
         since_cut = 0 if (index == 0 or change > CUT_DIFF) else since_cut + 1
-        if index % stride == 0 or since_cut in (0, 2, 4):
+        at_shot_start = since_cut in (0, 2, 4) and len(samples) < MAX_SAMPLES
+        if index % stride == 0 or at_shot_start:
             hw = frame.shape[:2]
             scale = min(1.0, SAMPLE_SIDE / max(hw))
             small = frame if scale == 1.0 else cv2.resize(
