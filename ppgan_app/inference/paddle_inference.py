@@ -15,18 +15,17 @@ import numpy as np
 import paddle
 from paddle import inference as paddle_infer
 
-from ppgan_app.inference.engines import (ArrayLike, Engine, KeypointDict, batch_size_of,
-                                         check_images, to_numpy)
+from ppgan_app.inference.engines import (PRECISIONS, ArrayLike, Engine, KeypointDict,
+                                         batch_size_of, check_images, to_numpy)
 from ppgan_app.inference.export import ExportInfo, describe, export_fomm, graph_files
 from ppgan_app.inference.source_cache import DEFAULT_SOURCE_ENTRIES, SourceCache
 
 LOG = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "bf16")
-
 
 def make_predictor(model_file: Path, params_file: Path, threads: int,
-                   precision: str = "fp32", onednn: bool = True) -> paddle_infer.Predictor:
+                   precision: str = "fp32", onednn: bool = True,
+                   bf16_ops: Sequence[str] | None = None) -> paddle_infer.Predictor:
     """A CPU Paddle Inference predictor for one exported graph.
 
     Args:
@@ -35,6 +34,8 @@ def make_predictor(model_file: Path, params_file: Path, threads: int,
         threads: CPU math threads (OpenMP threads of oneDNN / MKL).
         precision: ``"fp32"`` or ``"bf16"`` (oneDNN bfloat16 kernels where available).
         onednn: use oneDNN kernels (False: Paddle's plain CPU kernels, for comparison).
+        bf16_ops: with ``"bf16"``, the op types run in bfloat16 (None: every op oneDNN
+            offers in bfloat16).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -53,6 +54,8 @@ def make_predictor(model_file: Path, params_file: Path, threads: int,
         config.enable_onednn()
         if precision == "bf16":
             config.enable_onednn_bfloat16()
+            if bf16_ops is not None:
+                config.set_bfloat16_op(set(bf16_ops))
     else:                                  # Paddle 3 enables oneDNN on CPU by default
         config.disable_onednn()
         if precision != "fp32":
@@ -120,6 +123,7 @@ class FastEngine(Engine):
         split_source: run the generator's source encoder once per source image.
         optimize: export with the rewrites (False: the networks as written, for comparison).
         source_entries: encoded source images kept (one per face of a multi-person run).
+        bf16_ops: with ``"bf16"``, the op types run in bfloat16 (None: Paddle's default set).
     """
 
     name = "fast"
@@ -128,7 +132,8 @@ class FastEngine(Engine):
                  cache_dir: str | Path, threads: int = 2, config: Mapping | None = None,
                  precision: str = "fp32", split_source: bool = True,
                  optimize: bool = True,
-                 source_entries: int = DEFAULT_SOURCE_ENTRIES) -> None:
+                 source_entries: int = DEFAULT_SOURCE_ENTRIES,
+                 bf16_ops: Sequence[str] | None = None) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.kp_net = kp_detector
@@ -142,6 +147,7 @@ class FastEngine(Engine):
         self.exports: dict[tuple, tuple[Path, ExportInfo]] = {}
         self._runners: dict[tuple, dict[str, GraphRunner]] = {}
         self.source_cache = SourceCache(source_entries)
+        self.bf16_ops = None if bf16_ops is None else tuple(bf16_ops)
 
     # --- preparation ---------------------------------------------------------------------
     def prepare(self, image_size: Sequence[int]) -> ExportInfo:
@@ -162,7 +168,8 @@ class FastEngine(Engine):
         model_file, params_file = graph_files(directory, name)
         # keypoints stay float32: they are cheap and their precision drives the whole motion
         precision = "fp32" if name == "kp_detector" else self.precision
-        predictor = make_predictor(model_file, params_file, self.threads, precision)
+        predictor = make_predictor(model_file, params_file, self.threads, precision,
+                                   bf16_ops=self.bf16_ops)
         return GraphRunner(predictor, info.graphs[name], info.outputs[name])
 
     def _runner(self, name: str, image_shape: Sequence[int]) -> tuple[GraphRunner, ExportInfo]:

@@ -90,6 +90,9 @@ def _choices(name: str) -> Sequence[str]:
     if name == "engine":
         from ppgan_app.apps.expression_transfer.fomm_animator import ENGINE_CHOICES
         return ENGINE_CHOICES
+    if name == "precision":
+        from ppgan_app.inference.engines import PRECISIONS
+        return PRECISIONS
     raise KeyError(name)
 
 
@@ -135,6 +138,10 @@ class TransferOptions:
     engine: str = option("auto", "inference engine: fast (Paddle Inference + oneDNN, CPU), "
                          "dygraph, or auto (fast on CPU when available)",
                          paddlegan="dygraph", choices=("engine",))
+    precision: str = option("fp32", "number format of the fast engine's generator: fp32, or "
+                            "bf16 (oneDNN bfloat16; faster on CPUs with AVX512-BF16/AMX, "
+                            "frames differ slightly: see docs/performance.md)",
+                            choices=("precision",))
     audio: bool = option(True, "copy the driving video's sound track (when it has one)",
                          paddlegan=False)
     crop_driving: str = option(
