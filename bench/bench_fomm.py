@@ -14,8 +14,9 @@ Prints, in one run, on the same inputs and the same random weights:
 * ``floor``: conv GFLOP per frame of the original network / measured oneDNN conv GFLOP/s.
 
 Rows are measured interleaved, one step of each row in turn, and each row reports the median
-of its steps, so a burst of load from other processes hits all rows alike; ratios are within
-this run. Example::
+of its steps (wall ms and CPU ms: user + system time of the process, which on a loaded
+machine counts much less of the time spent waiting for a core), so a burst of load from other
+processes hits all rows alike; ratios are within this run. Example::
 
     python bench/bench_fomm.py --threads 2 --frames 8 --rounds 3
     /tmp/ppgan_ref/bin/python bench/bench_fomm.py          # with the PaddleGAN row
@@ -51,10 +52,15 @@ class Row:
     time_scale: float = 1.0            # measured time -> reported time (the floor row)
     prediction: Optional[np.ndarray] = None
     times: list = field(default_factory=list)
+    cpu_times: list = field(default_factory=list)     # user + system CPU seconds per frame
 
     @property
     def ms_per_frame(self) -> float:
         return statistics.median(self.times) * 1000.0
+
+    @property
+    def cpu_ms_per_frame(self) -> float:
+        return statistics.median(self.cpu_times) * 1000.0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -242,8 +248,9 @@ def use_threads(row: Row) -> None:
 def measure(rows: list, rounds: int, batch: int) -> None:
     """Warm every row up, then time single steps interleaved row by row (seconds per frame).
 
-    Interleaving at the step level makes every row sample the same background load; each
-    row's figure is the median of its ``rounds * frames`` steps.
+    Interleaving at the step level makes every row sample the same background load (the row
+    order is reversed every other step, so no row always follows the same one); each row's
+    figure is the median of its ``rounds * frames`` steps.
     """
     for row in rows:
         use_threads(row)
@@ -252,13 +259,14 @@ def measure(rows: list, rounds: int, batch: int) -> None:
     longest = max(row.frames for row in rows)
     for r in range(rounds):
         for i in range(longest):
-            for row in rows:
+            for row in (rows if (r * longest + i) % 2 == 0 else rows[::-1]):
                 if i >= row.frames:
                     continue
                 use_threads(row)
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 row.step(i)
                 row.times.append((time.perf_counter() - start) * row.time_scale / batch)
+                row.cpu_times.append((time.process_time() - start_cpu) * row.time_scale / batch)
         LOG.info("round %d: %s", r + 1, ", ".join(
             f"{row.name} {statistics.median(row.times) * 1000:.0f}" for row in rows))
 
@@ -275,12 +283,14 @@ def print_table(rows: list, gflop: float, fast_gflop: float, args) -> None:
     print(f"\nFOMM {args.image_size}x{args.image_size}, batch {args.batch_size}, "
           f"{args.threads} threads (ours), random weights; "
           f"median of interleaved steps ({args.rounds} rounds)")
-    print(f"{'path':<20}{'ms/frame':>10}{'x fast':>9}{'x floor':>9}{'max|diff| vs dygraph':>23}")
+    print(f"{'path':<20}{'ms/frame':>10}{'CPU ms':>9}{'x fast':>9}{'x floor':>9}"
+          f"{'max|diff| vs dygraph':>23}")
     for row in rows:
         diff = ("-" if reference is None or row.prediction is None
                 else f"{max_diff(row.prediction, reference.prediction):.2e}")
         ratio_fast = row.ms_per_frame / fast.ms_per_frame if fast else float("nan")
-        print(f"{row.name:<20}{row.ms_per_frame:>10.1f}{ratio_fast:>9.2f}"
+        print(f"{row.name:<20}{row.ms_per_frame:>10.1f}{row.cpu_ms_per_frame:>9.1f}"
+              f"{ratio_fast:>9.2f}"
               f"{row.ms_per_frame / floor_ms:>9.2f}{diff:>23}")
     print(f"floor = {gflop:.1f} GFLOP/frame (convs of the original network) / "
           f"{gflop / floor_ms * 1000:.0f} GFLOP/s (oneDNN fp32 3x3 convs, {args.threads} threads, "
