@@ -87,3 +87,33 @@ def test_fast_engine_is_exact(mobile, tmp_path):
     for key in kp_ref:
         assert _max_diff(kp_fast[key].numpy(), kp_ref[key].numpy()) <= EXACT
     assert _max_diff(got, expected) <= EXACT
+
+
+def test_motion_and_decoder_graphs_equal_the_generator(tmp_path):
+    """The bf16 engine's split (motion fp32 + decoder), run here in fp32, is exact."""
+    from ppgan_app.inference.export import export_fomm, graph_files
+    from ppgan_app.inference.paddle_inference import (GraphRunner, keypoint_arrays,
+                                                      make_predictor)
+
+    kp_detector, generator = build_fomm_networks(TINY, inference=True)
+    randomize_fomm_weights(kp_detector, np.random.default_rng(6), bias_std=0.05)
+    randomize_fomm_weights(generator, np.random.default_rng(7), bias_std=0.05)
+    rng = np.random.default_rng(8)
+    source = rng.uniform(0, 1, (1, 3, SIZE, SIZE)).astype("float32")
+    driving = rng.uniform(0, 1, (2, 3, SIZE, SIZE)).astype("float32")
+    dygraph = build_engine("dygraph", kp_detector, generator)
+    kp_s, kp_d = dygraph.kp_detector(source), dygraph.kp_detector(driving)
+    expected = dygraph.generator(source, kp_s, kp_d).numpy()
+
+    directory, info = export_fomm(kp_detector, generator, tmp_path, (SIZE, SIZE), config=TINY,
+                                  split_decoder=True)
+    assert set(info.graphs) == {"kp_detector", "source_encoder", "motion", "decoder"}
+    runners = {name: GraphRunner(make_predictor(*graph_files(directory, name), 1),
+                                 info.graphs[name], info.outputs[name])
+               for name in ("source_encoder", "motion", "decoder")}
+    (features,) = runners["source_encoder"](source)
+    feeds = [np.repeat(source, 2, 0), np.repeat(features, 2, 0)]
+    feeds += [np.repeat(a, 2, 0) for a in keypoint_arrays(kp_s)] + keypoint_arrays(kp_d)
+    (deformed,) = runners["motion"](*feeds)
+    (got,) = runners["decoder"](deformed)
+    assert _max_diff(got, expected) <= EXACT
