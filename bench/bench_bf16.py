@@ -8,8 +8,9 @@ per precision: ms/frame (wall, median of interleaved steps), CPU ms/frame (user+
 process), and against the fp32 frames the PSNR (dB on [0,1], the worst frame and the mean) and
 the max abs difference. The gate is PSNR >= 40 dB on the worst frame.
 
-Weights: random (``--seed``) unless ``--weights`` gives a checkpoint (e.g. a trained tiny
-FOMM). Example::
+Weights: random (``--seed``) unless ``--weights`` gives a checkpoint (``kp_detector`` and
+``generator`` state dicts, at the top level or under ``nets`` as the training engine saves
+them; e.g. a trained tiny FOMM). Example::
 
     python bench/bench_bf16.py                                   # vox-256, random weights
     python bench/bench_bf16.py --config configs/firstorder_vox_mobile_256.yaml
@@ -82,6 +83,7 @@ def build_networks(args):
         import paddle
 
         state = paddle.load(args.weights)
+        state = state.get("nets", state)             # a training checkpoint keeps them there
         kp_detector.set_state_dict(state["kp_detector"])
         generator.set_state_dict(state["generator"])
     else:
