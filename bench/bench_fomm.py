@@ -9,8 +9,9 @@ Prints, in one run, on the same inputs and the same random weights:
 * ``fast``: our fast engine (Paddle Inference + oneDNN); ``fast-nosplit`` without the
   once-per-source encoder; ``fast-2faces`` two source faces animated by every driving frame
   (a multi-person run: about twice ``fast`` when each face's encoding is cached) and
-  ``fast-2faces-1entry`` the same with a one-entry source cache (every call re-encodes); ``fast-plain`` the networks exported as written (no rewrites, no
-  split); ``fast-bf16`` (with ``--bf16``) in bfloat16;
+  ``fast-2faces-1entry`` the same with a one-entry source cache (every call re-encodes);
+  ``fast-plain`` the networks exported as written (no rewrites, no split); ``fast-bf16``
+  (with ``--bf16``) with the generator's decoder in bfloat16;
 * ``floor``: conv GFLOP per frame of the original network / measured oneDNN conv GFLOP/s.
 
 Rows are measured interleaved, one step of each row in turn, and each row reports the median

@@ -175,7 +175,8 @@ class PhaseUpBlock(nn.Layer):
 def _required_affine(norm: nn.Layer) -> tuple[np.ndarray, np.ndarray]:
     affine = batch_norm_affine(norm)
     if affine is None:
-        raise ValueError(f"expected a batch norm with running statistics, got {type(norm).__name__}")
+        raise ValueError("expected a batch norm with running statistics, got "
+                         f"{type(norm).__name__}")
     return affine
 
 
