@@ -21,6 +21,8 @@ def test_precision_option_defaults_to_fp32_and_checks_its_value():
     assert TransferOptions(precision="bf16").precision == "bf16"
     with pytest.raises(InputError, match="--precision 'int8' is not one of: fp32, bf16"):
         TransferOptions(precision="int8")
+    with pytest.raises(InputError, match="--precision bf16 needs the fast engine"):
+        TransferOptions(precision="bf16", engine="dygraph")
 
 
 def test_bf16_needs_the_fast_engine(tiny_fomm):
