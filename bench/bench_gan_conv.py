@@ -112,8 +112,10 @@ def run_variant(name: str, args: argparse.Namespace) -> Dict[str, float] | str:
            "--iters", str(args.iters), "--warmup", str(args.warmup)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        crashed = "Segmentation fault" in proc.stderr or proc.returncode in (-11, 139)
-        return f"failed (exit {proc.returncode}{', segfault' if crashed else ''})"
+        if "Segmentation fault" in proc.stderr or proc.returncode in (-11, 139):
+            return f"failed (exit {proc.returncode}, segmentation fault)"
+        errors = [line.strip() for line in proc.stderr.splitlines() if "Error" in line]
+        return f"failed (exit {proc.returncode}: {errors[-1][:90] if errors else 'no message'})"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
