@@ -8,6 +8,7 @@ from paddle import nn
 
 from ppgan_app.models.conditioning import concat_one_hot_maps, conditional_variant
 from ppgan_app.models.generators.dcgan import resolution_plan
+from ppgan_app.models.layers import Conv2D
 from ppgan_app.registries import DISCRIMINATORS
 
 NORM_TYPES = ("batch", "instance", "none")
@@ -15,7 +16,7 @@ NORM_TYPES = ("batch", "instance", "none")
 
 def _conv(in_c: int, out_c: int, kernel: int, stride: int, padding: int, bias: bool,
           spectral_norm: bool) -> nn.Layer:
-    conv = nn.Conv2D(in_c, out_c, kernel, stride, padding, bias_attr=bias)
+    conv = Conv2D(in_c, out_c, kernel, stride, padding, bias_attr=bias)
     return nn.utils.spectral_norm(conv) if spectral_norm else conv
 
 

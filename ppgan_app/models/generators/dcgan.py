@@ -7,6 +7,7 @@ import paddle
 from paddle import nn
 
 from ppgan_app.models.conditioning import concat_one_hot, conditional_variant
+from ppgan_app.models.layers import Conv2DTranspose
 from ppgan_app.registries import GENERATORS
 
 
@@ -26,7 +27,7 @@ def resolution_plan(img_size: int) -> Tuple[int, int]:
 
 def _up_block(in_c: int, out_c: int, kernel: int, stride: int, padding: int, norm: bool) -> nn.Sequential:
     """ConvTranspose -> (BatchNorm) -> ReLU."""
-    layers = [nn.Conv2DTranspose(in_c, out_c, kernel, stride, padding, bias_attr=not norm)]
+    layers = [Conv2DTranspose(in_c, out_c, kernel, stride, padding, bias_attr=not norm)]
     if norm:
         layers.append(nn.BatchNorm2D(out_c))
     layers.append(nn.ReLU())
@@ -60,7 +61,7 @@ class DCGANGenerator(nn.Layer):
             blocks.append(_up_block(width, width // 2, 4, 2, 1, norm))
             width //= 2
         self.body = nn.Sequential(*blocks)
-        self.head = nn.Conv2DTranspose(width, output_nc, 4, 2, 1)
+        self.head = Conv2DTranspose(width, output_nc, 4, 2, 1)
 
     def forward(self, z: paddle.Tensor, class_id: Optional[paddle.Tensor] = None) -> paddle.Tensor:
         h = concat_one_hot(z.reshape([z.shape[0], -1]), class_id, self.n_class)
