@@ -4,8 +4,9 @@ Each row runs in its own subprocess (thread settings and ``MKL_DEBUG_CPU_TYPE`` 
 before the math libraries load). Rows: ours (Paddle dygraph, the config's model) at 1 and 2
 threads (``paddle.base.core.set_num_threads``), and, when ``torch`` is importable, the same
 nets written in PyTorch (same layer shapes, Adam, non-saturating BCE loss) in eager mode at 1
-and 2 threads (``torch.set_num_threads``); ``--mkl`` adds our rows with
-``MKL_DEBUG_CPU_TYPE=5``. PyTorch is an optional comparison, never a dependency of the kit.
+and 2 threads (``torch.set_num_threads``); ``--paddle-bias`` adds our rows with the nets
+built on Paddle's own conv layers (the A/B of ``ppgan_app.models.layers``); ``--mkl`` adds
+our rows with ``MKL_DEBUG_CPU_TYPE=5``. PyTorch is an optional comparison, never a dependency of the kit.
 
 One iteration = one D step (real + detached fake) and one G step on a synthetic batch, no data
 loading (ours: ``setup_input`` + ``train_iter`` + LR scheduler steps). Rows run round-robin
@@ -36,8 +37,11 @@ CONFIG = Path(__file__).resolve().parents[1] / "configs" / "dcgan_fashion_mnist.
 Row = Tuple[str, str, int, Optional[str]]          # (label, framework, threads, MKL type)
 
 
-def rows(with_torch: bool, mkl: bool) -> List[Row]:
+def rows(with_torch: bool, mkl: bool, paddle_bias: bool = False) -> List[Row]:
     out: List[Row] = [("ours, 1 thread", "paddle", 1, None), ("ours, 2 threads", "paddle", 2, None)]
+    if paddle_bias:
+        out += [("ours, Paddle's conv bias add, 1 thread", "paddle-bias", 1, None),
+                ("ours, Paddle's conv bias add, 2 threads", "paddle-bias", 2, None)]
     if mkl:
         out += [("ours, 1 thread, MKL_DEBUG_CPU_TYPE=5", "paddle", 1, "5"),
                 ("ours, 2 threads, MKL_DEBUG_CPU_TYPE=5", "paddle", 2, "5")]
@@ -48,8 +52,12 @@ def rows(with_torch: bool, mkl: bool) -> List[Row]:
 
 
 # --- the two frameworks' training steps ----------------------------------------------------
-def paddle_step(config: Path, threads: int, batch_size: int) -> Callable[[], None]:
+def paddle_step(config: Path, threads: int, batch_size: int,
+                paddle_bias: bool = False) -> Callable[[], None]:
+    """Our training iteration; ``paddle_bias``: the DCGAN nets built with Paddle's own conv
+    layers (bias added as ``[1, C, 1, 1]``) instead of ``ppgan_app.models.layers``."""
     import paddle
+    from paddle import nn
 
     from ppgan_app.registries import MODELS
     from ppgan_app.utils.config import load_config
@@ -59,6 +67,11 @@ def paddle_step(config: Path, threads: int, batch_size: int) -> Callable[[], Non
     paddle.base.core.set_num_threads(threads)
     paddle.seed(0)
     cfg = load_config(config)
+    if paddle_bias:
+        from ppgan_app.models.discriminators import dcgan as dcgan_d
+        from ppgan_app.models.generators import dcgan as dcgan_g
+
+        dcgan_d.Conv2D, dcgan_g.Conv2DTranspose = nn.Conv2D, nn.Conv2DTranspose
     model = build_from_config(cfg["model"], MODELS)
     model.setup_optimizers(cfg["lr_scheduler"], cfg["optimizer"])
     size = cfg["model"]["generator"]["img_size"]
@@ -130,8 +143,10 @@ def torch_step(config: Path, threads: int, batch_size: int) -> Callable[[], None
 def worker(framework: str, config: Path, threads: int, iters: int, warmup: int,
            batch_size: int) -> Dict[str, float]:
     """Time ``iters`` training iterations in this process; return the figures."""
-    make = paddle_step if framework == "paddle" else torch_step
-    step = make(config, threads, batch_size)
+    if framework == "torch":
+        step = torch_step(config, threads, batch_size)
+    else:
+        step = paddle_step(config, threads, batch_size, paddle_bias=framework == "paddle-bias")
     for _ in range(warmup):
         step()
     start, start_cpu = time.perf_counter(), time.process_time()
@@ -165,8 +180,10 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--mkl", action="store_true", help="add MKL_DEBUG_CPU_TYPE=5 rows")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows")
+    parser.add_argument("--paddle-bias", action="store_true",
+                        help="add rows with Paddle's own conv bias add (A/B of models.layers)")
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
-    parser.add_argument("--worker", choices=("paddle", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("paddle", "paddle-bias", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.config, args.threads, args.iters, args.warmup,
@@ -175,7 +192,7 @@ def main(argv: List[str] | None = None) -> int:
     with_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
     if not with_torch and not args.no_torch:
         print("PyTorch rows skipped: torch is not importable")
-    table = rows(with_torch, args.mkl)
+    table = rows(with_torch, args.mkl, args.paddle_bias)
     load_before = os.getloadavg()[0]
     results: Dict[str, List[Dict[str, float]]] = {row[0]: [] for row in table}
     for r in range(args.rounds):
