@@ -11,6 +11,9 @@ channels, 4x4 stride 2, 16x16 -> 8x8) and the generator's second transposed conv
 * ``dygraph NHWC``: channels-last ``data_format``;
 * ``to_static``: each layer through ``paddle.jit.to_static`` (static-graph executor);
 * ``to_static+onednn``: the same with ``FLAGS_use_onednn=1``;
+* ``biased, Paddle's add`` / ``biased, models.layers``: both layers with a bias, added by
+  Paddle's ``nn.Conv2D`` / ``nn.Conv2DTranspose`` (a ``[1, C, 1, 1]`` broadcast) or by
+  ``ppgan_app.models.layers`` (``[C, 1, 1]``);
 * ``torch`` / ``torch channels_last``: PyTorch eager, when ``torch`` is importable (an optional
   comparison, never a dependency of the kit).
 
@@ -41,14 +44,18 @@ VARIANTS: Dict[str, Tuple[str, Dict[str, str]]] = {
     "dygraph NHWC": ("paddle-nhwc", {}),
     "to_static": ("paddle-static", {}),
     "to_static+onednn": ("paddle-static", {"FLAGS_use_onednn": "1", "FLAGS_use_mkldnn": "1"}),
+    "biased, Paddle's add": ("paddle-biased", {}),
+    "biased, models.layers": ("paddle-biased-layers", {}),
     "torch": ("torch", {}),
     "torch channels_last": ("torch-cl", {}),
 }
 
 
 def paddle_work(kind: str, threads: int) -> Callable[[], None]:
-    """Forward + backward of both layers in Paddle (``kind``: paddle, paddle-nhwc, paddle-static)."""
+    """Forward + backward of both layers in Paddle (``kind``: a paddle row of VARIANTS)."""
     import paddle
+
+    from ppgan_app.models import layers
 
     paddle.set_device("cpu")
     paddle.base.core.set_num_threads(threads)
@@ -56,8 +63,13 @@ def paddle_work(kind: str, threads: int) -> Callable[[], None]:
     fmt = "NHWC" if kind == "paddle-nhwc" else "NCHW"
     pairs = []
     for layer_kind, c_in, c_out, size in LAYERS:
-        cls = paddle.nn.Conv2D if layer_kind == "conv" else paddle.nn.Conv2DTranspose
-        layer = cls(c_in, c_out, 4, 2, 1, bias_attr=False, data_format=fmt)
+        ours = kind == "paddle-biased-layers"
+        if layer_kind == "conv":
+            cls = layers.Conv2D if ours else paddle.nn.Conv2D
+        else:
+            cls = layers.Conv2DTranspose if ours else paddle.nn.Conv2DTranspose
+        biased = kind.startswith("paddle-biased")
+        layer = cls(c_in, c_out, 4, 2, 1, bias_attr=None if biased else False, data_format=fmt)
         shape = [BATCH, c_in, size, size] if fmt == "NCHW" else [BATCH, size, size, c_in]
         x = paddle.randn(shape)
         x.stop_gradient = False

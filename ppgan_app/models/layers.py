@@ -3,9 +3,10 @@
 Paddle's ``nn.Conv2D`` / ``nn.Conv2DTranspose`` add the bias as a ``[1, C, 1, 1]`` tensor.
 In Paddle 3.3 dygraph on the CPU that broadcast takes a slow elementwise path: for a
 ``[64, 32, 16, 16]`` output, forward + backward of the bias add cost 11 ms of CPU time,
-against 3.2 ms when the bias is shaped ``[C, 1, 1]`` (measured with ``bench/bench_gan_conv.py
---bias``). The sums are the same additions in the same order, so outputs and gradients are
-bit-identical; only the broadcast path changes. Parameter names (``weight``, ``bias``) and
+against 3.2 ms when the bias is shaped ``[C, 1, 1]`` (1 thread; ``bench/bench_gan_conv.py``
+has the layer-level A/B, ``bench/bench_train.py --paddle-bias`` the training-step one). The
+outputs are the same additions; the bias gradient matched Paddle's bit for bit in that
+measurement (the tests allow float rounding). Parameter names (``weight``, ``bias``) and
 shapes are Paddle's, so checkpoints and ``nn.utils.spectral_norm`` work unchanged.
 
 Only zero padding and NCHW go through the cheap path; any other setting falls back to
