@@ -29,9 +29,9 @@ AUGMENTATIONS = ("none", "flip_crop")
 
 @dataclass
 class FitOptions:
-    """How ``fit_classifier`` trains (defaults: the metric classifier, about 3 CPU minutes)."""
+    """How ``fit_classifier`` trains (defaults: the metric classifier, a few CPU minutes)."""
 
-    epochs: int = 3              # passes over the training images
+    epochs: int = 2              # passes over the training images
     batch_size: int = 128        # images per step
     learning_rate: float = 1e-3  # Adam step size, cosine-decayed to 0
     augment: str = "none"        # "flip_crop": random horizontal flip + 2-pixel shifts

@@ -44,7 +44,7 @@ def classifier_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data_root", required=True, help="folder with the four idx files")
     parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist (default) or mnist")
     parser.add_argument("--output", required=True, help="checkpoint file to write (.pdparams)")
-    parser.add_argument("--epochs", type=int, default=3, help="passes over the 60,000 images (default 3)")
+    parser.add_argument("--epochs", type=int, default=2, help="passes over the 60,000 images (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     return parser

@@ -25,7 +25,7 @@ class FeatureClassifier(nn.Layer):
         feature_dim: size of the penultimate (feature) layer.
     """
 
-    def __init__(self, input_nc: int = 1, n_class: int = 10, img_size: int = 28, width: int = 32,
+    def __init__(self, input_nc: int = 1, n_class: int = 10, img_size: int = 28, width: int = 16,
                  feature_dim: int = 128) -> None:
         super().__init__()
         if img_size % 4:
