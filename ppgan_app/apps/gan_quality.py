@@ -29,8 +29,9 @@ class QualityReport:
     """Figures of the generated set and of the real floor (keys as ``quality_figures``)."""
 
     generated: Dict[str, float]
-    floor: Dict[str, float]
+    floor: Optional[Dict[str, float]]
     num: int
+    size: int = 0                           # generator resolution (real images were resized to it)
     label_accuracy: Optional[float] = None  # conditional: share classified as their label
 
 
@@ -48,8 +49,9 @@ def real_floor(classifier_path: str | Path, data_root: str | Path, num: int, siz
 
 def evaluate_checkpoint(checkpoint: str | Path, classifier_path: str | Path, data_root: str | Path,
                         num: int = 5000, dataset: str = "fashion_mnist", seed: int = 0,
-                        truncation: Optional[float] = None) -> QualityReport:
-    """Figures of ``num`` images from ``checkpoint`` (EMA generator when it has one) and the floor."""
+                        truncation: Optional[float] = None, with_floor: bool = True) -> QualityReport:
+    """Figures of ``num`` images from ``checkpoint`` (EMA generator when it has one) and, with
+    ``with_floor``, the real floor at the generator's resolution."""
     from ppgan_app.apps.gan_sampler import generate_array, load_generator_model
 
     model = load_generator_model(checkpoint)
@@ -61,6 +63,6 @@ def evaluate_checkpoint(checkpoint: str | Path, classifier_path: str | Path, dat
     fake_feats, fake_probs = predict(net, fake)
     real_feats, _ = predict(net, resize_images(test_x, size))
     generated = quality_figures(fake_feats, fake_probs, real_feats, seed=seed)
-    floor = real_floor(classifier_path, data_root, num, size, dataset, seed)
+    floor = real_floor(classifier_path, data_root, num, size, dataset, seed) if with_floor else None
     accuracy = float((fake_probs.argmax(1) == labels).mean()) if labels is not None else None
-    return QualityReport(generated=generated, floor=floor, num=num, label_accuracy=accuracy)
+    return QualityReport(generated=generated, floor=floor, num=num, size=size, label_accuracy=accuracy)

@@ -114,19 +114,27 @@ def _quality(args: argparse.Namespace) -> int:
         raise InputError(f"--num must be >= 10 and --seed >= 0, got {args.num} and {args.seed}")
     if args.truncation is not None and not args.truncation > 0:
         raise InputError(f"--truncation must be > 0, got {args.truncation}")
+    missing = [p for p in [*args.checkpoint, args.classifier] if not Path(p).is_file()]
+    if missing:
+        raise InputError(f"not found: {', '.join(missing)} (the classifier is made by tools/train_classifier.py)")
     if args.json:
         check_destination(args.json, "JSON file")
     _setup(args.threads)
-    from ppgan_app.apps.gan_quality import evaluate_checkpoint
+    from ppgan_app.apps.gan_quality import evaluate_checkpoint, real_floor
 
-    results = {}
+    results, floors = {}, {}
     for path in args.checkpoint:
         report = evaluate_checkpoint(path, args.classifier, args.data_root, args.num, args.dataset,
-                                     args.seed, args.truncation)
+                                     args.seed, args.truncation, with_floor=False)
+        if report.size not in floors:  # the floor depends on the resolution only: once per size
+            floors[report.size] = real_floor(args.classifier, args.data_root, args.num, report.size,
+                                             args.dataset, args.seed)
+        floor = floors[report.size]
         label = f"  label accuracy {report.label_accuracy:.4f}" if report.label_accuracy is not None else ""
-        print(f"{path}\n  generated: {_format(report.generated)}{label}\n  real floor: {_format(report.floor)}")
-        results[path] = {"generated": report.generated, "floor": report.floor, "num": report.num,
-                         "label_accuracy": report.label_accuracy}
+        print(f"{path}\n  generated:  {_format(report.generated)}{label}\n"
+              f"  real floor: {_format(floor)} (train vs test at {report.size}x{report.size})", flush=True)
+        results[path] = {"generated": report.generated, "floor": floor, "num": report.num,
+                         "size": report.size, "label_accuracy": report.label_accuracy}
     if args.json:
         with atomic_output(args.json) as tmp:
             tmp.write_text(json.dumps(results, indent=2))
