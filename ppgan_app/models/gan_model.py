@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 GENERATOR_LOSSES = ("non_saturating", "saturating")
 WGAN_CLIP_VALUE = 0.01  # Arjovsky et al.'s c
+EMA_STAT_BATCHES = 16   # noise batches that re-estimate netG_ema's batch-norm statistics
 
 
 def _as_tensor(value: Any) -> paddle.Tensor:
@@ -96,6 +97,7 @@ class GANModel(BaseModel):
         self._fixed_z, self._fixed_y = self._fixed_noise(num_samples, sample_seed)
         self.augment_policy = parse_policy(diffaugment)
         self.ema_decay, self.ema_start = self._check_ema(ema_decay, ema_start), int(ema_start)
+        self._ema_version, self._ema_stats_version = 1, 0  # batch-norm statistics of netG_ema are stale
         if self.ema_decay is not None:
             self.nets["netG_ema"] = self._make_ema(self.nets["netG"])
         logger.info("%s: %s loss (%s G), D steps per G step %d, D-only iterations %d, %s classes",
@@ -241,8 +243,41 @@ class GANModel(BaseModel):
                 target = ema_state[name]
                 if decay and paddle.is_floating_point(value) and not name.endswith(("_mean", "_variance")):
                     target.set_value(decay * target + (1.0 - decay) * value)
-                else:  # batch-norm statistics and integer buffers follow G
+                else:  # batch-norm statistics (recomputed before sampling) and integer buffers follow G
                     target.set_value(value)
+        self._ema_version += 1
+
+    def refresh_ema_statistics(self, batches: int = EMA_STAT_BATCHES, batch_size: int = 64, seed: int = 0) -> None:
+        """Recompute ``netG_ema``'s batch-norm running statistics for its own (averaged) weights.
+
+        G's statistics do not fit the averaged weights (samples in eval mode come out wrong), so,
+        as StudioGAN's "standing statistics", the EMA net runs ``batches`` noise batches in train
+        mode and each batch-norm layer keeps the plain average of their statistics. The noise
+        comes from a private generator (``seed``): the result is deterministic, the global random
+        state untouched. No-op without an EMA net or batch norm, or when already fresh.
+        """
+        net = self.nets.get("netG_ema")
+        if net is None or self._ema_stats_version == self._ema_version:
+            return
+        norms = [m for m in net.sublayers() if isinstance(m, paddle.nn.layer.norm._BatchNormBase)]
+        if norms:
+            rng = np.random.RandomState(seed)
+            saved = [m._momentum for m in norms]
+            was_training = net.training
+            net.train()
+            with paddle.no_grad():
+                for k in range(batches):
+                    for m in norms:  # running = m * running + (1 - m) * batch: a cumulative mean
+                        m._momentum = k / (k + 1.0)
+                    z = paddle.to_tensor(rng.standard_normal((batch_size, self.nz)).astype("float32"))
+                    y = (paddle.to_tensor(rng.randint(0, self.n_class, batch_size).astype("int64"))
+                         if self.n_class else None)
+                    net(z, y)
+            for m, momentum in zip(norms, saved):
+                m._momentum = momentum
+            if not was_training:
+                net.eval()
+        self._ema_stats_version = self._ema_version
 
     def _clip_discriminator(self) -> None:
         with paddle.no_grad():
@@ -256,6 +291,7 @@ class GANModel(BaseModel):
 
     def generate(self, z: paddle.Tensor, class_id: Optional[paddle.Tensor] = None) -> paddle.Tensor:
         """``G(z, y)`` with the sampling net: ``[N, C, H, W]`` in [-1, 1]."""
+        self.refresh_ema_statistics()
         return self.sampling_net(z, class_id)
 
     def sample_visuals(self) -> Dict[str, paddle.Tensor]:

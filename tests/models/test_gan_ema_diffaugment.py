@@ -73,3 +73,28 @@ def test_diffaugment_in_training_step():
     model.setup_input(batch())
     model.train_iter()
     assert np.isfinite(model.losses["D_loss"]) and np.isfinite(model.losses["G_loss"])
+
+
+def test_ema_batch_norm_statistics_are_recomputed_for_the_averaged_weights():
+    paddle.seed(1)
+    model = make_model("DCGANModel", dcgan=True, ema_decay=0.5, ema_start=0)
+    for _ in range(2):
+        model.setup_input(batch())
+        model.train_iter()
+    stats = [k for k in snapshot(model.nets["netG"]) if k.endswith("_mean")]
+    assert stats and all(np.array_equal(snapshot(model.nets["netG"])[k], snapshot(model.nets["netG_ema"])[k])
+                         for k in stats)
+    model.eval()
+    paddle.seed(7)
+    with paddle.no_grad():
+        first = model.generate(paddle.ones([2, model.nz])).numpy()
+    after_refresh = paddle.rand([3]).numpy()
+    paddle.seed(7)
+    np.testing.assert_array_equal(after_refresh, paddle.rand([3]).numpy())  # global RNG untouched
+    ema = snapshot(model.nets["netG_ema"])
+    assert any(not np.allclose(snapshot(model.nets["netG"])[k], ema[k]) for k in stats)
+    assert not model.nets["netG_ema"].training
+    model.refresh_ema_statistics()  # fresh: a no-op
+    assert all(np.array_equal(ema[k], snapshot(model.nets["netG_ema"])[k]) for k in ema)
+    with paddle.no_grad():
+        np.testing.assert_array_equal(first, model.generate(paddle.ones([2, model.nz])).numpy())
