@@ -1,4 +1,4 @@
-"""The real :class:`~ppgan_app.apps.animator.Animator`: FOMM networks behind an inference engine.
+"""The real :class:`~ppgan_app.apps.expression_transfer.animator.Animator`: FOMM networks behind an inference engine.
 
 Builds the keypoint detector and generator from a config (default: the packaged vox config that
 matches ``image_size``/``mobile_net``), loads weights through ``resolve_weights`` and runs them
@@ -36,7 +36,7 @@ def default_model(image_size: int, mobile_net: bool) -> Dict[str, str]:
 
 
 class FommAnimator:
-    """Animates faces with a FOMM engine (see :class:`~ppgan_app.apps.animator.Animator`).
+    """Animates faces with a FOMM engine (see :class:`~ppgan_app.apps.expression_transfer.animator.Animator`).
 
     Args:
         engine: a :class:`ppgan_app.inference.engines.Engine` (``kp_detector``/``generator``).

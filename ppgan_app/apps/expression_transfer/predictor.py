@@ -2,8 +2,11 @@
 
 Steps (each a small function below): read the source portrait → detect faces → crop each face
 with PaddleGAN's margin rule → pick the reference driving frame (first, ``best_frame`` or the
-pose-closest one) → stream the driving video in chunks: (optionally crop the driving face) →
-animate every source face → paste back with feathered masks → encode H.264 → mux the audio.
+pose-closest one) → plan the driving crop (one square per shot; see
+:mod:`ppgan_app.faces.driving_crop`) → stream the driving video in chunks: crop and resize →
+keypoints (optionally smoothed) →
+animate every source face → (optionally enhance the faces) → paste back with feathered masks →
+encode H.264 → mux the audio. The options are :class:`.options.TransferOptions`.
 
 Memory does not grow with the video's length: at most ``chunk_size`` driving frames are held.
 """
@@ -18,19 +21,19 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ppgan_app.apps.animator import Animator
-from ppgan_app.apps.composite import Compositor
-from ppgan_app.apps.crop import Box, crop_resize, driving_crop_box, face_crop_boxes
-from ppgan_app.apps.errors import InputError
+from ppgan_app.apps.expression_transfer.animator import Animator
+from ppgan_app.apps.expression_transfer.composite import Compositor
+from ppgan_app.apps.expression_transfer.options import TransferOptions, check_filename
 from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
+from ppgan_app.errors import InputError
+from ppgan_app.faces.crop import Box, crop_resize, face_crop_boxes
+from ppgan_app.faces.driving_crop import DrivingCropPlan, no_crop_plan, plan_driving_crop
 from ppgan_app.utils.safe_files import check_destination, clean_stale_temps
 
 logger = logging.getLogger(__name__)
 
 #: Driving frames held at once when ``slice_size`` is 0.
 DEFAULT_CHUNK = 16
-#: Frames sampled to place the ``crop_driving`` square.
-DRIVING_SAMPLES = 24
 #: Side of the face images that ``find_best_frame`` compares landmarks on.
 LANDMARK_SIZE = 256
 
@@ -54,23 +57,6 @@ class RunSummary:
 
 
 # ----------------------------------------------------------------------------- steps
-
-def check_filename(filename: str) -> str:
-    """A result name is a plain ``.mp4`` file name inside the output folder.
-
-    Raises:
-        InputError: the name has a folder part (``sub/x.mp4``, ``../x.mp4``, an absolute path),
-            is empty or a dot name, or does not end in ``.mp4``.
-    """
-    name = str(filename)
-    if not name or name in (".", "..") or os.path.basename(name) != name or "/" in name \
-            or (os.sep != "/" and os.sep in name):
-        raise InputError(f"--filename {name!r} must be a plain file name inside --output "
-                         "(no folders); use --output to choose the folder")
-    if not name.lower().endswith(".mp4"):
-        raise InputError(f"--filename {name!r} must end in .mp4 (the result is an H.264 mp4)")
-    return name
-
 
 def read_source_image(path: str) -> np.ndarray:
     """Read a portrait as ``[H,W,3] uint8`` RGB.
@@ -118,7 +104,8 @@ def source_face_boxes(image: np.ndarray, detect: Callable[[np.ndarray], np.ndarr
     boxes = face_crop_boxes(detect(image), image.shape[:2])
     if not boxes:
         if not no_face_ok:
-            raise InputError("no face found in the source image; try --face_detector yunet, or "
+            raise InputError("no face found in the source image; try another --face_detector "
+                             "(yunet, blazeface, dlib, sfd), a larger image of the face, or "
                              "--no_face_ok to animate the whole image")
         logger.warning("no face found in the source image: animating the whole image")
         return [(0, 0, image.shape[1], image.shape[0])], True
@@ -139,54 +126,25 @@ def to_hwc_uint8(images: np.ndarray) -> np.ndarray:
 
 
 class DrivingPrep:
-    """Turns raw driving frames into network input: optional fixed square crop, then resize.
+    """Turns raw driving frames into network input: the crop of their shot, then resize.
 
     Args:
         size: network image side ``S``.
-        box: crop box applied to every frame, or ``None`` for the whole frame (PaddleGAN
-            squashes the whole frame to a square).
+        plan: the crop of every frame (default: whole frames, which PaddleGAN squashes to a
+            square).
     """
 
-    def __init__(self, size: int, box: Optional[Box] = None) -> None:
+    def __init__(self, size: int, plan: Optional[DrivingCropPlan] = None) -> None:
         self.size = size
-        self.box = box
+        self.plan = plan or no_crop_plan()
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """``[n,H,W,3] uint8`` → ``[n,S,S,3] uint8``."""
+    def __call__(self, frames: np.ndarray, start: int = 0) -> np.ndarray:
+        """``[n,H,W,3] uint8`` frames ``start, start+1, ...`` → ``[n,S,S,3] uint8``."""
         out = np.empty((len(frames), self.size, self.size, 3), np.uint8)
         for i, frame in enumerate(frames):
-            box = self.box or (0, 0, frame.shape[1], frame.shape[0])
+            box = self.plan.box_at(start + i) or (0, 0, frame.shape[1], frame.shape[0])
             out[i] = crop_resize(frame, box, self.size)
         return out
-
-
-def locate_driving_face(frames: Iterable[np.ndarray], n_frames: Optional[int],
-                        detect: Callable[[np.ndarray], np.ndarray]) -> Optional[Box]:
-    """One stable square around the driving face, from faces found in sampled frames.
-
-    Args:
-        frames: the driving frames ``[H,W,3] uint8`` (streamed; only samples are kept).
-        n_frames: estimated frame count, to spread about DRIVING_SAMPLES samples over the video.
-        detect: face detector.
-
-    Returns:
-        the crop box, or ``None`` when no sampled frame has a face (then the whole frame is used).
-    """
-    stride = max(1, (n_frames or DRIVING_SAMPLES) // DRIVING_SAMPLES)
-    faces, hw = [], None
-    for index, frame in enumerate(frames):
-        if index % stride:
-            continue
-        hw = frame.shape[:2]
-        found = detect(frame)
-        if len(found):
-            faces.append(found[0])
-    if not faces:
-        logger.warning("--crop_driving: no face found in the driving video; using whole frames")
-        return None
-    box = driving_crop_box(faces, hw)
-    logger.info("--crop_driving: face found in %d sampled frames; crop box %s", len(faces), box)
-    return box
 
 
 def nth_frame(frames: Iterable[np.ndarray], index: int, path: str) -> np.ndarray:
@@ -215,19 +173,21 @@ def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
             compared on the images the network animates from, at a size dlib can handle.
         landmarker: ``image -> [68,2] or None``; default dlib's 68-point model.
     """
-    from ppgan_app.apps.landmarks import DlibLandmarker, best_frame_index
+    from ppgan_app.faces.landmarks import DlibLandmarker, best_frame_index
 
     landmarker = landmarker or DlibLandmarker()
     source_points = landmarker(source_face)
     if source_points is None:
         logger.warning("--find_best_frame: no landmarks on the source face; using frame 0")
         return 0
-    return best_frame_index(source_points, (landmarker(prep(f[None])[0]) for f in frames))
+    return best_frame_index(source_points, (landmarker(prep(f[None], i)[0])
+                                            for i, f in enumerate(frames)))
 
 
 def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[np.ndarray],
                  kp_sources: Sequence[Any], kp_initial: Any, batch_size: int, relative: bool,
-                 adapt_scale: bool) -> List[np.ndarray]:
+                 adapt_scale: bool, smoother: Optional[Callable[[Any], Any]] = None
+                 ) -> List[np.ndarray]:
     """Animate every source face with a chunk of driving frames.
 
     Args:
@@ -236,6 +196,8 @@ def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[
         kp_sources: per face, its keypoints.
         kp_initial: keypoints of the reference driving frame.
         batch_size: frames per network call.
+        smoother: keypoints → smoothed keypoints, called on batches in frame order (state
+            kept across calls), or ``None``.
 
     Returns:
         per face, ``[n,S,S,3] uint8`` animated crops, in frame order.
@@ -244,6 +206,8 @@ def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[
     for start in range(0, len(prep_frames), batch_size):
         driving = to_chw_float(prep_frames[start:start + batch_size])
         kp_driving = animator.keypoints(driving)
+        if smoother is not None:
+            kp_driving = smoother(kp_driving)
         for face, (source, kp_source) in enumerate(zip(sources, kp_sources)):
             pred = animator.animate(source, kp_source, kp_driving, kp_initial,
                                     relative=relative, adapt_scale=adapt_scale)
@@ -256,84 +220,40 @@ def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[
 class FirstOrderPredictor:
     """Animate the face(s) of a portrait with the motion of a driving video (PaddleGAN's API).
 
+    ``FirstOrderPredictor(relative=True, adapt_scale=True).run("me.jpg", "talk.mp4")``. The
+    keyword arguments are the fields of :class:`.options.TransferOptions` (their defaults and
+    help live there, PaddleGAN's defaults beside them) and are all checked here, before any
+    work; option values are readable as attributes (``predictor.ratio``).
+
     Args:
-        output: folder for the result (created if needed).
-        weight_path: checkpoint file or known name; ``None`` resolves the official checkpoint
-            for ``image_size``/``mobile_net``.
-        config: YAML file (or dict) with the architecture; ``None`` = the packaged vox config.
-        relative: relative keypoint motion (what users almost always want).
-        adapt_scale: scale the motion by the ratio of keypoint convex-hull areas.
-        find_best_frame: start from the driving frame whose face pose is closest to the
-            source's (needs dlib's 68-point landmark model).
-        best_frame: explicit reference driving frame (overrides ``find_best_frame``).
-        ratio: radius of the pasted face region as a fraction of the crop height (0.4-0.5).
-        filename: output file name inside ``output``.
-        face_detector: ``dlib`` (HOG, default), ``yunet``; ``sfd``/``blazeface`` are not built.
-        multi_person: animate every detected face, not only the largest.
-        image_size: network input side (256, or 512 for the 512 checkpoint).
-        batch_size: driving frames per network call (results do not depend on it).
-        face_enhancement: GPEN restoration (not available yet: raises InputError).
-        mobile_net: the small distilled model.
-        slice_size: driving frames held in memory at once (0 = 16).
-        device: ``cpu``/``gpu``; ``None`` = Paddle's current device.
-        engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast`` (Paddle Inference).
-        audio: copy the driving video's audio track into the result when it has one.
-        crop_driving: crop a stable square around the driving face before animation.
-        no_face_ok: animate the whole source image when no face is found in it.
-        progress: show a tqdm progress bar.
+        options: a :class:`TransferOptions` instead of keyword arguments.
         animator: an :class:`Animator` to use instead of building the FOMM networks.
+        enhancer: an object with ``enhance(crops [n,S,S,3] uint8) -> same`` to use instead of
+            building GPEN for ``face_enhancement``.
+        **kwargs: options.
+
+    Raises:
+        InputError: a bad option value (one line naming the flag), or ``face_enhancement``
+            without the GPEN package.
     """
 
-    def __init__(self, output: str = "output", weight_path: Optional[str] = None,
-                 config: Any = None, relative: bool = False, adapt_scale: bool = False,
-                 find_best_frame: bool = False, best_frame: Optional[int] = None,
-                 ratio: float = 0.4, filename: str = "result.mp4", face_detector: str = "dlib",
-                 multi_person: bool = False, image_size: int = 256, batch_size: int = 1,
-                 face_enhancement: bool = False, mobile_net: bool = False, slice_size: int = 0,
-                 device: Optional[str] = None, engine: str = "auto", audio: bool = True,
-                 crop_driving: bool = False, no_face_ok: bool = False, progress: bool = True,
-                 animator: Optional[Animator] = None) -> None:
-        if face_enhancement:
-            raise InputError("--face_enhancement (GPEN) is not available yet in ppgan_app; "
-                             "run without it")
-        if batch_size < 1:
-            raise InputError(f"--batch_size must be >= 1, got {batch_size}")
-        if best_frame is not None and best_frame < 0:
-            raise InputError(f"--best_frame must be >= 0, got {best_frame}")
-        if not 0.0 < ratio <= 2.0:
-            raise InputError(f"--ratio must be in (0, 2], got {ratio}")
-        if slice_size < 0:
-            raise InputError(f"--slice_size must be >= 0, got {slice_size}")
-        if image_size < 1:
-            raise InputError(f"--image_size must be positive, got {image_size}")
-        check_filename(filename)
-        if device is not None:
-            from ppgan_app.utils.device import check_device
-
-            check_device(device)
-        self.output = output
-        self.filename = filename
-        self.weight_path = weight_path
-        self.config = config
-        self.relative = relative
-        self.adapt_scale = adapt_scale
-        self.find_best_frame = find_best_frame
-        self.best_frame = best_frame
-        self.ratio = ratio
-        self.face_detector = face_detector
-        self.multi_person = multi_person
-        self.image_size = image_size
-        self.batch_size = batch_size
-        self.mobile_net = mobile_net
-        self.slice_size = slice_size
-        self.device = device
-        self.engine = engine
-        self.audio = audio
-        self.crop_driving = crop_driving
-        self.no_face_ok = no_face_ok
-        self.progress = progress
+    def __init__(self, options: Optional[TransferOptions] = None, *,
+                 animator: Optional[Animator] = None, enhancer: Any = None,
+                 **kwargs: Any) -> None:
+        if options is not None and kwargs:
+            raise InputError("pass either options or keyword arguments, not both")
+        self.options = options or TransferOptions.from_kwargs(**kwargs)
+        if self.options.face_enhancement and enhancer is None:
+            check_enhancement_available()
         self._animator = animator
+        self._enhancer = enhancer
         self._detector = None
+
+    def __getattr__(self, name: str) -> Any:
+        options = self.__dict__.get("options")
+        if options is not None and name in TransferOptions.__dataclass_fields__:
+            return getattr(options, name)
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
 
     # -- lazily built parts
 
@@ -341,7 +261,7 @@ class FirstOrderPredictor:
     def animator(self) -> Animator:
         """The networks behind the pipeline, built on first use."""
         if self._animator is None:
-            from ppgan_app.apps.fomm_animator import build_fomm_animator
+            from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator
 
             self._animator = build_fomm_animator(
                 config=self.config, weight_path=self.weight_path, image_size=self.image_size,
@@ -352,10 +272,20 @@ class FirstOrderPredictor:
     def detector(self) -> Callable[[np.ndarray], np.ndarray]:
         """The face detector named by ``face_detector``, built on first use."""
         if self._detector is None:
-            from ppgan_app.apps.face_detection import build_face_detector
+            from ppgan_app.faces.detectors import build_face_detector
 
             self._detector = build_face_detector(self.face_detector)
+            logger.info("face detector: %s (boxes in BlazeFace's framing)", self.face_detector)
         return self._detector
+
+    @property
+    def enhancer(self) -> Any:
+        """GPEN (``face_enhancement``), built on first use, or ``None``."""
+        if not self.options.face_enhancement:
+            return None
+        if self._enhancer is None:
+            self._enhancer = build_enhancer()
+        return self._enhancer
 
     @property
     def chunk_size(self) -> int:
@@ -387,16 +317,17 @@ class FirstOrderPredictor:
         boxes, whole = source_face_boxes(source, self.detector, self.multi_person,
                                          self.no_face_ok)
         animator = self.animator
+        enhancer = self.enhancer  # built (its weights found) before any frame is written
         size = animator.image_size
         faces = np.stack([crop_resize(source, box, size) for box in boxes])
-        prep = DrivingPrep(size, self._driving_box(reader))
-        first = self._reference_frame(reader, source, boxes[0], prep)
+        prep = DrivingPrep(size, self._driving_plan(reader))
+        index, first = self._reference_frame(reader, source, boxes[0], prep)
         sources = [to_chw_float(face[None]) for face in faces]
         kp_sources = [animator.keypoints(s) for s in sources]
-        kp_initial = animator.keypoints(to_chw_float(prep(first[None])))
+        kp_initial = animator.keypoints(to_chw_float(prep(first[None], index)))
         compose = Compositor(source, boxes, self.ratio, whole_image=whole)
         frames, audio = self._stream(reader, prep, sources, kp_sources, kp_initial, compose,
-                                     out_path, driving_video)
+                                     out_path, driving_video, enhancer)
         return RunSummary(path=out_path, frames=frames, fps=reader.meta.fps,
                           seconds=time.perf_counter() - start, faces=len(boxes), audio=audio)
 
@@ -415,14 +346,15 @@ class FirstOrderPredictor:
                 driving_video = sample_driving
         return source_image, driving_video
 
-    def _driving_box(self, reader: VideoReader) -> Optional[Box]:
-        if not self.crop_driving:
-            return None
-        return locate_driving_face(reader, reader.meta.n_frames, self.detector)
+    def _driving_plan(self, reader: VideoReader) -> DrivingCropPlan:
+        """Where to crop each driving frame (``crop_driving``: auto, on, off)."""
+        if self.crop_driving == "off":
+            return no_crop_plan()
+        return plan_driving_crop(reader, reader.meta.n_frames, self.detector, self.crop_driving)
 
     def _reference_frame(self, reader: VideoReader, source: np.ndarray, box: Box,
-                         prep: DrivingPrep) -> np.ndarray:
-        """The driving frame that relative motion is measured from, ``[H,W,3] uint8``.
+                         prep: DrivingPrep) -> Tuple[int, np.ndarray]:
+        """The driving frame that relative motion is measured from: ``(index, [H,W,3] uint8)``.
 
         Animating every frame against this one reference is what the original FOMM's
         forward-from-best / backward-to-start passes compute, so frames stay in order here.
@@ -433,13 +365,22 @@ class FirstOrderPredictor:
             index = self.best_frame
         elif self.find_best_frame:
             index = find_best_frame(crop_resize(source, box, LANDMARK_SIZE), reader,
-                                    DrivingPrep(LANDMARK_SIZE, prep.box))
+                                    DrivingPrep(LANDMARK_SIZE, prep.plan))
         logger.info("reference driving frame: %d", index)
-        return nth_frame(reader, index, reader.path)
+        return index, nth_frame(reader, index, reader.path)
+
+    def _smoother(self, fps: float) -> Optional[Callable[[Any], Any]]:
+        """The keypoint smoother of ``smooth`` (one per run: it keeps state), or ``None``."""
+        if not self.smooth:
+            return None
+        from ppgan_app.faces.smoothing import KeypointSmoother
+
+        logger.info("--smooth: One-Euro filter on the driving keypoints at %g fps", fps)
+        return KeypointSmoother(fps)
 
     def _stream(self, reader: VideoReader, prep: DrivingPrep, sources: Sequence[np.ndarray],
                 kp_sources: Sequence[Any], kp_initial: Any, compose: Compositor,
-                out_path: str, driving_video: str) -> Tuple[int, bool]:
+                out_path: str, driving_video: str, enhancer: Any = None) -> Tuple[int, bool]:
         """Read, animate and write the driving video chunk by chunk; return (frames, audio)."""
         from tqdm import tqdm
 
@@ -448,9 +389,15 @@ class FirstOrderPredictor:
         with Mp4Writer(out_path, reader.meta.fps) as writer, \
                 tqdm(total=reader.meta.n_frames, unit="frame", desc="animating",
                      disable=not self.progress, dynamic_ncols=True) as bar:
+            smoother = self._smoother(reader.meta.fps)
+            start = 0
             for chunk in iter_chunks(reader, self.chunk_size):
-                crops = render_chunk(self.animator, prep(chunk), sources, kp_sources, kp_initial,
-                                     self.batch_size, self.relative, self.adapt_scale)
+                crops = render_chunk(self.animator, prep(chunk, start), sources, kp_sources,
+                                     kp_initial, self.batch_size, self.relative,
+                                     self.adapt_scale, smoother)
+                if enhancer is not None:  # GPEN on the animated faces, before paste-back
+                    crops = [enhancer.enhance(face_crops) for face_crops in crops]
+                start += len(chunk)
                 for i in range(len(chunk)):
                     writer.write(compose([face_crops[i] for face_crops in crops]))
                 bar.update(len(chunk))
@@ -459,3 +406,27 @@ class FirstOrderPredictor:
             with_audio = self.audio and probe_streams(driving_video).has_audio
             writer.finish(audio_source=driving_video if with_audio else None)
         return writer.frames_written, with_audio
+
+
+# ----------------------------------------------------------------------------- enhancement
+
+#: The module that provides GPEN face restoration (``--face_enhancement``).
+ENHANCEMENT_MODULE = "ppgan_app.faces.enhancement"
+
+
+def check_enhancement_available() -> None:
+    """Raise :class:`InputError` unless the GPEN module is installed (checked before work)."""
+    import importlib.util
+
+    if importlib.util.find_spec(ENHANCEMENT_MODULE) is None:
+        raise InputError("--face_enhancement needs GPEN (ppgan_app.faces.enhancement), which "
+                         "this installation does not include; run without --face_enhancement")
+
+
+def build_enhancer() -> Any:
+    """GPEN on PaddleGAN's weights: ``enhance(crops [n,S,S,3] uint8) -> [n,S,S,3] uint8``,
+    applied to the animated face crops before they are pasted back (as PaddleGAN does)."""
+    import importlib
+
+    check_enhancement_available()
+    return importlib.import_module(ENHANCEMENT_MODULE).FaceEnhancer(weight_path=None)
