@@ -29,7 +29,7 @@ def test_a_folder_with_a_faceless_image_writes_the_others_and_exits_4(tmp_path, 
     assert ffprobe(str(tmp_path / "out" / "woman.mp4")) == {"codec": "h264", "fps": 25.0,
                                                             "audio": True}
     lines = out.strip().splitlines()
-    assert lines[0].split()[:3] == ["portrait", "result", "frames"]
+    assert lines[0].split() == ["portrait", "frames", "faces", "s", "result"]
     assert lines[1].startswith("blank.png") and "FAILED: no face found" in lines[1]
     assert lines[2].startswith("woman.png") and " 100 " in lines[2]
     assert lines[-1].startswith("1 of 2 portrait(s) animated")

@@ -110,15 +110,16 @@ class BatchSummary:
         return [r for r in self.results if not r.ok]
 
     def table(self) -> str:
-        """A plain-text table: portrait, result or error, frames, faces, seconds."""
-        rows = [("portrait", "result", "frames", "faces", "s")]
+        """A plain-text table: portrait, frames, faces, seconds, then the result or error."""
+        rows = [("portrait", "frames", "faces", "s", "result")]
         for r in self.results:
-            rows.append((os.path.basename(r.source), r.path if r.ok else f"FAILED: {r.error}",
-                         str(r.frames) if r.ok else "-", str(r.faces) if r.ok else "-",
-                         f"{r.seconds:.1f}"))
+            rows.append((os.path.basename(r.source), str(r.frames) if r.ok else "-",
+                         str(r.faces) if r.ok else "-", f"{r.seconds:.1f}",
+                         r.path if r.ok else f"FAILED: {r.error}"))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4]
-                 for row in rows]
+        lines = ["  ".join([row[0].ljust(widths[0])]
+                           + [cell.rjust(w) for cell, w in zip(row[1:4], widths[1:])]
+                           + [row[4]]) for row in rows]
         done = len(self.results) - len(self.failed)
         lines.append(f"{done} of {len(self.results)} portrait(s) animated with "
                      f"{self.driving_video} ({self.driving_frames} frames, decoded once) in "
