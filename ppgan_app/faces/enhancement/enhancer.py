@@ -104,8 +104,8 @@ def resolve_gpen_weights(weight_path: Optional[Union[str, Path]]) -> Path:
         raise WeightsUnavailableError(
             f"GPEN weights for face enhancement are not available: could not download {url} "
             f"to {target}{cause}; fetch that URL elsewhere and copy the file to {target} (set "
-            f"{download.CACHE_ENV} to move the cache) or pass its path as the enhancer's "
-            f"weight_path") from err
+            f"{download.CACHE_ENV} to move the cache); from Python, FaceEnhancer(weight_path=...) "
+            f"also takes a local file") from err
 
 
 def _central_square(image: np.ndarray) -> tuple:
