@@ -8,7 +8,7 @@ from PIL import Image
 
 from ppgan_app.apps import FirstOrderPredictor
 from ppgan_app.apps.errors import InputError
-from ppgan_app.apps.expression_transfer import predictor as predictor_module
+from ppgan_app.apps.expression_transfer.motion import DrivingMotion
 from ppgan_app.apps.expression_transfer.batch import batch_names, list_portraits
 from ppgan_app.apps.video_io import VideoReader
 
@@ -142,7 +142,7 @@ def test_batch_names_never_collide():
 
 
 def test_driving_keypoints_are_sliced_per_frame_for_the_reference():
-    motion = predictor_module.DrivingMotion(
+    motion = DrivingMotion(
         path="d.mp4", fps=10.0, frames=5, batches=[], counts=[3, 2], landmarks=None,
         raw=[{"value": np.arange(3)[:, None]}, {"value": np.arange(3, 5)[:, None]}],
         has_audio=False)
