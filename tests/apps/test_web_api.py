@@ -138,6 +138,9 @@ def test_a_job_runs_reports_progress_and_serves_its_video(web, media):
     assert head["Content-Range"] == f"bytes 10-19/{len(video)}"
     # the job's inputs are gone, only its result is kept
     assert [p.name for p in (app.jobs.root / "jobs" / job_id).iterdir()] == ["result.mp4"]
+    (app.jobs.root / "jobs" / job_id / "result.mp4").unlink()  # evicted meanwhile
+    code, body, _ = call(base + status["result"])
+    assert code == 404 and body["error"].startswith(f"job {job_id} has no result")
 
 
 def test_a_portrait_without_a_face_fails_with_the_clis_message(web, tmp_path):

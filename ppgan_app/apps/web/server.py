@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import re
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -255,7 +256,10 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_FOUND, f"job {job_id} has no result (yet)")
             return
         name = "ppgan_app_result.mp4" if download else None
-        self._send_file(job.result, "video/mp4", attachment=name)
+        try:
+            self._send_file(job.result, "video/mp4", attachment=name)
+        except FileNotFoundError:  # removed meanwhile (an old job, or the server stopping)
+            self._error(HTTPStatus.NOT_FOUND, f"job {job_id} has no result any more")
 
     # -- responses
 
@@ -286,8 +290,18 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": message})
 
     def _send_file(self, path: Path, content_type: str, attachment: Optional[str] = None) -> None:
-        """Send a file, or the byte range the ``Range`` header asks for (video seeking)."""
-        size = path.stat().st_size
+        """Send a file, or the byte range the ``Range`` header asks for (video seeking).
+
+        Raises:
+            FileNotFoundError: ``path`` is gone (before anything was sent).
+        """
+        handle = open(path, "rb")  # opened first: a file removed now is a 404, not half an answer
+        with handle:
+            self._send_open_file(handle, os.fstat(handle.fileno()).st_size, content_type,
+                                 attachment)
+
+    def _send_open_file(self, handle: Any, size: int, content_type: str,
+                        attachment: Optional[str]) -> None:
         start, end = parse_range(self.headers.get("Range"), size)
         headers = {"Accept-Ranges": "bytes"}
         if attachment:
@@ -302,15 +316,14 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            left = end - start + 1
-            while left > 0:
-                data = handle.read(min(_CHUNK, left))
-                if not data:
-                    break
-                self.wfile.write(data)
-                left -= len(data)
+        handle.seek(start)
+        left = end - start + 1
+        while left > 0:
+            data = handle.read(min(_CHUNK, left))
+            if not data:
+                break
+            self.wfile.write(data)
+            left -= len(data)
 
 
 def parse_range(header: Optional[str], size: int) -> Tuple[int, int]:
@@ -328,6 +341,19 @@ def parse_range(header: Optional[str], size: int) -> Tuple[int, int]:
     return whole if start > end else (start, end)
 
 
+class _Server(ThreadingHTTPServer):
+    """The stdlib threading server, quiet about browsers that hang up (video seeking)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # a closed tab, an aborted range request
+            logger.debug("client %s went away: %s", client_address, error)
+            return
+        logger.error("request from %s failed", client_address, exc_info=True)
+
+
 def make_server(app: ExpressionApp, host: str = "127.0.0.1", port: int = 7860
                 ) -> ThreadingHTTPServer:
     """An HTTP server for ``app`` bound to ``host:port`` (port 0: a free one).
@@ -337,9 +363,8 @@ def make_server(app: ExpressionApp, host: str = "127.0.0.1", port: int = 7860
     """
     handler = type("BoundHandler", (Handler,), {"app": app})
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        server = _Server((host, port), handler)
     except OSError as err:
         raise InputError(f"cannot listen on {host}:{port}: {err.strerror or err}; choose "
                          "another --port (0 picks a free one) or --host") from None
-    server.daemon_threads = True
     return server
