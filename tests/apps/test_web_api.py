@@ -227,3 +227,47 @@ def test_missing_weights_stop_the_server_before_it_listens(tmp_path, capsys, mon
     assert code == 2 and "serving on" not in captured.out
     assert len(captured.err.strip().splitlines()) == 1
     assert not list(tmp_path.glob("ppgan-app-*"))
+
+
+def test_a_full_disk_while_storing_an_upload_is_one_line(web, media, monkeypatch):
+    import errno
+
+    from ppgan_app.apps.web import jobs as jobs_mod
+
+    base, app = web()
+
+    def full(path, kind):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(jobs_mod, "check_upload", full)
+    status, body, _ = upload(base, media["portrait"], "source")
+    assert status == 500 and body["error"].startswith("error: no space left on device at ")
+    assert list((app.jobs.root / "uploads").iterdir()) == []
+
+
+def test_paddle_stays_in_dygraph_mode_on_the_main_thread_after_a_job(tmp_path):
+    """Paddle sets up dygraph in the thread that imports it: the app must import it on the
+    main thread, not leave that to the worker (a fresh process, Paddle not yet imported;
+    without it the FOMM built afterwards gets static-graph parameters)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from app_helpers import FakeAnimator, make_tiny_checkpoint
+from ppgan_app.apps.expression_transfer.options import TransferOptions
+from ppgan_app.apps.web.server import ExpressionApp
+assert "paddle" not in sys.modules
+app = ExpressionApp(TransferOptions(relative=True, progress=False), animator=FakeAnimator(),
+                    temp_parent={str(tmp_path)!r})
+job = app.jobs.submit(None, None, app.options)
+while app.jobs.get(job.id).state not in ("done", "failed"):
+    time.sleep(0.05)
+app.close()
+print(app.jobs.get(job.id).state, make_tiny_checkpoint({str(tmp_path)!r})["image_size"])
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.split() == ["done", "64"], out.stderr[-2000:]

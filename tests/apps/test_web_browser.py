@@ -113,3 +113,10 @@ def test_upload_animate_play_download_in_chromium(browser, server, tmp_path):
     assert list(server["temp"].glob("ppgan-app-*"))
     assert bh.stop(server["proc"]) == 143
     assert not list(server["temp"].glob("ppgan-app-*"))
+
+
+def test_without_the_browser_the_reason_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(bh, "CHROMEDRIVER", str(tmp_path / "chromedriver"))
+    reason = bh.browser_missing()
+    assert reason.startswith(f"{tmp_path / 'chromedriver'} is missing")
+    assert "apt-get update && apt-get install -y chromium chromium-driver" in reason

@@ -90,7 +90,7 @@ def read_source_image(path: str) -> np.ndarray:
                 wide = np.asarray(img, np.float64) / 257.0  # 16-bit grey -> 8-bit
                 img = Image.fromarray(wide.clip(0, 255).astype(np.uint8))
             image = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         raise InputError(f"cannot read source image {path}: {exc}") from None
     if image.shape[0] < 8 or image.shape[1] < 8:
         raise InputError(f"source image {path} is too small ({image.shape[1]}x{image.shape[0]})")
@@ -215,7 +215,8 @@ class Portrait:
 class FirstOrderPredictor:
     """Animate the face(s) of a portrait with the motion of a driving video (PaddleGAN's API).
 
-    ``FirstOrderPredictor(relative=True, adapt_scale=True).run("me.jpg", "talk.mp4")``. The
+    ``FirstOrderPredictor(relative=True, adapt_scale=True).run("me.jpg", "talk.mp4")``;
+    :meth:`run_batch` animates many portraits with one driving video. The
     keyword arguments are the fields of :class:`.options.TransferOptions` (their defaults and
     help live there, PaddleGAN's defaults beside them) and are all checked here, before any
     work; option values are readable as attributes (``predictor.ratio``).

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 from ppgan_app.apps.expression_transfer.options import (TransferOptions, choices_of,
                                                         option_fields, value_kind)
 from ppgan_app.apps.web.jobs import Job, JobQueue, make_root, one_line
-from ppgan_app.errors import InputError
+from ppgan_app.errors import InputError, KitError, describe_os_error
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,10 @@ class ExpressionApp:
             raise InputError(f"--max_upload_mb must be > 0, got {max_upload_mb}")
         if max_waiting < 1:
             raise InputError(f"--queue_size must be >= 1, got {max_waiting}")
+        # Paddle keeps its dygraph state per thread and sets it up in the thread that imports
+        # it: importing it first on the worker would leave this thread in static-graph mode.
+        import paddle  # noqa: F401
+
         self.options = options
         self.max_upload = int(max_upload_mb * (1 << 20))
         self._animator = animator
@@ -199,6 +203,16 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(HTTPStatus.NOT_FOUND, f"no page {url.path}")
         except InputError as err:
             self._error(HTTPStatus.BAD_REQUEST, f"error: {one_line(err)}")
+        except KitError as err:  # a fault of the machine: the CLI's line, exit code 1's kind
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"error: {one_line(err)}")
+        except ConnectionError:
+            raise  # the browser went away: nobody to answer
+        except OSError as err:  # a full disk while storing an upload
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"error: {describe_os_error(err)}")
+        except Exception as err:  # noqa: BLE001 - the page gets one line, the log the details
+            logger.error("%s %s failed", self.command, url.path, exc_info=True)
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR,
+                        f"internal error: {type(err).__name__}: {one_line(err)} (please report it)")
 
     # -- handlers
 
