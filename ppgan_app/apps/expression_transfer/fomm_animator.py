@@ -123,7 +123,7 @@ def _export_cache(weights: Path) -> Path:
 
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
                         image_size: int = 256, mobile_net: bool = False, engine: str = "auto",
-                        device: Optional[str] = None) -> FommAnimator:
+                        device: Optional[str] = None, precision: str = "fp32") -> FommAnimator:
     """Build networks, load weights and wrap them in an engine.
 
     Args:
@@ -133,9 +133,11 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         mobile_net: the small distilled model (default config and weights).
         engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast``.
         device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
+        precision: ``fp32``, or ``bf16`` for the fast engine's generator.
 
     Raises:
-        InputError: weights unavailable, checkpoint not fitting, bad engine/device choice.
+        InputError: weights unavailable, checkpoint not fitting, bad engine/device/precision
+            choice.
     """
     import paddle
 
@@ -151,6 +153,9 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
     fomm_model_config(cfg)  # a GAN or other config fails here, naming the problem
     check_image_size(image_size, cfg)
     name = _pick_engine(engine, device)
+    if precision != "fp32" and name != "fast":
+        raise InputError(f"--precision {precision} needs the fast engine (CPU); this run uses "
+                         f"the {name} engine: use --precision fp32 or --engine fast")
     weights = _resolve(weight_path, choice.get("weights", ""))
     kp_detector, generator = build_fomm_networks(cfg)
     load_fomm_checkpoint(str(weights), kp_detector, generator)
@@ -158,5 +163,5 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
 
     cache = _export_cache(weights) if name == "fast" else None
     logger.info("FOMM weights %s, engine %s", weights, name)
-    return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg),
-                        image_size)
+    return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg,
+                                     precision=precision), image_size)

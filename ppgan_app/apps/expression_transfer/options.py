@@ -91,6 +91,9 @@ def _choices(name: str) -> Sequence[str]:
     if name == "engine":
         from ppgan_app.apps.expression_transfer.fomm_animator import ENGINE_CHOICES
         return ENGINE_CHOICES
+    if name == "precision":
+        from ppgan_app.inference.engines import PRECISIONS
+        return PRECISIONS
     raise KeyError(name)
 
 
@@ -136,6 +139,10 @@ class TransferOptions:
     engine: str = option("auto", "inference engine: fast (Paddle Inference + oneDNN, CPU), "
                          "dygraph, or auto (fast on CPU when available)",
                          paddlegan="dygraph", choices=("engine",))
+    precision: str = option("fp32", "fp32, or bf16: the fast engine runs the generator's "
+                            "decoder in oneDNN bfloat16 (about 2x faster on vox-256 on CPUs "
+                            "with AVX512-BF16; frames differ slightly, see "
+                            "docs/performance.md)", choices=("precision",))
     audio: bool = option(True, "copy the driving video's sound track (when it has one)",
                          paddlegan=False)
     crop_driving: str = option(
@@ -153,6 +160,9 @@ class TransferOptions:
             object.__setattr__(self, "crop_driving", "on" if self.crop_driving else "off")
         for f in dataclasses.fields(self):
             _check_field(f, getattr(self, f.name))
+        if self.precision != "fp32" and self.engine == "dygraph":
+            raise InputError(f"--precision {self.precision} needs the fast engine; use "
+                             "--engine fast (or auto, on the CPU) or --precision fp32")
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "TransferOptions":

@@ -267,7 +267,8 @@ class FirstOrderPredictor:
 
             self._animator = build_fomm_animator(
                 config=self.config, weight_path=self.weight_path, image_size=self.image_size,
-                mobile_net=self.mobile_net, engine=self.engine, device=self.device)
+                mobile_net=self.mobile_net, engine=self.engine, device=self.device,
+                precision=self.precision)
         return self._animator
 
     @property
