@@ -72,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Animate the face(s) of a portrait with the motion of a driving video "
                     "(First Order Motion Model). Without --source_image/--driving_video the "
                     "bundled sample is used.")
-    p.add_argument("--source_image", help="portrait to animate (default: bundled sample)")
+    p.add_argument("--source_image", nargs="+", metavar="IMAGE",
+                   help="portrait to animate (default: bundled sample); several files or a "
+                        "folder animate each with one decode of the driving video, writing "
+                        "<output>/<portrait name>.mp4 (exit 4 when some of them failed)")
     p.add_argument("--driving_video", help="video whose face motion is transferred "
                                            "(default: bundled sample)")
     for f in option_fields():
@@ -121,7 +124,7 @@ def _setup_runtime(device: Optional[str]) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the demo; return the exit code (see :mod:`ppgan_app.errors`: 0 ok, 1 fault,
-    2 bad input or options, 130 Ctrl-C, 143 SIGTERM)."""
+    2 bad input or options, 4 a batch where some portraits failed, 130 Ctrl-C, 143 SIGTERM)."""
     from ppgan_app.cli.common import run_cli
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -133,11 +136,21 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ppgan_app.apps.expression_transfer.predictor import FirstOrderPredictor
+    from ppgan_app.errors import EXIT_PARTIAL, InputError
 
     kwargs = predictor_kwargs(args)
+    sources = getattr(args, "source_image", None)
+    batch = sources is not None and (len(sources) > 1 or os.path.isdir(sources[0]))
+    if batch and "filename" in kwargs:
+        raise InputError("--filename names one result; with several portraits each result is "
+                         "named after its portrait (<output>/<name>.mp4): drop --filename")
     _setup_runtime(kwargs.get("device"))  # before the predictor imports Paddle's MKL
     predictor = FirstOrderPredictor(**kwargs)  # checks every option before any work
-    summary = predictor.run_with_summary(getattr(args, "source_image", None),
+    if batch:
+        summary = predictor.run_batch(sources, getattr(args, "driving_video", None))
+        print(summary.table())
+        return 0 if summary.ok else EXIT_PARTIAL
+    summary = predictor.run_with_summary(sources[0] if sources else None,
                                          getattr(args, "driving_video", None))
     print(f"wrote {summary.path}: {summary.frames} frames at {summary.fps:g} fps in "
           f"{summary.seconds:.1f} s")

@@ -77,6 +77,8 @@ class Trainer:
         self._test_loader = None
         if train_data and self.cfg["validate"] and self.rank == 0:
             self._test_loader = self._build_test_loader()  # fail now, not after hours of training
+        # metrics too are built now (a missing metric checkpoint fails before training)
+        self._metrics = self._build_metrics() if self._test_loader is not None else None
         self.iter = 0
         self._saved_iter = -1
         self._in_step = self._final_save = False
@@ -200,7 +202,7 @@ class Trainer:
                 logger.warning("no dataset.test in the config: nothing to validate")
             return {}
         val_cfg = self.cfg["validate"] or {}
-        metrics = {k: build_from_config(v, METRICS) for k, v in (val_cfg.get("metrics") or {}).items()}
+        metrics = self._metrics if self._metrics is not None else self._build_metrics()
         for metric in metrics.values():
             if hasattr(metric, "reset"):
                 metric.reset()
@@ -228,6 +230,10 @@ class Trainer:
                               for k, v in results.items()) or "(no metrics)")
         self._vdl_scalars({f"val/{k}": v for k, v in results.items() if isinstance(v, float)})
         return results
+
+    def _build_metrics(self) -> Dict[str, Any]:
+        val_cfg = self.cfg["validate"] or {}
+        return {k: build_from_config(v, METRICS) for k, v in (val_cfg.get("metrics") or {}).items()}
 
     def save_checkpoint(self, mid_iteration: bool = False) -> Optional[Path]:
         """Write a checkpoint of the current iteration (rank 0; once per iteration).

@@ -39,7 +39,7 @@ def test_flags_map_to_predictor_arguments():
         "image_size": 512, "batch_size": 4, "mobile_net": True, "slice_size": 8,
         "engine": "dygraph", "audio": False, "crop_driving": "on", "smooth": True,
         "no_face_ok": True}
-    assert (args.source_image, args.driving_video) == ("s.jpg", "d.mp4")
+    assert (args.source_image, args.driving_video) == (["s.jpg"], "d.mp4")
 
 
 def test_unset_flags_fall_through_to_the_library_defaults():

@@ -2,7 +2,8 @@
 
 :class:`TransferOptions` is a frozen dataclass: each field's default is the one default, and
 its metadata holds the help text, PaddleGAN's default (where ours differs) and the check of its
-value. The command line (:mod:`ppgan_app.cli.first_order`) builds its flags from these fields,
+value. The command lines (:mod:`ppgan_app.cli.first_order`, :mod:`ppgan_app.cli.web`) build
+their flags from these fields, the web app's page its form,
 :class:`~ppgan_app.apps.expression_transfer.predictor.FirstOrderPredictor` takes them as
 keyword arguments, and :meth:`TransferOptions.__post_init__` checks them all before any work, so a
 bad value is one :class:`~ppgan_app.errors.InputError` naming the flag.

@@ -8,7 +8,10 @@ keypoints (optionally smoothed) →
 animate every source face → (optionally enhance the faces) → paste back with feathered masks →
 encode H.264 → mux the audio. The options are :class:`.options.TransferOptions`.
 
-Memory does not grow with the video's length: at most ``chunk_size`` driving frames are held.
+Memory does not grow with the video's length: at most ``chunk_size`` driving frames are held,
+plus the driving keypoints (about 60 numbers per frame). Several portraits with one driving video
+(:meth:`FirstOrderPredictor.run_batch`) share one decode of the video and one keypoint pass
+(:class:`DrivingMotion`); a portrait that fails (no face) is reported and the others go on.
 """
 from __future__ import annotations
 
@@ -17,14 +20,18 @@ import os
 import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ppgan_app.apps.expression_transfer.animator import Animator
 from ppgan_app.apps.expression_transfer.composite import Compositor
+from ppgan_app.apps.expression_transfer.motion import (DrivingMotion, animate_batch,
+                                                      driving_keypoints, to_chw_float)
 from ppgan_app.apps.expression_transfer.options import TransferOptions, check_filename
 from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
+from ppgan_app.apps.expression_transfer.batch import (BatchSummary, PortraitResult,
+                                                     batch_names, list_portraits)
 from ppgan_app.errors import InputError
 from ppgan_app.faces.crop import Box, crop_resize, face_crop_boxes
 from ppgan_app.faces.driving_crop import DrivingCropPlan, no_crop_plan, plan_driving_crop
@@ -83,7 +90,7 @@ def read_source_image(path: str) -> np.ndarray:
                 wide = np.asarray(img, np.float64) / 257.0  # 16-bit grey -> 8-bit
                 img = Image.fromarray(wide.clip(0, 255).astype(np.uint8))
             image = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         raise InputError(f"cannot read source image {path}: {exc}") from None
     if image.shape[0] < 8 or image.shape[1] < 8:
         raise InputError(f"source image {path} is too small ({image.shape[1]}x{image.shape[0]})")
@@ -114,17 +121,6 @@ def source_face_boxes(image: np.ndarray, detect: Callable[[np.ndarray], np.ndarr
     return (boxes if multi_person else boxes[:1]), False
 
 
-def to_chw_float(images: np.ndarray) -> np.ndarray:
-    """``[N,S,S,3] uint8`` → ``[N,3,S,S] float32`` in [0, 1]."""
-    return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-
-
-def to_hwc_uint8(images: np.ndarray) -> np.ndarray:
-    """``[N,3,S,S] float`` in [0, 1] → ``[N,S,S,3] uint8``."""
-    scaled = np.rint(np.asarray(images).transpose(0, 2, 3, 1) * 255.0)
-    return np.clip(scaled, 0, 255).astype(np.uint8)
-
-
 class DrivingPrep:
     """Turns raw driving frames into network input: the crop of their shot, then resize.
 
@@ -147,21 +143,6 @@ class DrivingPrep:
         return out
 
 
-def nth_frame(frames: Iterable[np.ndarray], index: int, path: str) -> np.ndarray:
-    """Frame ``index`` of a streamed video ``[H,W,3] uint8``.
-
-    Raises:
-        InputError: the video has no frames, or fewer than ``index + 1``.
-    """
-    count = 0
-    for count, frame in enumerate(frames, start=1):
-        if count - 1 == index:
-            return frame
-    if count == 0:
-        raise InputError(f"driving video {path} has no frames")
-    raise InputError(f"--best_frame {index} is past the end of {path} ({count} frames)")
-
-
 def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
                     prep: DrivingPrep, landmarker: Optional[Callable] = None) -> int:
     """Index of the driving frame whose face pose is closest to the source face's.
@@ -173,15 +154,24 @@ def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
             compared on the images the network animates from, at a size dlib can handle.
         landmarker: ``image -> [68,2] or None``; default dlib's 68-point model.
     """
-    from ppgan_app.faces.landmarks import DlibLandmarker, best_frame_index
+    from ppgan_app.faces.landmarks import DlibLandmarker
 
     landmarker = landmarker or DlibLandmarker()
+    return best_frame_from(source_face, (landmarker(prep(f[None], i)[0])
+                                         for i, f in enumerate(frames)), landmarker)
+
+
+def best_frame_from(source_face: np.ndarray, driving_landmarks: Iterable[Optional[np.ndarray]],
+                    landmarker: Callable) -> int:
+    """Index of the driving frame whose landmarks (``[68,2]`` or ``None`` per frame) are
+    closest in pose to those of ``source_face [S,S,3] uint8``; 0 without source landmarks."""
+    from ppgan_app.faces.landmarks import best_frame_index
+
     source_points = landmarker(source_face)
     if source_points is None:
         logger.warning("--find_best_frame: no landmarks on the source face; using frame 0")
         return 0
-    return best_frame_index(source_points, (landmarker(prep(f[None], i)[0])
-                                            for i, f in enumerate(frames)))
+    return best_frame_index(source_points, driving_landmarks)
 
 
 def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[np.ndarray],
@@ -192,27 +182,32 @@ def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[
 
     Args:
         prep_frames: ``[n,S,S,3] uint8`` preprocessed driving frames.
-        sources: per face, ``[1,3,S,S] float32`` in [0, 1].
-        kp_sources: per face, its keypoints.
-        kp_initial: keypoints of the reference driving frame.
         batch_size: frames per network call.
         smoother: keypoints → smoothed keypoints, called on batches in frame order (state
             kept across calls), or ``None``.
+        others: as :func:`animate_batch`.
 
     Returns:
         per face, ``[n,S,S,3] uint8`` animated crops, in frame order.
     """
     outputs: List[List[np.ndarray]] = [[] for _ in sources]
-    for start in range(0, len(prep_frames), batch_size):
-        driving = to_chw_float(prep_frames[start:start + batch_size])
-        kp_driving = animator.keypoints(driving)
+    for kp_driving, _ in driving_keypoints(animator, prep_frames, batch_size):
         if smoother is not None:
             kp_driving = smoother(kp_driving)
-        for face, (source, kp_source) in enumerate(zip(sources, kp_sources)):
-            pred = animator.animate(source, kp_source, kp_driving, kp_initial,
-                                    relative=relative, adapt_scale=adapt_scale)
-            outputs[face].append(to_hwc_uint8(pred))
+        for face, crops in enumerate(animate_batch(animator, kp_driving, sources, kp_sources,
+                                                   kp_initial, relative, adapt_scale)):
+            outputs[face].append(crops)
     return [np.concatenate(parts) for parts in outputs]
+
+
+@dataclass(frozen=True)
+class Portrait:
+    """A source portrait ready to animate: ``image [H,W,3] uint8`` and its face boxes."""
+
+    path: str
+    image: np.ndarray
+    boxes: List[Box]
+    whole: bool  #: no face found: the whole image is animated (``no_face_ok``)
 
 
 # ----------------------------------------------------------------------------- predictor
@@ -220,7 +215,8 @@ def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[
 class FirstOrderPredictor:
     """Animate the face(s) of a portrait with the motion of a driving video (PaddleGAN's API).
 
-    ``FirstOrderPredictor(relative=True, adapt_scale=True).run("me.jpg", "talk.mp4")``. The
+    ``FirstOrderPredictor(relative=True, adapt_scale=True).run("me.jpg", "talk.mp4")``;
+    :meth:`run_batch` animates many portraits with one driving video. The
     keyword arguments are the fields of :class:`.options.TransferOptions` (their defaults and
     help live there, PaddleGAN's defaults beside them) and are all checked here, before any
     work; option values are readable as attributes (``predictor.ratio``).
@@ -230,6 +226,9 @@ class FirstOrderPredictor:
         animator: an :class:`Animator` to use instead of building the FOMM networks.
         enhancer: an object with ``enhance(crops [n,S,S,3] uint8) -> same`` to use instead of
             building GPEN for ``face_enhancement``.
+        on_progress: called as ``on_progress(stage, done, total)`` while a run goes on
+            (``stage`` is ``"driving"`` for the keypoint pass, ``"animating"`` per portrait;
+            ``total`` frames may be ``None`` when the video does not say); the web app's bar.
         **kwargs: options.
 
     Raises:
@@ -239,6 +238,7 @@ class FirstOrderPredictor:
 
     def __init__(self, options: Optional[TransferOptions] = None, *,
                  animator: Optional[Animator] = None, enhancer: Any = None,
+                 on_progress: Optional[Callable[[str, int, Optional[int]], None]] = None,
                  **kwargs: Any) -> None:
         if options is not None and kwargs:
             raise InputError("pass either options or keyword arguments, not both")
@@ -248,6 +248,8 @@ class FirstOrderPredictor:
         self._animator = animator
         self._enhancer = enhancer
         self._detector = None
+        self._landmarker: Optional[Callable] = None
+        self._on_progress = on_progress
 
     def __getattr__(self, name: str) -> Any:
         options = self.__dict__.get("options")
@@ -296,41 +298,84 @@ class FirstOrderPredictor:
 
     # -- public API
 
-    def run(self, source_image: Optional[str] = None, driving_video: Optional[str] = None,
-            filename: Optional[str] = None) -> str:
+    def run(self, source_image: Union[None, str, Sequence[str]] = None,
+            driving_video: Optional[str] = None,
+            filename: Optional[str] = None) -> Union[str, List[str]]:
         """Animate ``source_image`` with ``driving_video``; return the output mp4's path.
 
-        Without paths the bundled sample is used.
+        Without paths the bundled sample is used. A list of portraits or a folder of them is a
+        batch (:meth:`run_batch`): the paths of the results written are returned as a list,
+        and portraits that failed are logged with the summary table.
         """
+        if source_image is not None and (not isinstance(source_image, (str, os.PathLike))
+                                         or os.path.isdir(source_image)):
+            summary = self.run_batch(source_image, driving_video)
+            if not summary.ok:
+                logger.warning("some portraits failed:\n%s", summary.table())
+            return summary.paths
         return self.run_with_summary(source_image, driving_video, filename).path
 
     def run_with_summary(self, source_image: Optional[str] = None,
                          driving_video: Optional[str] = None,
                          filename: Optional[str] = None) -> RunSummary:
-        """Like :meth:`run`, returning a :class:`RunSummary` (path, frames, fps, seconds...)."""
+        """Like :meth:`run` for one portrait, returning a :class:`RunSummary`."""
         start = time.perf_counter()
         source_image, driving_video = self._resolve_inputs(source_image, driving_video)
         out_path = os.path.join(self.output, check_filename(filename or self.filename))
         check_destination(out_path)  # before any work: a folder in the way, a read-only disk
         clean_stale_temps(out_path)
-        source = read_source_image(source_image)
+        portrait = self._portrait(source_image)
+        motion = self._driving_motion(VideoReader(driving_video))
+        frames, audio = self._render(portrait, motion, out_path)
+        return RunSummary(path=out_path, frames=frames, fps=motion.fps,
+                          seconds=time.perf_counter() - start, faces=len(portrait.boxes),
+                          audio=audio)
+
+    def run_batch(self, source_images: Union[str, Sequence[str]],
+                  driving_video: Optional[str] = None) -> BatchSummary:
+        """Animate several portraits with one driving video: one result per portrait.
+
+        The driving video is decoded and its keypoints computed once for all portraits.
+        Results go to ``output/<portrait name>.mp4`` (see :func:`.batch.batch_names`;
+        ``filename`` is not used). A portrait that fails with an :class:`InputError` (unreadable,
+        no face) is reported in the summary and skipped; the others go on. Problems shared by
+        all (the driving video, the options, the output folder, a full disk) raise.
+
+        Args:
+            source_images: image files and/or folders of images (see
+                :func:`.batch.list_portraits`).
+            driving_video: the driving video (default: the bundled sample).
+        """
+        start = time.perf_counter()
+        portraits = list_portraits(source_images)
+        _, driving_video = self._resolve_inputs(portraits[0], driving_video)
+        out_paths = [os.path.join(self.output, name) for name in batch_names(portraits)]
+        for out_path in out_paths:
+            check_destination(out_path)
+            clean_stale_temps(out_path)
         reader = VideoReader(driving_video)
-        boxes, whole = source_face_boxes(source, self.detector, self.multi_person,
-                                         self.no_face_ok)
-        animator = self.animator
-        enhancer = self.enhancer  # built (its weights found) before any frame is written
-        size = animator.image_size
-        faces = np.stack([crop_resize(source, box, size) for box in boxes])
-        prep = DrivingPrep(size, self._driving_plan(reader))
-        index, first = self._reference_frame(reader, source, boxes[0], prep)
-        sources = [to_chw_float(face[None]) for face in faces]
-        kp_sources = [animator.keypoints(s) for s in sources]
-        kp_initial = animator.keypoints(to_chw_float(prep(first[None], index)))
-        compose = Compositor(source, boxes, self.ratio, whole_image=whole)
-        frames, audio = self._stream(reader, prep, sources, kp_sources, kp_initial, compose,
-                                     out_path, driving_video, enhancer)
-        return RunSummary(path=out_path, frames=frames, fps=reader.meta.fps,
-                          seconds=time.perf_counter() - start, faces=len(boxes), audio=audio)
+        results: List[Optional[PortraitResult]] = [None] * len(portraits)
+        loaded = []
+        for i, path in enumerate(portraits):
+            try:
+                loaded.append((i, self._portrait(path)))
+            except InputError as err:
+                results[i] = self._failure(path, err, 0.0)
+        motion = self._driving_motion(reader) if loaded else None
+        for i, portrait in loaded:
+            began = time.perf_counter()
+            try:
+                frames, audio = self._render(portrait, motion, out_paths[i])
+            except InputError as err:
+                results[i] = self._failure(portrait.path, err, time.perf_counter() - began)
+                continue
+            results[i] = PortraitResult(source=portrait.path, path=out_paths[i], frames=frames,
+                                        faces=len(portrait.boxes), audio=audio,
+                                        seconds=time.perf_counter() - began)
+        return BatchSummary(results=list(results), driving_video=driving_video,
+                            driving_frames=motion.frames if motion else 0,
+                            fps=motion.fps if motion else reader.meta.fps,
+                            seconds=time.perf_counter() - start)
 
     # -- steps that need the options
 
@@ -347,15 +392,83 @@ class FirstOrderPredictor:
                 driving_video = sample_driving
         return source_image, driving_video
 
+    @staticmethod
+    def _failure(path: str, err: InputError, seconds: float) -> PortraitResult:
+        message = " ".join(str(err).split())
+        logger.warning("%s: %s (skipped; the other portraits go on)", path, message)
+        return PortraitResult(source=path, path=None, error=message, seconds=seconds)
+
+    def _portrait(self, path: str) -> Portrait:
+        """Read a portrait and find the faces to animate (``InputError``: unreadable, no face)."""
+        image = read_source_image(path)
+        boxes, whole = source_face_boxes(image, self.detector, self.multi_person, self.no_face_ok)
+        return Portrait(path=path, image=image, boxes=boxes, whole=whole)
+
     def _driving_plan(self, reader: VideoReader) -> DrivingCropPlan:
         """Where to crop each driving frame (``crop_driving``: auto, on, off)."""
         if self.crop_driving == "off":
             return no_crop_plan()
         return plan_driving_crop(reader, reader.meta.n_frames, self.detector, self.crop_driving)
 
-    def _reference_frame(self, reader: VideoReader, source: np.ndarray, box: Box,
-                         prep: DrivingPrep) -> Tuple[int, np.ndarray]:
-        """The driving frame that relative motion is measured from: ``(index, [H,W,3] uint8)``.
+    def _progress(self, stage: str, done: int, total: Optional[int]) -> None:
+        if self._on_progress is not None:
+            self._on_progress(stage, done, total)
+
+    def _driving_motion(self, reader: VideoReader) -> DrivingMotion:
+        """Decode the driving video once: keypoints of every frame (and landmarks for
+        ``find_best_frame``), in chunks of ``chunk_size`` frames.
+
+        Raises:
+            InputError: no frames, ``best_frame`` past the end, or ``find_best_frame`` without
+                dlib's landmark model (before decoding).
+        """
+        from tqdm.auto import tqdm
+
+        from ppgan_app.apps.video_io import probe_streams
+
+        animator = self.animator
+        self.enhancer  # noqa: B018 - built (its weights found) before any frame is written
+        prep = DrivingPrep(animator.image_size, self._driving_plan(reader))
+        landmarker = self._find_best_landmarker()
+        landmark_prep = DrivingPrep(LANDMARK_SIZE, prep.plan)
+        smoother = self._smoother(reader.meta.fps)
+        batches, counts, raw, landmarks = [], [], [], [] if landmarker else None
+        total = reader.meta.n_frames
+        start = 0
+        with tqdm(total=total, unit="frame", desc="driving keypoints",
+                  disable=not self.progress, dynamic_ncols=True) as bar:
+            for chunk in iter_chunks(reader, self.chunk_size):
+                for kp, count in driving_keypoints(animator, prep(chunk, start), self.batch_size):
+                    raw.append(kp)
+                    batches.append(smoother(kp) if smoother is not None else kp)
+                    counts.append(count)
+                if landmarker is not None:
+                    landmarks.extend(landmarker(landmark_prep(f[None], start + i)[0])
+                                     for i, f in enumerate(chunk))
+                start += len(chunk)
+                bar.update(len(chunk))
+                self._progress("driving", start, total)
+        if start == 0:
+            raise InputError(f"driving video {reader.path} has no frames")
+        if self.best_frame is not None and self.best_frame >= start:
+            raise InputError(f"--best_frame {self.best_frame} is past the end of {reader.path} "
+                             f"({start} frames)")
+        return DrivingMotion(path=reader.path, fps=reader.meta.fps, frames=start,
+                             batches=batches, counts=counts, raw=raw, landmarks=landmarks,
+                             has_audio=self.audio and probe_streams(reader.path).has_audio)
+
+    def _find_best_landmarker(self) -> Optional[Callable]:
+        """dlib's landmarker when ``find_best_frame`` decides the reference frame, else None."""
+        if not self.find_best_frame or self.best_frame is not None:
+            return None
+        if self._landmarker is None:
+            from ppgan_app.faces.landmarks import DlibLandmarker
+
+            self._landmarker = DlibLandmarker()
+        return self._landmarker
+
+    def _reference_index(self, portrait: Portrait, motion: DrivingMotion) -> int:
+        """The driving frame that relative motion is measured from.
 
         Animating every frame against this one reference is what the original FOMM's
         forward-from-best / backward-to-start passes compute, so frames stay in order here.
@@ -364,11 +477,11 @@ class FirstOrderPredictor:
         index = 0
         if self.best_frame is not None:
             index = self.best_frame
-        elif self.find_best_frame:
-            index = find_best_frame(crop_resize(source, box, LANDMARK_SIZE), reader,
-                                    DrivingPrep(LANDMARK_SIZE, prep.plan))
+        elif motion.landmarks is not None:
+            index = best_frame_from(crop_resize(portrait.image, portrait.boxes[0], LANDMARK_SIZE),
+                                    motion.landmarks, self._find_best_landmarker())
         logger.info("reference driving frame: %d", index)
-        return index, nth_frame(reader, index, reader.path)
+        return index
 
     def _smoother(self, fps: float) -> Optional[Callable[[Any], Any]]:
         """The keypoint smoother of ``smooth`` (one per run: it keeps state), or ``None``."""
@@ -379,34 +492,37 @@ class FirstOrderPredictor:
         logger.info("--smooth: One-Euro filter on the driving keypoints at %g fps", fps)
         return KeypointSmoother(fps)
 
-    def _stream(self, reader: VideoReader, prep: DrivingPrep, sources: Sequence[np.ndarray],
-                kp_sources: Sequence[Any], kp_initial: Any, compose: Compositor,
-                out_path: str, driving_video: str, enhancer: Any = None) -> Tuple[int, bool]:
-        """Read, animate and write the driving video chunk by chunk; return (frames, audio)."""
-        from tqdm import tqdm
+    def _render(self, portrait: Portrait, motion: DrivingMotion,
+                out_path: str) -> Tuple[int, bool]:
+        """Animate one portrait with the driving keypoints and write it; return
+        ``(frames, audio)``."""
+        from tqdm.auto import tqdm
 
-        from ppgan_app.apps.video_io import probe_streams
-
-        with Mp4Writer(out_path, reader.meta.fps) as writer, \
-                tqdm(total=reader.meta.n_frames, unit="frame", desc="animating",
+        animator, enhancer = self.animator, self.enhancer
+        size = animator.image_size
+        sources = [to_chw_float(crop_resize(portrait.image, box, size)[None])
+                   for box in portrait.boxes]
+        kp_sources = [animator.keypoints(s) for s in sources]
+        kp_initial = motion.reference(self._reference_index(portrait, motion))
+        compose = Compositor(portrait.image, portrait.boxes, self.ratio,
+                             whole_image=portrait.whole)
+        done = 0
+        with Mp4Writer(out_path, motion.fps) as writer, \
+                tqdm(total=motion.frames, unit="frame",
+                     desc=f"animating {os.path.basename(portrait.path)}",
                      disable=not self.progress, dynamic_ncols=True) as bar:
-            smoother = self._smoother(reader.meta.fps)
-            start = 0
-            for chunk in iter_chunks(reader, self.chunk_size):
-                crops = render_chunk(self.animator, prep(chunk, start), sources, kp_sources,
-                                     kp_initial, self.batch_size, self.relative,
-                                     self.adapt_scale, smoother)
+            for kp_driving, count in zip(motion.batches, motion.counts):
+                crops = animate_batch(animator, kp_driving, sources, kp_sources, kp_initial,
+                                      self.relative, self.adapt_scale)
                 if enhancer is not None:  # GPEN on the animated faces, before paste-back
                     crops = [enhancer.enhance(face_crops) for face_crops in crops]
-                start += len(chunk)
-                for i in range(len(chunk)):
+                for i in range(count):
                     writer.write(compose([face_crops[i] for face_crops in crops]))
-                bar.update(len(chunk))
-            if writer.frames_written == 0:
-                raise InputError(f"driving video {driving_video} has no frames")
-            with_audio = self.audio and probe_streams(driving_video).has_audio
-            writer.finish(audio_source=driving_video if with_audio else None)
-        return writer.frames_written, with_audio
+                done += count
+                bar.update(count)
+                self._progress("animating", done, motion.frames)
+            writer.finish(audio_source=motion.path if motion.has_audio else None)
+        return writer.frames_written, motion.has_audio
 
 
 # ----------------------------------------------------------------------------- enhancement
