@@ -29,6 +29,7 @@ from ppgan_app.apps.expression_transfer.composite import Compositor
 from ppgan_app.apps.expression_transfer.motion import (DrivingMotion, animate_batch,
                                                       driving_keypoints, to_chw_float)
 from ppgan_app.apps.expression_transfer.options import TransferOptions, check_filename
+from ppgan_app.apps.ordered_stage import OrderedStage
 from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
 from ppgan_app.apps.expression_transfer.batch import (BatchSummary, PortraitResult,
                                                      batch_names, list_portraits)
@@ -511,16 +512,24 @@ class FirstOrderPredictor:
                 tqdm(total=motion.frames, unit="frame",
                      desc=f"animating {os.path.basename(portrait.path)}",
                      disable=not self.progress, dynamic_ncols=True) as bar:
-            for kp_driving, count in zip(motion.batches, motion.counts):
-                crops = animate_batch(animator, kp_driving, sources, kp_sources, kp_initial,
-                                      self.relative, self.adapt_scale)
-                if enhancer is not None:  # GPEN on the animated faces, before paste-back
-                    crops = [enhancer.enhance(face_crops) for face_crops in crops]
+
+            def paste_and_write(batch: Tuple[List[np.ndarray], int]) -> None:
+                crops, count = batch
                 for i in range(count):
                     writer.write(compose([face_crops[i] for face_crops in crops]))
-                done += count
-                bar.update(count)
-                self._progress("animating", done, motion.frames)
+
+            # compositing and encoding of one batch overlap the network's next batch
+            with OrderedStage(paste_and_write, max_pending=2, name="paste-and-write") as stage:
+                for kp_driving, count in zip(motion.batches, motion.counts):
+                    crops = animate_batch(animator, kp_driving, sources, kp_sources, kp_initial,
+                                          self.relative, self.adapt_scale)
+                    if enhancer is not None:  # GPEN on the animated faces, before paste-back
+                        crops = [enhancer.enhance(face_crops) for face_crops in crops]
+                    stage.submit((crops, count))
+                    done += count
+                    bar.update(count)
+                    self._progress("animating", done, motion.frames)
+                stage.close()
             writer.finish(audio_source=motion.path if motion.has_audio else None)
         return writer.frames_written, motion.has_audio
 
