@@ -194,7 +194,8 @@ def _torch_nets():
                 Down(cin if i == 0 else width(expansion, cap, i), width(expansion, cap, i + 1))
                 for i in range(blocks))
             self.ups = nn.ModuleList(
-                Up((1 if i == blocks - 1 else 2) * width(expansion, cap, i + 1), width(expansion, cap, i))
+                Up((1 if i == blocks - 1 else 2) * width(expansion, cap, i + 1),
+                   width(expansion, cap, i))
                 for i in reversed(range(blocks)))
             self.out_filters = expansion + cin
 
@@ -217,7 +218,8 @@ def _torch_nets():
             coords = torch.arange(size, dtype=torch.float32)
             one_d = torch.exp(-(coords - (size - 1) / 2) ** 2 / (2 * sigma ** 2))
             kernel = torch.outer(one_d, one_d)
-            self.register_buffer("weight", (kernel / kernel.sum()).expand(channels, 1, size, size).clone())
+            kernel = (kernel / kernel.sum()).expand(channels, 1, size, size).clone()
+            self.register_buffer("weight", kernel)
             self.channels, self.step = channels, int(1 / scale)
 
         def forward(self, x):
@@ -298,7 +300,8 @@ def _torch_nets():
             self.downs = nn.Sequential(*[Down(width(e, cap, i), width(e, cap, i + 1)) for i in range(d)])
             self.bottleneck = nn.Sequential(*[ResBlock(width(e, cap, d))
                                               for _ in range(GEN["num_bottleneck_blocks"])])
-            self.ups = nn.Sequential(*[Up(width(e, cap, d - i), width(e, cap, d - i - 1)) for i in range(d)])
+            self.ups = nn.Sequential(*[Up(width(e, cap, d - i), width(e, cap, d - i - 1))
+                                       for i in range(d)])
             self.final = nn.Conv2d(e, 3, 7, padding=3)
 
         @staticmethod

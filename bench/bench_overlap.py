@@ -112,7 +112,8 @@ def main(argv: List[str] | None = None) -> int:
         module.OrderedStage = stages["threaded"]
     print(f"{os.path.basename(config)} at {args.image_size}, engine {args.engine}, bundled sample, "
           f"{args.rounds} rounds (median); load average {os.getloadavg()[0]:.1f}")
-    print(f"{'row':10} {'render ms/frame':>16} {'CPU ms/frame':>13} {'model ms/frame':>15} {'x model':>8}")
+    print(f"{'row':10} {'render ms/frame':>16} {'CPU ms/frame':>13} {'model ms/frame':>15} "
+          f"{'x model':>8}")
     for name, rows in results.items():
         render = statistics.median(r["render"] for r in rows)
         cpu = statistics.median(r["cpu"] for r in rows)

@@ -32,7 +32,8 @@ class OrderedStage(Generic[T]):
         name: the worker thread's name (shows in logs and debuggers).
     """
 
-    def __init__(self, fn: Callable[[T], Any], max_pending: int = 2, name: str = "ordered-stage") -> None:
+    def __init__(self, fn: Callable[[T], Any], max_pending: int = 2,
+                 name: str = "ordered-stage") -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
         self._fn = fn
