@@ -26,7 +26,8 @@ import numpy as np
 from ppgan_app.datasets.synthetic_motion import ClipRenderer, MotionParams, plan_clip
 from ppgan_app.datasets.video_frames import FRAME_EXTENSIONS, read_image, to_rgb
 from ppgan_app.errors import InputError, OutputError
-from ppgan_app.utils.safe_files import check_destination, publish, remove_quietly, temp_path
+from ppgan_app.utils.safe_files import (check_destination, clean_stale_temps, publish,
+                                        remove_quietly, temp_path)
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ def check_output_folder(root: Path, overwrite: bool) -> None:
     if root.is_dir() and any(root.iterdir()) and not overwrite:
         raise InputError(f"--output {root} is not empty; choose a new folder or pass --overwrite")
     check_destination(root.parent / f"{root.name}.probe", what="output folder")
+    clean_stale_temps(root)
 
 
 def make_motion_dataset(root: str | Path, stills: Optional[Sequence[Still]] = None, size: int = 128,
