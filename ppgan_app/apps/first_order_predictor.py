@@ -22,7 +22,8 @@ from ppgan_app.apps.animator import Animator
 from ppgan_app.apps.composite import Compositor
 from ppgan_app.apps.crop import Box, crop_resize, driving_crop_box, face_crop_boxes
 from ppgan_app.apps.errors import InputError
-from ppgan_app.apps.video_io import Mp4Writer, VideoReader, check_writable_dir, iter_chunks
+from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
+from ppgan_app.utils.safe_files import check_destination, clean_stale_temps
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,23 @@ class RunSummary:
 
 
 # ----------------------------------------------------------------------------- steps
+
+def check_filename(filename: str) -> str:
+    """A result name is a plain ``.mp4`` file name inside the output folder.
+
+    Raises:
+        InputError: the name has a folder part (``sub/x.mp4``, ``../x.mp4``, an absolute path),
+            is empty or a dot name, or does not end in ``.mp4``.
+    """
+    name = str(filename)
+    if not name or name in (".", "..") or os.path.basename(name) != name or "/" in name \
+            or (os.sep != "/" and os.sep in name):
+        raise InputError(f"--filename {name!r} must be a plain file name inside --output "
+                         "(no folders); use --output to choose the folder")
+    if not name.lower().endswith(".mp4"):
+        raise InputError(f"--filename {name!r} must end in .mp4 (the result is an H.264 mp4)")
+    return name
+
 
 def read_source_image(path: str) -> np.ndarray:
     """Read a portrait as ``[H,W,3] uint8`` RGB.
@@ -286,6 +304,13 @@ class FirstOrderPredictor:
             raise InputError(f"--ratio must be in (0, 2], got {ratio}")
         if slice_size < 0:
             raise InputError(f"--slice_size must be >= 0, got {slice_size}")
+        if image_size < 1:
+            raise InputError(f"--image_size must be positive, got {image_size}")
+        check_filename(filename)
+        if device is not None:
+            from ppgan_app.utils.device import check_device
+
+            check_device(device)
         self.output = output
         self.filename = filename
         self.weight_path = weight_path
@@ -354,8 +379,9 @@ class FirstOrderPredictor:
         """Like :meth:`run`, returning a :class:`RunSummary` (path, frames, fps, seconds...)."""
         start = time.perf_counter()
         source_image, driving_video = self._resolve_inputs(source_image, driving_video)
-        out_path = os.path.join(self.output, filename or self.filename)
-        check_writable_dir(self.output)
+        out_path = os.path.join(self.output, check_filename(filename or self.filename))
+        check_destination(out_path)  # before any work: a folder in the way, a read-only disk
+        clean_stale_temps(out_path)
         source = read_source_image(source_image)
         reader = VideoReader(driving_video)
         boxes, whole = source_face_boxes(source, self.detector, self.multi_person,

@@ -68,12 +68,23 @@ class FommAnimator:
 
 
 def _resolve(weight_path: Optional[str], default_name: str) -> Path:
-    from ppgan_app.utils.download import WeightsUnavailableError, resolve_weights
+    from ppgan_app.utils.download import resolve_weights
 
-    try:
-        return Path(resolve_weights(weight_path or default_name))
-    except WeightsUnavailableError as exc:
-        raise InputError(str(exc)) from None
+    return Path(resolve_weights(weight_path or default_name))
+
+
+def check_image_size(image_size: int, cfg: Any) -> None:
+    """Refuse, before any work, a frame side the networks of ``cfg`` cannot take.
+
+    Raises:
+        InputError: ``image_size`` is not a positive multiple of the architecture's rule.
+    """
+    from ppgan_app.models.firstorder import fomm_size_multiple
+
+    multiple = fomm_size_multiple(cfg)
+    if image_size < multiple or image_size % multiple:
+        raise InputError(f"--image_size {image_size}: this architecture takes multiples of "
+                         f"{multiple} (e.g. {max(multiple, image_size // multiple * multiple)})")
 
 
 def _pick_engine(engine: str, device: Optional[str]) -> str:
@@ -128,24 +139,21 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
     """
     import paddle
 
-    from ppgan_app.models.firstorder import (CheckpointMismatchError, build_fomm_networks,
+    from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
                                              load_fomm_checkpoint, load_fomm_config)
+    from ppgan_app.utils.device import set_device
 
     if device is not None:
-        paddle.set_device(device)
+        set_device(device)
     choice = default_model(image_size, mobile_net) if config is None or weight_path is None \
         else {}
-    try:
-        cfg = load_fomm_config(config if config is not None else choice["config"])
-    except (OSError, KeyError) as exc:
-        raise InputError(f"cannot read --config {config}: {exc}") from None
+    cfg = load_fomm_config(config if config is not None else choice["config"])
+    fomm_model_config(cfg)  # a GAN or other config fails here, naming the problem
+    check_image_size(image_size, cfg)
+    name = _pick_engine(engine, device)
     weights = _resolve(weight_path, choice.get("weights", ""))
     kp_detector, generator = build_fomm_networks(cfg)
-    try:
-        load_fomm_checkpoint(str(weights), kp_detector, generator)
-    except CheckpointMismatchError as exc:
-        raise InputError(f"{weights}: {exc}") from None
-    name = _pick_engine(engine, device)
+    load_fomm_checkpoint(str(weights), kp_detector, generator)
     from ppgan_app.inference.engines import build_engine
 
     cache = _export_cache(weights) if name == "fast" else None

@@ -1,7 +1,7 @@
 """Streaming video input/output through the ffmpeg bundled with ``imageio-ffmpeg``.
 
 Frames are RGB ``[H,W,3] uint8`` throughout. Nothing here holds a whole video in memory:
-:func:`iter_frames` decodes one frame at a time and :class:`Mp4Writer` encodes one at a time into
+:class:`VideoReader` decodes one frame at a time and :class:`Mp4Writer` encodes one at a time into
 a temporary file that is renamed to its final name only when everything succeeded.
 """
 from __future__ import annotations
@@ -11,13 +11,13 @@ import os
 import re
 import subprocess
 import tempfile
-import uuid
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional, Tuple
+from typing import Iterable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ppgan_app.apps.errors import InputError
+from ppgan_app.errors import ExternalToolError, InputError, OutputError
+from ppgan_app.utils.safe_files import is_disk_full, publish, remove_quietly, temp_path
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class VideoReader:
         if not os.path.isfile(path):
             raise InputError(f"driving video not found: {path}")
         self.path = path
+        self._count_checked = False
         gen = self._open()
         gen.close()
 
@@ -116,13 +117,27 @@ class VideoReader:
         """Yield frames ``[H,W,3] uint8`` RGB, in order."""
         gen = self._open()
         width, height = self.meta.size
+        count = 0
         try:
             for raw in gen:
                 yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+                count += 1
         except (OSError, RuntimeError) as exc:
             raise InputError(f"error while decoding {self.path}: {_last_line(str(exc))}") from None
         finally:
             gen.close()
+        self._check_count(count)
+
+    def _check_count(self, decoded: int) -> None:
+        """Warn (once) when a full decode gave clearly fewer frames than the header declares."""
+        declared = self.meta.n_frames
+        if self._count_checked or not declared:
+            return
+        self._count_checked = True
+        if decoded < declared - max(2, int(0.02 * declared)):
+            logger.warning("%s declares about %d frames (duration x fps) but only %d could be "
+                           "decoded: the file may be truncated; animating the %d frames found",
+                           self.path, declared, decoded, decoded)
 
 
 def _last_line(text: str) -> str:
@@ -144,45 +159,112 @@ def iter_chunks(frames: Iterable[np.ndarray], chunk_size: int) -> Iterator[np.nd
         yield np.stack(buf)
 
 
-def check_writable_dir(folder: str) -> None:
-    """Create ``folder`` if needed and check that files can be written in it.
-
-    Raises:
-        InputError: the folder cannot be created or written.
-    """
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or exc
-        raise InputError(f"cannot write to output folder {folder!r}: {reason}") from None
-
-
 def _even(n: int) -> int:
     return n + (n % 2)
+
+
+def crf_for_quality(quality: float) -> int:
+    """libx264 CRF for a quality on the 1..10 scale (imageio-ffmpeg's mapping: 7 gives CRF 15)."""
+    if not 1.0 <= quality <= 10.0:
+        raise ValueError(f"quality must be in [1, 10], got {quality}")
+    return int((1.0 - quality / 10.0) * 51)
+
+
+class FfmpegProcess:
+    """An ffmpeg run whose failure is never silent: stdin for raw frames, stderr kept in a
+    temp file, exit status checked by :meth:`close`.
+
+    Args:
+        args: ffmpeg arguments after the executable.
+        target: the file ffmpeg writes (named in error messages).
+        stdin: open a pipe for raw input.
+    """
+
+    def __init__(self, args: Sequence[str], target: str, stdin: bool = False) -> None:
+        self.target = target
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error",
+                                      *args], stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self._stderr)
+
+    def write(self, data: bytes) -> None:
+        """Send raw bytes to ffmpeg; a dead encoder raises its own reason."""
+        try:
+            self.proc.stdin.write(data)
+        except OSError as exc:  # BrokenPipeError when ffmpeg died (disk full, bad args)
+            self.proc.wait()
+            raise self.failure(exc) from None
+
+    def close(self) -> None:
+        """Finish: close stdin, wait, and raise if ffmpeg failed."""
+        try:
+            if self.proc.stdin is not None and not self.proc.stdin.closed:
+                try:
+                    self.proc.stdin.close()
+                except OSError as exc:
+                    self.proc.wait()
+                    raise self.failure(exc) from None
+            if self.proc.wait() != 0:
+                raise self.failure()
+        finally:
+            self._stderr.close()
+
+    def kill(self) -> None:
+        """Stop at once (error paths): nothing it wrote is kept by the caller."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        self._stderr.close()
+
+    def stderr_text(self) -> str:
+        try:
+            self._stderr.seek(0)
+            return self._stderr.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+    def failure(self, cause: Optional[BaseException] = None) -> Exception:
+        """The error to raise for a failed run: disk full is named as such."""
+        text = self.stderr_text()
+        if "No space left on device" in text or (cause is not None and is_disk_full(cause)):
+            return OutputError(f"no space left on device at {self.target}; free some space "
+                               "and run again")
+        detail = _last_line(text) or (str(cause) if cause else f"exit status {self.proc.returncode}")
+        return ExternalToolError(f"ffmpeg failed writing {self.target}: {detail}")
+
+
+def run_ffmpeg(args: Sequence[str], target: str) -> None:
+    """Run ffmpeg to completion; raise :class:`OutputError`/:class:`ExternalToolError` on failure."""
+    FfmpegProcess(args, target).close()
 
 
 class Mp4Writer:
     """Encode frames to an H.264 mp4 (yuv420p) and publish it atomically.
 
-    Frames go to a hidden temporary file next to ``path``; :meth:`finish` muxes the audio of
-    ``audio_source`` (if given and present) and renames the result to ``path``. Leaving the
-    ``with`` block because of an exception removes the temporary files, so no partial output is
-    left behind. Odd frame sizes are padded by one replicated row/column (H.264 needs even sizes).
+    Frames go to a hidden temporary file next to ``path``; :meth:`finish` checks ffmpeg's exit
+    status, muxes the audio of ``audio_source`` (if given and present), checks that the result
+    holds a video stream, and only then renames it to ``path``. Leaving the ``with`` block by
+    any exception (Ctrl-C and SIGTERM included) kills the encoder and removes the temporary
+    files, so no partial output appears and an earlier ``path`` is kept. Odd frame sizes are
+    padded by one replicated row/column (H.264 needs even sizes).
 
     Args:
         path: final output file (``.mp4``).
         fps: frame rate of the output.
-        quality: libx264 quality on imageio-ffmpeg's 0..10 scale.
+        quality: libx264 quality on imageio-ffmpeg's 1..10 scale.
     """
 
     def __init__(self, path: str, fps: float, quality: float = 7.0) -> None:
         self.path = path
         self.fps = float(fps)
-        self.quality = quality
-        self._tmp_video = _temp_name(path, "video")
-        self._gen = None
+        self.crf = crf_for_quality(quality)
+        self._tmp_video = str(temp_path(path, "video"))
+        self._encoder: Optional[FfmpegProcess] = None
         self._size: Optional[Tuple[int, int]] = None
         self.frames_written = 0
 
@@ -194,66 +276,66 @@ class Mp4Writer:
             self.abort()
 
     def _start(self, width: int, height: int) -> None:
-        import imageio_ffmpeg
-
         self._size = (width, height)
-        self._gen = imageio_ffmpeg.write_frames(
-            self._tmp_video, (_even(width), _even(height)), fps=self.fps, codec="libx264",
-            pix_fmt_out="yuv420p", quality=self.quality, macro_block_size=1,
-            ffmpeg_log_level="error")
-        self._gen.send(None)
+        args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{_even(width)}x{_even(height)}",
+                "-r", f"{self.fps:.6g}", "-i", "-", "-an", "-c:v", "libx264",
+                "-pix_fmt", "yuv420p", "-crf", str(self.crf), "-f", "mp4", self._tmp_video]
+        self._encoder = FfmpegProcess(args, self.path, stdin=True)
 
     def write(self, frame: np.ndarray) -> None:
         """Append one frame ``[H,W,3] uint8`` RGB (all frames must share one size)."""
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"expected [H,W,3] uint8, got {frame.shape} {frame.dtype}")
         height, width = frame.shape[:2]
-        if self._gen is None:
+        if self._encoder is None:
             self._start(width, height)
         elif (width, height) != self._size:
             raise ValueError(f"frame size {(width, height)} differs from {self._size}")
         pad_h, pad_w = _even(height) - height, _even(width) - width
         if pad_h or pad_w:
             frame = np.pad(frame, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-        self._gen.send(np.ascontiguousarray(frame))
+        self._encoder.write(np.ascontiguousarray(frame).tobytes())
         self.frames_written += 1
 
     def finish(self, audio_source: Optional[str] = None) -> str:
-        """Close the encoder, mux audio from ``audio_source`` if it has any, publish ``path``.
+        """Close the encoder (checking it), mux audio from ``audio_source`` if it has any,
+        check the result and publish ``path``.
 
         Returns:
             the final output path.
+
+        Raises:
+            OutputError: disk full or the file cannot be published.
+            ExternalToolError: ffmpeg failed otherwise.
         """
-        if self._gen is None:
+        if self._encoder is None:
             raise ValueError("no frames were written")
-        self._gen.close()
-        self._gen = None
+        encoder, self._encoder = self._encoder, None
+        result = self._tmp_video
         try:
+            encoder.close()
             if audio_source is not None and probe_streams(audio_source).has_audio:
-                tmp_muxed = _temp_name(self.path, "mux")
-                try:
-                    mux_audio(self._tmp_video, audio_source, tmp_muxed)
-                    os.replace(tmp_muxed, self.path)
-                finally:
-                    _remove_quietly(tmp_muxed)
-            else:
-                os.replace(self._tmp_video, self.path)
+                result = str(temp_path(self.path, "mux"))
+                mux_audio(self._tmp_video, audio_source, result, target=self.path)
+            if not probe_streams(result).has_video:
+                raise ExternalToolError(f"ffmpeg wrote no readable video for {self.path}")
+            publish(result, self.path)
         finally:
-            _remove_quietly(self._tmp_video)
+            remove_quietly(self._tmp_video)
+            if result != self._tmp_video:
+                remove_quietly(result)
         return self.path
 
     def abort(self) -> None:
         """Stop encoding and delete the temporary file (the final path is never touched)."""
-        if self._gen is not None:
-            try:
-                self._gen.close()
-            except (OSError, RuntimeError) as exc:
-                logger.debug("closing the encoder after an error: %s", exc)
-            self._gen = None
-        _remove_quietly(self._tmp_video)
+        if self._encoder is not None:
+            self._encoder.kill()
+            self._encoder = None
+        remove_quietly(self._tmp_video)
 
 
-def mux_audio(video_path: str, audio_source: str, out_path: str) -> None:
+def mux_audio(video_path: str, audio_source: str, out_path: str,
+              target: Optional[str] = None) -> None:
     """Copy the video stream of ``video_path`` and the first audio stream of ``audio_source``
     (re-encoded to AAC) into ``out_path``, as long as the video.
 
@@ -262,25 +344,9 @@ def mux_audio(video_path: str, audio_source: str, out_path: str) -> None:
     (``1:a:0?``): the output then has video only.
 
     Raises:
-        RuntimeError: ffmpeg failed (its last stderr line is in the message).
+        OutputError: disk full (naming ``target``, the file the user asked for).
+        ExternalToolError: ffmpeg failed otherwise (its last stderr line is in the message).
     """
-    cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-i", video_path, "-i", audio_source,
-           "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-af", "apad",
-           "-shortest",
-           "-f", "mp4", out_path]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not mux the audio: {_last_line(proc.stderr)}")
-
-
-def _temp_name(path: str, tag: str) -> str:
-    """A hidden, unique file name next to ``path`` (created by ffmpeg, so the umask applies)."""
-    folder, base = os.path.split(os.path.abspath(path))
-    return os.path.join(folder, f".{base}.{os.getpid()}-{uuid.uuid4().hex[:8]}.{tag}.mp4")
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
+    run_ffmpeg(["-i", video_path, "-i", audio_source, "-map", "0:v:0", "-map", "1:a:0?",
+                "-c:v", "copy", "-c:a", "aac", "-af", "apad", "-shortest",
+                "-movflags", "+faststart", "-f", "mp4", out_path], target or out_path)

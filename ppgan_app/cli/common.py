@@ -1,7 +1,11 @@
 """The one place where a front end turns errors into one line and an exit code.
 
     def main(argv=None) -> int:
-        return run_cli(lambda: _main(argv), logger_name="ppgan_app.first_order")
+        args = build_parser().parse_args(argv)
+        return run_cli(lambda: _run(args), logger_name="ppgan_app.first_order")
+
+:func:`run_cli` also prepares the process for Paddle (CPU environment before MKL loads, Paddle's
+build warning hidden, Paddle's C++ signal handlers replaced so SIGTERM can clean up).
 
 Kit errors (:mod:`ppgan_app.errors`) print ``error: <message>`` and exit with their code;
 Ctrl-C exits 130 and SIGTERM 143, after ``finally`` blocks have removed temp files. Anything
@@ -29,6 +33,7 @@ def run_cli(body: Callable[[], int], logger_name: str = "ppgan_app") -> int:
     log = logging.getLogger(logger_name)
     try:
         with terminate_raises():
+            _prepare_paddle()
             return body()
     except KitError as err:
         _report(f"error: {one_line(err)}")
@@ -50,6 +55,17 @@ def run_cli(body: Callable[[], int], logger_name: str = "ppgan_app") -> int:
         if os.environ.get("PPGAN_APP_DEBUG"):
             raise
         return EXIT_FAULT
+
+
+def _prepare_paddle() -> None:
+    """CPU variables before MKL loads, then Paddle, then our signal handlers over Paddle's."""
+    from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
+    from ppgan_app.utils.signals import release_paddle_signals
+
+    if "paddle" not in sys.modules:
+        apply_cpu_env()
+        hide_paddle_build_warning()
+    release_paddle_signals()
 
 
 def _report(line: str) -> None:

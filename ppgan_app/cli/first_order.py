@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 logger = logging.getLogger("ppgan_app.first_order")
 
 #: CLI-only options that are not predictor arguments.
-_CLI_ONLY = ("source_image", "driving_video", "cpu", "quiet")
+_CLI_ONLY = ("source_image", "driving_video", "cpu", "quiet", "verbose")
 
 
 def _default(name: str) -> Any:
@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no_face_ok", action="store_true",
                    help="animate the whole source image when no face is found in it")
     p.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
+    p.add_argument("--verbose", action="store_true",
+                   help="debug logging (e.g. every mismatched key of a checkpoint)")
     return p
 
 
@@ -97,42 +99,41 @@ def predictor_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def _setup_runtime(device: Optional[str]) -> None:
-    """Process-wide settings, made here and not at import: MKL path, threads, device."""
-    from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
+    """Process-wide settings, made here and not at import: threads, device.
 
-    threads = os.cpu_count() or 1
-    # Before paddle is imported (MKL reads it once). No OMP_NUM_THREADS: the fast engine sets
-    # its own threads (403 vs 436 ms/frame in bench_fomm.py with OMP_NUM_THREADS=1) and Paddle
-    # prints a misleading data-parallel warning when it is above 1.
-    apply_cpu_env()
-    hide_paddle_build_warning()
+    The MKL variables were set by ``run_cli`` before Paddle loaded. No OMP_NUM_THREADS: the fast
+    engine sets its own threads (403 vs 436 ms/frame in bench_fomm.py with OMP_NUM_THREADS=1)
+    and Paddle prints a misleading data-parallel warning when it is above 1.
+    """
     import paddle
 
+    from ppgan_app.utils.device import set_device
+
     if device is not None:
-        paddle.set_device(device)
-    paddle.base.core.set_num_threads(threads)  # dygraph uses one thread otherwise
+        set_device(device)  # a GPU asked of a CPU build is an input error
+    paddle.base.core.set_num_threads(os.cpu_count() or 1)  # dygraph uses one thread otherwise
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the demo; return the exit code (0 ok, 2 bad input or options)."""
+    """Run the demo; return the exit code (see :mod:`ppgan_app.errors`: 0 ok, 1 fault,
+    2 bad input or options, 130 Ctrl-C, 143 SIGTERM)."""
+    from ppgan_app.cli.common import run_cli
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-                        format="%(message)s")
-    from ppgan_app.apps.errors import InputError
+    level = (logging.DEBUG if getattr(args, "verbose", False) else
+             logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
+    logging.basicConfig(level=level, format="%(message)s")
+    return run_cli(lambda: _run(args), logger_name=logger.name)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ppgan_app.apps.first_order_predictor import FirstOrderPredictor
 
-    try:
-        kwargs = predictor_kwargs(args)
-        _setup_runtime(kwargs.get("device"))
-        predictor = FirstOrderPredictor(**kwargs)
-        summary = predictor.run_with_summary(getattr(args, "source_image", None),
-                                             getattr(args, "driving_video", None))
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    kwargs = predictor_kwargs(args)
+    _setup_runtime(kwargs.get("device"))  # before the predictor imports Paddle's MKL
+    predictor = FirstOrderPredictor(**kwargs)  # checks every option before any work
+    summary = predictor.run_with_summary(getattr(args, "source_image", None),
+                                         getattr(args, "driving_video", None))
     print(f"wrote {summary.path}: {summary.frames} frames at {summary.fps:g} fps in "
           f"{summary.seconds:.1f} s")
     return 0

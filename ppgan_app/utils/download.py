@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +15,9 @@ from pathlib import Path
 from typing import Dict, Optional, Union
 
 from tqdm import tqdm
-from ppgan_app.errors import WeightsUnavailableError  # noqa: F401 - re-exported
+
+from ppgan_app.errors import OutputError, WeightsUnavailableError, describe_os_error
+from ppgan_app.utils.safe_files import clean_stale_temps, is_disk_full, remove_quietly, temp_path
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +61,10 @@ def _sleep(seconds: float) -> None:
 def _download_once(url: str, target: Path, timeout: float) -> None:
     """Stream ``url`` into a temporary file next to ``target``, then rename it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
+    clean_stale_temps(target)  # partial downloads of killed processes
+    tmp_name = temp_path(target, "part")
     try:
-        with os.fdopen(handle, "wb") as out, _open_url(url, timeout) as response:
+        with open(tmp_name, "wb") as out, _open_url(url, timeout) as response:
             expected = response.headers.get("Content-Length") if hasattr(response, "headers") else None
             _copy_with_progress(response, out, int(expected) if expected else None, target.name)
         size = os.path.getsize(tmp_name)
@@ -70,8 +72,7 @@ def _download_once(url: str, target: Path, timeout: float) -> None:
             raise OSError(f"incomplete download: {size} of {expected} bytes")
         os.replace(tmp_name, target)
     finally:
-        if os.path.exists(tmp_name):
-            os.remove(tmp_name)
+        remove_quietly(tmp_name)
 
 
 def _copy_with_progress(source, out, total: Optional[int], label: str) -> None:
@@ -99,6 +100,8 @@ def download(url: str, target: Path, retries: int = 3, timeout: float = 60.0,
             _download_once(url, target, timeout)
             return target
         except (OSError, ValueError) as err:
+            if is_disk_full(err):  # retrying cannot help
+                raise OutputError(describe_os_error(err, target)) from None
             if attempt == retries:
                 raise
             wait = backoff ** (attempt - 1)

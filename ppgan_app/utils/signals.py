@@ -20,6 +20,21 @@ def _raise_terminated(signum: int, frame: Optional[FrameType]) -> None:
     raise Terminated(f"stopped by signal {signal.Signals(signum).name}")
 
 
+def release_paddle_signals() -> None:
+    """Undo Paddle's C++ signal handlers (call after ``import paddle``).
+
+    Paddle installs its own SIGTERM handler, which prints a C++ traceback and aborts before any
+    Python ``finally`` block runs; afterwards the Python handlers set here are re-armed.
+    """
+    import paddle
+
+    paddle.disable_signal_handler()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if handler is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signum, handler)
+
+
 @contextmanager
 def terminate_raises() -> Iterator[None]:
     """For the duration, SIGTERM raises :class:`Terminated` (main thread only; else a no-op)."""

@@ -7,8 +7,7 @@ import pytest
 from app_helpers import ffprobe
 
 from ppgan_app.apps.errors import InputError
-from ppgan_app.apps.video_io import (Mp4Writer, VideoReader, check_writable_dir, iter_chunks,
-                                     probe_streams)
+from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks, probe_streams
 
 
 def test_clip_roundtrip_keeps_frames_fps_and_codec(media):
@@ -51,13 +50,6 @@ def test_bad_videos_are_input_errors(tmp_path):
     fake.write_text("not a video")
     with pytest.raises(InputError, match="cannot read"):
         VideoReader(str(fake))
-
-
-def test_unwritable_folder(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    with pytest.raises(InputError, match="cannot write"):
-        check_writable_dir(str(blocker / "sub"))
 
 
 def test_short_sound_track_keeps_every_frame(tmp_path):

@@ -90,3 +90,29 @@ def test_table_has_the_official_files():
     for name in ("vox-cpk", "vox-cpk-512", "vox-mobile", "s3fd", "blazeface",
                  "blazeface-anchors", "gpen-512", "vgg19"):
         assert download.WEIGHT_URLS[name].startswith("https://paddlegan.bj.bcebos.com/")
+
+
+def test_disk_full_fails_at_once_naming_the_cause(monkeypatch):
+    import errno
+
+    from ppgan_app.errors import OutputError
+
+    calls = []
+
+    class Response(io.BytesIO):
+        headers = {"Content-Length": "7"}
+
+    def opened(url, timeout):
+        calls.append(url)
+        return Response(b"weights")
+
+    def full_disk(source, out, total, label):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(download, "_open_url", opened)
+    monkeypatch.setattr(download, "_copy_with_progress", full_disk)
+    target = download.cached_path("vox-mobile")
+    with pytest.raises(OutputError, match=f"no space left on device at {target}"):
+        download.resolve_weights("vox-mobile")
+    assert len(calls) == 1  # no retries: they cannot help
+    assert list(target.parent.iterdir()) == []

@@ -4,7 +4,8 @@ The networks themselves live in ``ppgan_app.modules`` (keypoint detector, dense 
 and ``ppgan_app.models.generators.occlusion_aware`` / ``...discriminators.firstorder_discriminator``.
 """
 from ppgan_app.models.firstorder.build import (DEFAULT_CONFIG, build_fomm_networks,  # noqa: F401
-                                               fomm_model_config, load_fomm_config,
+                                               fomm_model_config, fomm_size_multiple,
+                                               load_fomm_config,
                                                randomize_fomm_weights)
 from ppgan_app.models.firstorder.checkpoint import (CheckpointMismatchError,  # noqa: F401
                                                     fomm_state_dicts, load_fomm_checkpoint,

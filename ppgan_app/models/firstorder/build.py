@@ -11,10 +11,11 @@ from typing import Any, Dict, Mapping, Tuple, Union
 
 import numpy as np
 import paddle
-import yaml
 
+from ppgan_app.errors import ConfigError
 from ppgan_app.modules.keypoint_detector import KPDetector
 from ppgan_app.models.generators.occlusion_aware import OcclusionAwareGenerator
+from ppgan_app.utils.config import parse_yaml
 from ppgan_app.utils.resources import packaged_config
 
 DEFAULT_CONFIG = "firstorder_vox_256.yaml"
@@ -29,6 +30,10 @@ def load_fomm_config(config: ConfigLike = None) -> Dict[str, Any]:
             (``"firstorder_vox_mobile_256"``), a path to a YAML file, or a mapping (copied).
     Returns:
         the whole config as a dict (with a ``model`` section).
+
+    Raises:
+        ConfigError: no such file or packaged config, unreadable or malformed YAML, or a
+            top level that is not a mapping.
     """
     if isinstance(config, Mapping):
         return copy.deepcopy(dict(config))
@@ -37,9 +42,20 @@ def load_fomm_config(config: ConfigLike = None) -> Dict[str, Any]:
     else:
         path = Path(config)
         if not path.is_file():
-            path = packaged_config(str(config))
-    with open(path, "r", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+            try:
+                path = packaged_config(str(config))
+            except (FileNotFoundError, KeyError, ValueError):
+                raise ConfigError(f"config not found: {config} (a YAML file, or a packaged "
+                                  "config name such as firstorder_vox_256)") from None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read config {path}: {err}") from None
+    data = parse_yaml(text, source=str(path))
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config {path}: the top level must be a mapping, "
+                          f"got {type(data).__name__}")
+    return dict(data)
 
 
 def fomm_model_config(config: ConfigLike = None) -> Dict[str, Any]:
@@ -49,14 +65,34 @@ def fomm_model_config(config: ConfigLike = None) -> Dict[str, Any]:
     """
     cfg = load_fomm_config(config)
     model = cfg.get("model", cfg)
-    for key in ("common_params", "generator"):
-        if key not in model:
-            raise KeyError(f"FOMM config has no model.{key}; got keys {sorted(model)}")
+    hint = "use a firstorder_*.yaml config (e.g. the packaged firstorder_vox_256)"
+    if not isinstance(model, Mapping) or not isinstance(model.get("common_params"), Mapping) \
+            or not isinstance(model.get("generator"), Mapping):
+        keys = sorted(model) if isinstance(model, Mapping) else type(model).__name__
+        raise ConfigError(f"not a FOMM config: model.common_params/model.generator missing "
+                          f"(model has {keys}); {hint}")
     for key in ("kp_detector_cfg", "generator_cfg"):
-        if key not in model["generator"]:
-            raise KeyError(f"FOMM config has no model.generator.{key}; "
-                           f"got keys {sorted(model['generator'])}")
+        if not isinstance(model["generator"].get(key), Mapping):
+            raise ConfigError(f"not a FOMM config: model.generator.{key} missing; {hint}")
     return model
+
+
+def fomm_size_multiple(config: ConfigLike = None) -> int:
+    """The frame sides the networks accept are the multiples of this number.
+
+    Each hourglass halves its input ``num_blocks`` times after the ``scale_factor``
+    downsampling, and the generator's encoder halves it ``num_down_blocks`` times; all must
+    divide evenly (vox-256: 128, so 256, 384 and 512 work and 300 does not).
+    """
+    model = fomm_model_config(config)
+    kp_cfg = model["generator"]["kp_detector_cfg"]
+    gen_cfg = model["generator"]["generator_cfg"]
+    motion_cfg = gen_cfg.get("dense_motion_params") or {}
+    needs = [2 ** int(gen_cfg.get("num_down_blocks", 0))]
+    for part in (kp_cfg, motion_cfg):
+        if part:
+            needs.append(int(round(2 ** int(part["num_blocks"]) / float(part.get("scale_factor", 1)))))
+    return int(np.lcm.reduce(needs))
 
 
 def build_fomm_networks(config: ConfigLike = None, inference: bool = True,

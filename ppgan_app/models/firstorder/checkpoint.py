@@ -21,7 +21,12 @@ NET_NAMES = ("kp_detector", "generator")
 
 
 class CheckpointMismatchError(CheckpointError):
-    """A checkpoint does not fit the networks; the message lists every offending key."""
+    """A checkpoint does not fit the networks: one line with the count and the first offending
+    key; ``details`` lists them all (``"<net>: <missing|unexpected|mis-shaped> <key>"``)."""
+
+    def __init__(self, message: str, details: Optional[List[str]] = None) -> None:
+        super().__init__(message)
+        self.details = list(details or [])
 
 
 def _shape(value: Any) -> Tuple[int, ...]:
@@ -48,7 +53,12 @@ def state_dict_mismatch(layer: paddle.nn.Layer, state: Mapping[str, Any]
 def fomm_state_dicts(checkpoint: Union[str, Path, Mapping[str, Any]]) -> Dict[str, Mapping[str, Any]]:
     """``{"kp_detector": sd, "generator": sd}`` from a path or a loaded checkpoint dict."""
     if isinstance(checkpoint, (str, Path)):
-        checkpoint = paddle.load(str(checkpoint))
+        path = checkpoint
+        try:
+            checkpoint = paddle.load(str(path))
+        except (OSError, ValueError, EOFError, RuntimeError, TypeError) as err:
+            raise CheckpointError(f"cannot read {path} as a Paddle checkpoint (.pdparams): "
+                                  f"{' '.join(str(err).split())[:200]}") from None
     if not isinstance(checkpoint, Mapping):
         raise CheckpointMismatchError(f"a FOMM checkpoint is a dict, got {type(checkpoint).__name__}")
     source = checkpoint.get("nets", checkpoint)
@@ -75,13 +85,14 @@ def load_fomm_checkpoint(checkpoint: Union[str, Path, Mapping[str, Any]],
         missing, unexpected, mis_shaped = state_dict_mismatch(net, states[name])
         for label, keys in (("missing", missing), ("unexpected", unexpected),
                             ("mis-shaped", mis_shaped)):
-            if keys:
-                problems.append(f"{name}: {len(keys)} {label} key(s):\n    " + "\n    ".join(keys))
+            problems += [f"{name}: {label} {key}" for key in keys]
     if problems:
+        logger.debug("checkpoint mismatches:\n  %s", "\n  ".join(problems))
         raise CheckpointMismatchError(
-            "the checkpoint does not fit the FOMM networks built from this config "
-            "(wrong --config, or --mobile_net / --image_size not matching the weights?)\n  "
-            + "\n  ".join(problems))
+            f"the checkpoint does not fit the FOMM networks built from this config: "
+            f"{len(problems)} mismatched key(s), first {problems[0]} (wrong --config, or "
+            "--mobile_net / --image_size not matching the weights? --verbose lists them all)",
+            details=problems)
     for name, net in nets.items():
         net.set_state_dict(states[name])
     logger.info("loaded FOMM weights (%d kp_detector and %d generator tensors)",
