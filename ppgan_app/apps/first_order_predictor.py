@@ -270,7 +270,8 @@ class FirstOrderPredictor:
         filename: output file name inside ``output``.
         face_detector: ``dlib`` (HOG, default), ``yunet``; ``sfd``/``blazeface`` are not built.
         multi_person: animate every detected face, not only the largest.
-        image_size: network input side (256, or 512 for the 512 checkpoint).
+        image_size: network input side (256, or 512 for the 512 checkpoint); ``None``: the
+            frame size a kit training checkpoint (or ``config``) was trained on, else 256.
         batch_size: driving frames per network call (results do not depend on it).
         face_enhancement: GPEN restoration (not available yet: raises InputError).
         mobile_net: the small distilled model.
@@ -288,7 +289,7 @@ class FirstOrderPredictor:
                  config: Any = None, relative: bool = False, adapt_scale: bool = False,
                  find_best_frame: bool = False, best_frame: Optional[int] = None,
                  ratio: float = 0.4, filename: str = "result.mp4", face_detector: str = "dlib",
-                 multi_person: bool = False, image_size: int = 256, batch_size: int = 1,
+                 multi_person: bool = False, image_size: Optional[int] = None, batch_size: int = 1,
                  face_enhancement: bool = False, mobile_net: bool = False, slice_size: int = 0,
                  device: Optional[str] = None, engine: str = "auto", audio: bool = True,
                  crop_driving: bool = False, no_face_ok: bool = False, progress: bool = True,
@@ -304,7 +305,7 @@ class FirstOrderPredictor:
             raise InputError(f"--ratio must be in (0, 2], got {ratio}")
         if slice_size < 0:
             raise InputError(f"--slice_size must be >= 0, got {slice_size}")
-        if image_size < 1:
+        if image_size is not None and image_size < 1:
             raise InputError(f"--image_size must be positive, got {image_size}")
         check_filename(filename)
         if device is not None:

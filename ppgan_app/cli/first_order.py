@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Animate the face(s) of a portrait with the motion of a driving video "
                     "(First Order Motion Model). Without --source_image/--driving_video the "
                     "bundled sample is used.")
-    p.add_argument("--config", help="architecture YAML (default: the packaged vox-256 config)")
+    p.add_argument("--config", help="architecture YAML (default: the config a kit-trained "
+                                    "checkpoint carries, else the packaged vox-256 config)")
     p.add_argument("--weight_path", help="checkpoint file or name (default: the official "
                                          "checkpoint, downloaded once)")
     p.add_argument("--source_image", help="portrait to animate (default: bundled sample)")
@@ -59,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--face_detector", help=f"dlib (default), yunet; sfd/blazeface are not built")
     p.add_argument("--multi_person", action="store_true", help="animate every detected face")
     p.add_argument("--image_size", type=int,
-                   help="network input size: 256, or 512 for the 512 model "
-                        f"(default: {_default('image_size')})")
+                   help="network input size: 256, or 512 for the 512 model (default: the "
+                        "size a kit-trained checkpoint or --config was trained on, else 256)")
     p.add_argument("--batch_size", type=int,
                    help=f"driving frames per network call (default: {_default('batch_size')})")
     p.add_argument("--face_enhancement", action="store_true",
