@@ -79,12 +79,11 @@ def _main(args: argparse.Namespace) -> int:
     labels = args.label or [Path(p).stem for p in args.checkpoint]
     methods = {label: ev.FommReconstructor.from_checkpoint(s) for label, s in zip(labels, states)}
     for name in args.baselines:
-        methods[name.replace("_", " ")] = {
-            "repeat_source": ev.repeat_source, "oracle": ev.oracle,
-            "untrained": lambda: ev.FommReconstructor.from_checkpoint(states[0], trained=False,
-                                                                     seed=args.seed)}[name]
         if name == "untrained":
-            methods["untrained"] = methods["untrained"]()
+            methods[name] = ev.FommReconstructor.from_checkpoint(states[0], trained=False,
+                                                                 seed=args.seed)
+        else:
+            methods[name.replace("_", " ")] = ev.repeat_source if name == "repeat_source" else ev.oracle
     faces = _face_scorer(args.face_metrics)
     results = ev.evaluate_videos(videos, methods, size=sizes.pop(), max_frames=args.max_frames,
                                  faces=faces)
