@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from ppgan_app.apps.errors import InputError
+from ppgan_app.apps.fomm_export import is_export_dir
 
 logger = logging.getLogger(__name__)
 
@@ -143,13 +144,30 @@ def _frame_size(cfg: Any, image_size: Optional[int]) -> int:
     return config_frame_size(cfg) or DEFAULT_IMAGE_SIZE
 
 
+def _exported_animator(folder: str, image_size: Optional[int], engine: str) -> FommAnimator:
+    """The fast engine over a ``tools/export_model.py`` folder (no networks built)."""
+    from ppgan_app.inference.export import ExportInfo
+    from ppgan_app.inference.engines import default_cpu_threads
+    from ppgan_app.inference.paddle_inference import FastEngine
+
+    if engine != "fast":
+        raise InputError(f"--weight_path {folder} holds exported graphs, which only the fast "
+                         "engine runs (CPU); give the checkpoint itself for --engine dygraph")
+    size = ExportInfo.load(Path(folder)).image_size[0]
+    if image_size is not None and image_size != size:
+        raise InputError(f"--image_size {image_size}: the export in {folder} takes {size} px "
+                         "frames; omit --image_size or export again with --image_size")
+    return FommAnimator(FastEngine.from_export(folder, default_cpu_threads()), size)
+
+
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
                         image_size: Optional[int] = None, mobile_net: bool = False,
                         engine: str = "auto", device: Optional[str] = None) -> FommAnimator:
     """Build networks, load weights and wrap them in an engine.
 
     A training checkpoint of this kit carries its config: given as ``weight_path`` without
-    ``config``, it rebuilds its own architecture and frame size.
+    ``config``, it rebuilds its own architecture and frame size. A ``tools/export_model.py``
+    folder as ``weight_path`` runs its graphs directly (fast engine).
 
     Args:
         config: YAML path, packaged config name or dict; ``None`` = the checkpoint's own
@@ -172,6 +190,8 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
     if device is not None:
         set_device(device)
     name = _pick_engine(engine, device)
+    if weight_path is not None and is_export_dir(weight_path):
+        return _exported_animator(weight_path, image_size, name)
     state = None
     if weight_path is not None:
         weights = _resolve(weight_path, "")

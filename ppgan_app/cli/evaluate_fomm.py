@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ppgan_app.cli.common import run_cli
-from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
 
 logger = logging.getLogger("ppgan_app.cli.evaluate_fomm")
 
@@ -112,11 +111,8 @@ def _face_scorer(mode: str):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    hide_paddle_build_warning()
-    apply_cpu_env()
     from ppgan_app.utils.logger import setup_logger
     setup_logger()
-    import ppgan_app.apps.fomm_evaluation  # noqa: F401 - Paddle first: its native SIGTERM handler
     return run_cli(lambda: _main(args), logger_name=logger.name)
 
 

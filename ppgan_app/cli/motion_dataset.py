@@ -56,9 +56,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     from ppgan_app.utils.logger import setup_logger
     setup_logger()
-    # import before run_cli installs its SIGTERM handler: importing Paddle (pulled in by the
-    # datasets package) installs a native one that would otherwise win and skip the clean-up
-    import ppgan_app.apps.motion_dataset  # noqa: F401
     return run_cli(lambda: _main(args), logger_name=logger.name)
 
 
