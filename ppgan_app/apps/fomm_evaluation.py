@@ -229,3 +229,67 @@ def format_table(results: Mapping[str, Mapping[str, float]]) -> str:
                          f"{value:.2f}" if col in ("PSNR", "AKD") else f"{value:.4f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# --- pictures --------------------------------------------------------------------------------
+KP_COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+              (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
+
+
+def draw_keypoints(frame: np.ndarray, values: np.ndarray, zoom: int = 4) -> np.ndarray:
+    """``frame [H, W, 3]`` in [0, 1] and keypoints ``[K, 2]`` in [-1, 1] (x, y) ->
+    ``[zoom H, zoom W, 3]`` uint8 with a coloured dot per keypoint."""
+    h, w = frame.shape[:2]
+    big = cv2.resize(np.clip(frame * 255, 0, 255).astype(np.uint8), (w * zoom, h * zoom),
+                     interpolation=cv2.INTER_NEAREST)
+    for k, (x, y) in enumerate(values):
+        centre = (int(round((x + 1) / 2 * (w - 1) * zoom)), int(round((y + 1) / 2 * (h - 1) * zoom)))
+        cv2.circle(big, centre, max(2, zoom), KP_COLOURS[k % len(KP_COLOURS)], -1, cv2.LINE_AA)
+        cv2.circle(big, centre, max(2, zoom), (0, 0, 0), 1, cv2.LINE_AA)
+    return big
+
+
+def keypoint_overlay(reconstructor: FommReconstructor, video: np.ndarray, frames: Sequence[int],
+                     zoom: int = 4) -> np.ndarray:
+    """Rows of (source, driving, prediction) with their keypoints, one row per driving frame in
+    ``frames``: ``[rows * zoom H, 3 * zoom W, 3]`` uint8 RGB."""
+    import paddle
+
+    predictions = reconstructor(video)
+    with paddle.no_grad():
+        def points(images: np.ndarray) -> np.ndarray:
+            tensor = paddle.to_tensor(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+            return reconstructor.kp_detector(tensor)["value"].numpy()
+        kp_video, kp_pred = points(video), points(predictions)
+    rows = [np.concatenate([draw_keypoints(video[0], kp_video[0], zoom),
+                            draw_keypoints(video[t], kp_video[t], zoom),
+                            draw_keypoints(predictions[t], kp_pred[t], zoom)], axis=1)
+            for t in frames]
+    return np.concatenate(rows, axis=0)
+
+
+def reconstruction_strip(video: np.ndarray, rows: Mapping[str, np.ndarray], frames: Sequence[int],
+                         zoom: int = 2) -> np.ndarray:
+    """One row per entry of ``rows`` (``{"driving": video, "trained": predictions, ...}``, each
+    ``[T, H, W, 3]`` in [0, 1]) at the given frames, names written on the left."""
+    h, w = video.shape[1:3]
+    label_width = 90
+    lines = []
+    for name, clip in rows.items():
+        tiles = [cv2.resize(np.clip(clip[t] * 255, 0, 255).astype(np.uint8), (w * zoom, h * zoom),
+                            interpolation=cv2.INTER_NEAREST) for t in frames]
+        label = np.full((h * zoom, label_width, 3), 255, np.uint8)
+        cv2.putText(label, name, (4, h * zoom // 2 + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+        lines.append(np.concatenate([label] + tiles, axis=1))
+    return np.concatenate(lines, axis=0)
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Write an RGB uint8 picture atomically; a failed write is an :class:`OutputError`."""
+    from ppgan_app.errors import OutputError
+    from ppgan_app.utils.safe_files import atomic_output
+
+    with atomic_output(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+            raise OutputError(f"cannot write {path}")

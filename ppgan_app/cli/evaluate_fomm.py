@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
+
 from ppgan_app.cli.common import run_cli
 
 logger = logging.getLogger("ppgan_app.cli.evaluate_fomm")
@@ -41,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="initialisation of the untrained row")
     parser.add_argument("--json", help="also write the table as JSON here")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    parser.add_argument("--overlay", metavar="PNG", help="also draw the first checkpoint's "
+                        "keypoints on source / driving / prediction of the first video")
+    parser.add_argument("--strip", metavar="PNG", help="also write a reconstruction strip of the "
+                        "first video: driving frames and every method's predictions")
+    parser.add_argument("--picture-frames", type=int, nargs="+", default=[4, 8, 12, 16, 20],
+                        metavar="T", help="frames shown in --overlay/--strip (default: 4 8 12 16 20)")
     return parser
 
 
@@ -84,7 +92,11 @@ def _main(args: argparse.Namespace) -> int:
         else:
             methods[name.replace("_", " ")] = ev.repeat_source if name == "repeat_source" else ev.oracle
     faces = _face_scorer(args.face_metrics)
-    results = ev.evaluate_videos(videos, methods, size=sizes.pop(), max_frames=args.max_frames,
+    size = sizes.pop()
+    for picture in (args.overlay, args.strip):
+        if picture:
+            check_destination(picture)
+    results = ev.evaluate_videos(videos, methods, size=size, max_frames=args.max_frames,
                                  faces=faces)
     print(f"{len(videos)} videos, source = frame 0, every frame driving"
           + ("; AKD (pixels) / AED with dlib: not comparable to published figures" if faces else ""))
@@ -92,7 +104,24 @@ def _main(args: argparse.Namespace) -> int:
     if args.json:
         with atomic_output(args.json) as tmp:
             Path(tmp).write_text(json.dumps(results, indent=1))
+    _pictures(args, videos[0], methods, size)
     return 0
+
+
+def _pictures(args: argparse.Namespace, video_path: Path, methods: dict, size: int) -> None:
+    """``--overlay`` and ``--strip`` of one video."""
+    from ppgan_app.apps import fomm_evaluation as ev
+
+    if not (args.overlay or args.strip):
+        return
+    video = ev.load_video(video_path, size, args.max_frames)
+    frames = [t for t in args.picture_frames if t < len(video)] or [len(video) - 1]
+    if args.overlay:
+        first = next(iter(methods.values()))
+        ev.write_png(args.overlay, ev.keypoint_overlay(first, video, frames[:3]))
+    if args.strip:
+        rows = {"driving": video, **{name: np.clip(m(video), 0, 1) for name, m in methods.items()}}
+        ev.write_png(args.strip, ev.reconstruction_strip(video, rows, frames))
 
 
 def _face_scorer(mode: str):

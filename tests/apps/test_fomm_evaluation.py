@@ -55,13 +55,18 @@ def test_command_line_table(data, tmp_path):
     proc = subprocess.run(
         [sys.executable, str(REPO / "tools" / "evaluate_fomm.py"), "--checkpoint", str(ckpt),
          "--label", "tiny", "--videos", str(data / "test"), "--baselines", "repeat_source",
-         "untrained", "oracle", "--face-metrics", "off", "--json", str(tmp_path / "r.json")],
+         "untrained", "oracle", "--face-metrics", "off", "--json", str(tmp_path / "r.json"),
+         "--overlay", str(tmp_path / "kp.png"), "--strip", str(tmp_path / "strip.png"),
+         "--picture-frames", "1", "3"],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads((tmp_path / "r.json").read_text())
     assert list(rows) == ["tiny", "repeat source", "untrained", "oracle"]
     assert rows["oracle"]["L1"] == 0 and rows["tiny"]["frames"] == 8
     assert "| tiny |" in proc.stdout and "source = frame 0" in proc.stdout
+    import cv2
+    assert cv2.imread(str(tmp_path / "kp.png")).shape == (2 * 4 * 32, 3 * 4 * 32, 3)  # 2 rows x 3
+    assert cv2.imread(str(tmp_path / "strip.png")).shape[0] == 5 * 2 * 32   # driving + 4 methods
     bad = subprocess.run([sys.executable, str(REPO / "tools" / "evaluate_fomm.py"), "--checkpoint",
                           str(tmp_path / "none.pdparams"), "--videos", str(data / "test")],
                          capture_output=True, text=True, timeout=300)
