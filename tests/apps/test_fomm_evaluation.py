@@ -33,6 +33,10 @@ def test_driving_frames_as_predictions_score_perfectly(data):
     frame_l1 = np.abs(ev.repeat_source(video) - video).mean(axis=(1, 2, 3))
     assert frame_l1[0] == 0 and (frame_l1[1:] > 0).all()
     assert "| oracle | 0.0000 |" in ev.format_table(results)
+    against = ev.evaluate_videos(videos, {"oracle": ev.oracle, "repeat": ev.repeat_source}, size=32,
+                                 reference=ev.repeat_source)
+    assert against["repeat"]["L1_ref"] == 0
+    assert against["oracle"]["L1_ref"] == pytest.approx(repeat["L1"], rel=1e-6)
 
 
 def test_face_scores_count_frames_without_faces(data):

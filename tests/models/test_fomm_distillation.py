@@ -99,3 +99,19 @@ def test_both_stage_starts_from_the_stage_checkpoints(teacher, tmp_path):
         mobile(path, "both")
     with pytest.raises(ConfigError, match="mode"):
         mobile(path, "everything")
+
+
+def test_stage_checkpoints_describe_the_nets_they_hold(teacher, tmp_path):
+    from ppgan_app.engine.checkpoint import training_state
+    from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint
+    from ppgan_app.models.firstorder.checkpoint import checkpoint_config
+    path, _ = teacher
+    for mode in ("kp_detector", "generator"):
+        model = mobile(path, mode)
+        model.setup_optimizers(LR, {"name": "Adam"})
+        cfg = {"model": {**{k: v for k, v in TINY_MODEL.items() if k != "generator"},
+                         "name": "FirstOrderModelMobile", "mode": mode,
+                         "generator_ori": TINY_MODEL["generator"], "generator": STUDENT}}
+        state = training_state(model, 0, cfg)
+        kp_detector, generator = build_fomm_networks(checkpoint_config(state))
+        load_fomm_checkpoint(state, kp_detector, generator)      # strict: shapes must fit

@@ -101,7 +101,8 @@ def load_fomm_checkpoint(checkpoint: Union[str, Path, Mapping[str, Any]],
 
 def checkpoint_config(checkpoint: Union[str, Path, Mapping[str, Any]], required: bool = False
                       ) -> Optional[Dict[str, Any]]:
-    """The config a kit training checkpoint carries (``{"model": ..., "dataset": ...}``).
+    """The config a kit training checkpoint carries (``{"model": ..., "dataset": ...}``); for a
+    distillation stage, ``model.generator`` is the architecture the stage's nets have.
 
     PaddleGAN's published files carry none: then None, or with ``required`` a
     :class:`CheckpointError` saying to pass the config.
@@ -110,7 +111,11 @@ def checkpoint_config(checkpoint: Union[str, Path, Mapping[str, Any]], required:
         checkpoint = paddle.load(str(checkpoint))
     config = checkpoint.get("config") if isinstance(checkpoint, Mapping) else None
     if isinstance(config, Mapping) and isinstance(config.get("model"), Mapping):
-        return dict(config)
+        config = dict(config)
+        if config["model"].get("name") == "FirstOrderModelMobile":   # a distillation stage
+            from ppgan_app.models.firstorder.mobile import stage_generator
+            config["model"] = {**config["model"], "generator": stage_generator(config["model"])}
+        return config
     if required:
         raise CheckpointError("this checkpoint carries no config (only this kit's training "
                               "checkpoints do); give the architecture with --config")

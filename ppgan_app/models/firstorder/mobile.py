@@ -45,6 +45,20 @@ def _load_state(weights: str) -> Mapping[str, Any]:
     return fomm_state_dicts(str(resolve_weights(weights)))
 
 
+def stage_generator(model: Mapping[str, Any]) -> Dict[str, Any]:
+    """The generator entry a stage actually trains (its checkpoint's architecture): in mode
+    ``kp_detector`` the student keypoint detector with the teacher's generator, in mode
+    ``generator`` the teacher's keypoint detector with the student generator, in ``both``
+    the student's own."""
+    student = copy.deepcopy(dict(model["generator"]))
+    mode = model.get("mode", "kp_detector")
+    if mode == "kp_detector":     # the teacher's generator renders the student's keypoints
+        student["generator_cfg"] = copy.deepcopy(model["generator_ori"]["generator_cfg"])
+    elif mode == "generator":     # the student generator renders the teacher's keypoints
+        student["kp_detector_cfg"] = copy.deepcopy(model["generator_ori"]["kp_detector_cfg"])
+    return student
+
+
 @MODELS.register()
 class FirstOrderModelMobile(FirstOrderModel):
     """FOMM student trained against a frozen teacher, in PaddleGAN's stages.
@@ -72,11 +86,8 @@ class FirstOrderModelMobile(FirstOrderModel):
                               "model.gen_weight_path (the kp_detector and generator stage checkpoints)")
         if not teacher_weights:
             raise ConfigError("model.teacher_weights: give the teacher checkpoint to distil from")
-        student = copy.deepcopy(dict(generator))
-        if mode == "kp_detector":     # the teacher's generator renders the student's keypoints
-            student["generator_cfg"] = copy.deepcopy(generator_ori["generator_cfg"])
-        elif mode == "generator":     # the student generator renders the teacher's keypoints
-            student["kp_detector_cfg"] = copy.deepcopy(generator_ori["kp_detector_cfg"])
+        student = stage_generator({"mode": mode, "generator": generator,
+                                   "generator_ori": generator_ori})
         if mode == "generator":   # the frozen keypoints make the equivariance losses constant
             train_params = copy.deepcopy(dict(train_params))
             train_params["loss_weights"].update(equivariance_value=0, equivariance_jacobian=0)
