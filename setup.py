@@ -23,5 +23,6 @@ setup(
     ],
     extras_require={"dlib": ["dlib-bin>=19.24"], "yunet": ["yuface>=2023.5"], "test": ["pytest>=7"]},
     entry_points={"console_scripts": ["ppgan-train=ppgan_app.cli.train:main",
-                                      "ppgan-first-order=ppgan_app.cli.first_order:main"]},
+                                      "ppgan-first-order=ppgan_app.cli.first_order:main",
+                                      "ppgan-motion-dataset=ppgan_app.cli.motion_dataset:main"]},
 )
