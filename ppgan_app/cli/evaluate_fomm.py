@@ -28,9 +28,9 @@ BASELINES = ("repeat_source", "untrained", "oracle")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evaluate_fomm", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", action="append", required=True, metavar="CKPT",
-                        help="a kit FOMM training checkpoint (repeat the flag to compare several)")
-    parser.add_argument("--label", action="append", metavar="NAME",
+    parser.add_argument("--checkpoint", action="extend", nargs="+", required=True, metavar="CKPT",
+                        help="kit FOMM training checkpoint(s) to compare")
+    parser.add_argument("--label", action="extend", nargs="+", metavar="NAME",
                         help="row names for the checkpoints, in order (default: file names)")
     parser.add_argument("--videos", nargs="+", required=True,
                         help="video files, frames folders, or folders of them (e.g. data/motion64/test)")
