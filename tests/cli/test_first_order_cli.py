@@ -45,7 +45,8 @@ def test_unset_flags_fall_through_to_the_library_defaults():
     assert predictor_kwargs(build_parser().parse_args([])) == {}
     pred = FirstOrderPredictor()
     assert (pred.ratio, pred.output, pred.filename, pred.face_detector, pred.audio,
-            pred.batch_size, pred.image_size) == (0.4, "output", "result.mp4", "dlib", True, 1, 256)
+            pred.batch_size, pred.image_size) == (0.4, "output", "result.mp4", "dlib", True, 1, None)
+    # image_size None: the checkpoint's (or config's) training size, else 256
     assert predictor_kwargs(build_parser().parse_args(["--audio", "--quiet"])) == {
         "audio": True, "progress": False}
 
