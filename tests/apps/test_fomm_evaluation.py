@@ -35,6 +35,9 @@ def test_driving_frames_as_predictions_score_perfectly(data):
     assert "| oracle | 0.0000 |" in ev.format_table(results)
     against = ev.evaluate_videos(videos, {"oracle": ev.oracle, "repeat": ev.repeat_source}, size=32,
                                  reference=ev.repeat_source)
+    skipped = ev.evaluate_videos(videos, {"repeat": ev.repeat_source}, size=32, skip_source=True)
+    assert skipped["repeat"]["frames"] == 6 and skipped["repeat"]["L1"] > repeat["L1"]
+    assert skipped["repeat"]["PSNR"] < repeat["PSNR"] - 10     # no 100 dB source frame
     assert against["repeat"]["L1_ref"] == 0
     assert against["oracle"]["L1_ref"] == pytest.approx(repeat["L1"], rel=1e-6)
 
