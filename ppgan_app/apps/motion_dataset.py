@@ -117,7 +117,6 @@ class LandmarkFinder:
         """``[68, 2]`` float64 pixel landmarks of ``image`` or None."""
         if self.predictor is None:
             return None
-        import dlib
         zoom = max(1.0, MIN_DETECT_SIDE / min(image.shape[:2]))
         big = image if zoom == 1.0 else cv2.resize(image, None, fx=zoom, fy=zoom,
                                                   interpolation=cv2.INTER_CUBIC)

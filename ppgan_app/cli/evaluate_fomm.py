@@ -74,36 +74,21 @@ def _main(args: argparse.Namespace) -> int:
 
     from ppgan_app.apps import fomm_evaluation as ev
     from ppgan_app.engine.checkpoint import load_checkpoint
-    from ppgan_app.errors import InputError
-    from ppgan_app.models.firstorder.checkpoint import checkpoint_config, config_frame_size
     from ppgan_app.utils.safe_files import atomic_output, check_destination
 
     _validate(args)
+    for destination in (args.json, args.overlay, args.strip):
+        if destination:
+            check_destination(destination)
     paddle.set_device("cpu")
     paddle.base.core.set_num_threads(args.threads)
-    if args.json:
-        check_destination(args.json)
     videos = ev.list_eval_videos(args.videos)
     states = [load_checkpoint(path) for path in args.checkpoint]
-    sizes = {config_frame_size(checkpoint_config(s, required=True)) for s in states}
-    if len(sizes) != 1 or None in sizes:
-        raise InputError(f"the checkpoints train on different or unknown frame sizes {sorted(map(str, sizes))}; "
-                         "compare checkpoints of one size")
-    labels = args.label or [Path(p).stem for p in args.checkpoint]
-    methods = {label: ev.FommReconstructor.from_checkpoint(s) for label, s in zip(labels, states)}
-    for name in args.baselines:
-        if name == "untrained":
-            methods[name] = ev.FommReconstructor.from_checkpoint(states[0], trained=False,
-                                                                 seed=args.seed)
-        else:
-            methods[name.replace("_", " ")] = ev.repeat_source if name == "repeat_source" else ev.oracle
-    faces = _face_scorer(args.face_metrics)
+    size = _frame_size(states)
+    methods = _methods(args, states)
     reference = (ev.FommReconstructor.from_checkpoint(load_checkpoint(args.reference))
                  if args.reference else None)
-    size = sizes.pop()
-    for picture in (args.overlay, args.strip):
-        if picture:
-            check_destination(picture)
+    faces = _face_scorer(args.face_metrics)
     results = ev.evaluate_videos(videos, methods, size=size, max_frames=args.max_frames,
                                  faces=faces, reference=reference, skip_source=args.skip_source)
     print(f"{len(videos)} videos, source = frame 0, "
@@ -115,6 +100,34 @@ def _main(args: argparse.Namespace) -> int:
             Path(tmp).write_text(json.dumps(results, indent=1))
     _pictures(args, videos[0], methods, size)
     return 0
+
+
+def _frame_size(states: list) -> int:
+    """The one frame size every checkpoint was trained on."""
+    from ppgan_app.errors import InputError
+    from ppgan_app.models.firstorder.checkpoint import checkpoint_config, config_frame_size
+
+    sizes = {config_frame_size(checkpoint_config(s, required=True)) for s in states}
+    if len(sizes) != 1 or None in sizes:
+        raise InputError(f"the checkpoints train on different or unknown frame sizes "
+                         f"{sorted(map(str, sizes))}; compare checkpoints of one size")
+    return sizes.pop()
+
+
+def _methods(args: argparse.Namespace, states: list) -> dict:
+    """``{row name: reconstruct(video)}``: the checkpoints, then the baselines."""
+    from ppgan_app.apps import fomm_evaluation as ev
+
+    labels = args.label or [Path(p).stem for p in args.checkpoint]
+    methods = {label: ev.FommReconstructor.from_checkpoint(s) for label, s in zip(labels, states)}
+    for name in args.baselines:
+        if name == "untrained":
+            methods[name] = ev.FommReconstructor.from_checkpoint(states[0], trained=False,
+                                                                 seed=args.seed)
+        else:
+            methods[name.replace("_", " ")] = (ev.repeat_source if name == "repeat_source"
+                                               else ev.oracle)
+    return methods
 
 
 def _pictures(args: argparse.Namespace, video_path: Path, methods: dict, size: int) -> None:
