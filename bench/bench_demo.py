@@ -1,6 +1,6 @@
 """Peak memory of the expression-transfer pipeline versus driving-video length.
 
-Runs ``FirstOrderPredictor`` end to end (bundled portrait, dlib face detection, feathered
+Runs ``FirstOrderPredictor`` end to end (bundled portrait, default face detector, feathered
 composite, H.264 + AAC output) on driving videos of 100 and 1,000 frames, each in a fresh
 process, and prints each run's peak RSS. The pipeline streams the video in chunks, so the two
 peaks should agree within 10%. A tiny random-weight FOMM keeps it quick: the networks' own
@@ -44,7 +44,7 @@ def make_model(folder: str) -> tuple:
 
 def make_driving(path: str, n_frames: int) -> None:
     """Loop the bundled driving clip to ``n_frames`` frames, with a tone of the same length."""
-    from ppgan_app.apps.first_order_predictor import sample_paths
+    from ppgan_app.apps.expression_transfer.predictor import sample_paths
     from ppgan_app.apps.video_io import Mp4Writer, VideoReader
 
     reader = VideoReader(sample_paths()[1])

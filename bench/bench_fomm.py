@@ -7,13 +7,17 @@ Prints, in one run, on the same inputs and the same random weights:
   with that environment's python), else the row is skipped;
 * ``dygraph``: our networks in dygraph, ``--threads`` CPU threads;
 * ``fast``: our fast engine (Paddle Inference + oneDNN); ``fast-nosplit`` without the
-  once-per-source encoder; ``fast-plain`` the networks exported as written (no rewrites, no
-  split); ``fast-bf16`` (with ``--bf16``) in bfloat16;
+  once-per-source encoder; ``fast-2faces`` two source faces animated by every driving frame
+  (a multi-person run: about twice ``fast`` when each face's encoding is cached) and
+  ``fast-2faces-1entry`` the same with a one-entry source cache (every call re-encodes);
+  ``fast-plain`` the networks exported as written (no rewrites, no split); ``fast-bf16``
+  (with ``--bf16``) with the generator's decoder in bfloat16;
 * ``floor``: conv GFLOP per frame of the original network / measured oneDNN conv GFLOP/s.
 
 Rows are measured interleaved, one step of each row in turn, and each row reports the median
-of its steps, so a burst of load from other processes hits all rows alike; ratios are within
-this run. Example::
+of its steps (wall ms and CPU ms: user + system time of the process, which on a loaded
+machine counts much less of the time spent waiting for a core), so a burst of load from other
+processes hits all rows alike; ratios are within this run. Example::
 
     python bench/bench_fomm.py --threads 2 --frames 8 --rounds 3
     /tmp/ppgan_ref/bin/python bench/bench_fomm.py          # with the PaddleGAN row
@@ -49,10 +53,15 @@ class Row:
     time_scale: float = 1.0            # measured time -> reported time (the floor row)
     prediction: Optional[np.ndarray] = None
     times: list = field(default_factory=list)
+    cpu_times: list = field(default_factory=list)     # user + system CPU seconds per frame
 
     @property
     def ms_per_frame(self) -> float:
         return statistics.median(self.times) * 1000.0
+
+    @property
+    def cpu_ms_per_frame(self) -> float:
+        return statistics.median(self.cpu_times) * 1000.0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,7 +83,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 # --- networks and inputs -------------------------------------------------------------------
 def make_inputs(args, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Source ``[1,3,S,S]`` and driving frames ``[F*B,3,S,S]``, smooth images in [0,1]."""
+    """Two sources ``[2,3,S,S]`` and driving frames ``[F*B,3,S,S]``, smooth images in [0,1]."""
     import cv2
 
     s = args.image_size
@@ -85,18 +94,20 @@ def make_inputs(args, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]
         big = [cv2.resize(img, (s, s), interpolation=cv2.INTER_CUBIC) for img in noise]
         return np.clip(np.stack(big).transpose(0, 3, 1, 2), 0, 1).astype("float32")
 
-    return smooth(1), smooth(n)
+    return smooth(2), smooth(n)
 
 
 # --- rows ----------------------------------------------------------------------------------
-def engine_row(name: str, engine, source, driving, batch: int, frames: int,
+def engine_row(name: str, engine, sources, driving, batch: int, frames: int,
                threads: Optional[int] = None) -> Row:
-    kp_source = engine.kp_detector(source)
+    """Each step animates one batch of driving frames for every source (face) in turn."""
+    kp_sources = [engine.kp_detector(source) for source in sources]
 
     def step(i: int):
         frames_i = driving[i * batch:(i + 1) * batch]
         kp_driving = engine.kp_detector(frames_i)
-        return engine.generator(source, kp_source, kp_driving).numpy()
+        return np.concatenate([engine.generator(source, kp_source, kp_driving).numpy()
+                               for source, kp_source in zip(sources, kp_sources)])
 
     return Row(name, step, frames, threads)
 
@@ -238,8 +249,9 @@ def use_threads(row: Row) -> None:
 def measure(rows: list, rounds: int, batch: int) -> None:
     """Warm every row up, then time single steps interleaved row by row (seconds per frame).
 
-    Interleaving at the step level makes every row sample the same background load; each
-    row's figure is the median of its ``rounds * frames`` steps.
+    Interleaving at the step level makes every row sample the same background load (the row
+    order is reversed every other step, so no row always follows the same one); each row's
+    figure is the median of its ``rounds * frames`` steps.
     """
     for row in rows:
         use_threads(row)
@@ -248,15 +260,21 @@ def measure(rows: list, rounds: int, batch: int) -> None:
     longest = max(row.frames for row in rows)
     for r in range(rounds):
         for i in range(longest):
-            for row in rows:
+            for row in (rows if (r * longest + i) % 2 == 0 else rows[::-1]):
                 if i >= row.frames:
                     continue
                 use_threads(row)
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 row.step(i)
                 row.times.append((time.perf_counter() - start) * row.time_scale / batch)
+                row.cpu_times.append((time.process_time() - start_cpu) * row.time_scale / batch)
         LOG.info("round %d: %s", r + 1, ", ".join(
             f"{row.name} {statistics.median(row.times) * 1000:.0f}" for row in rows))
+
+
+def max_diff(prediction: np.ndarray, reference: np.ndarray) -> float:
+    """Max abs diff over the reference's frames (a two-face row starts with the first face's)."""
+    return float(np.abs(prediction[:len(reference)] - reference).max())
 
 
 def print_table(rows: list, gflop: float, fast_gflop: float, args) -> None:
@@ -266,12 +284,14 @@ def print_table(rows: list, gflop: float, fast_gflop: float, args) -> None:
     print(f"\nFOMM {args.image_size}x{args.image_size}, batch {args.batch_size}, "
           f"{args.threads} threads (ours), random weights; "
           f"median of interleaved steps ({args.rounds} rounds)")
-    print(f"{'path':<14}{'ms/frame':>10}{'x fast':>9}{'x floor':>9}{'max|diff| vs dygraph':>23}")
+    print(f"{'path':<20}{'ms/frame':>10}{'CPU ms':>9}{'x fast':>9}{'x floor':>9}"
+          f"{'max|diff| vs dygraph':>23}")
     for row in rows:
         diff = ("-" if reference is None or row.prediction is None
-                else f"{np.abs(row.prediction - reference.prediction).max():.2e}")
+                else f"{max_diff(row.prediction, reference.prediction):.2e}")
         ratio_fast = row.ms_per_frame / fast.ms_per_frame if fast else float("nan")
-        print(f"{row.name:<14}{row.ms_per_frame:>10.1f}{ratio_fast:>9.2f}"
+        print(f"{row.name:<20}{row.ms_per_frame:>10.1f}{row.cpu_ms_per_frame:>9.1f}"
+              f"{ratio_fast:>9.2f}"
               f"{row.ms_per_frame / floor_ms:>9.2f}{diff:>23}")
     print(f"floor = {gflop:.1f} GFLOP/frame (convs of the original network) / "
           f"{gflop / floor_ms * 1000:.0f} GFLOP/s (oneDNN fp32 3x3 convs, {args.threads} threads, "
@@ -300,7 +320,8 @@ def main(argv=None) -> None:
     randomize_fomm_weights(kp_detector, rng, bias_std=0.05)
     randomize_fomm_weights(generator, rng, bias_std=0.05)
     state = {"kp_detector": kp_detector.state_dict(), "generator": generator.state_dict()}
-    source, driving = make_inputs(args, rng)
+    sources, driving = make_inputs(args, rng)
+    source = sources[:1]
     wanted = [name.strip() for name in args.rows.split(",") if name.strip()]
     if args.bf16 and "fast-bf16" not in wanted:
         wanted.append("fast-bf16")
@@ -325,11 +346,16 @@ def main(argv=None) -> None:
                                              model_cfg, split_source=False, optimize=False),
             "fast-bf16": lambda: FastEngine(kp_detector, generator, cache, args.threads,
                                             model_cfg, precision="bf16"),
+            "fast-2faces": lambda: FastEngine(kp_detector, generator, cache, args.threads,
+                                              model_cfg),
+            "fast-2faces-1entry": lambda: FastEngine(kp_detector, generator, cache, args.threads,
+                                                     model_cfg, source_entries=1),
         }
         for name in wanted:
             if name in engines:
                 threads = args.threads if name == "dygraph" else None
-                rows.append(engine_row(name, engines[name](), source, driving, b, args.frames,
+                faces = [sources[i:i + 1] for i in range(2 if "2faces" in name else 1)]
+                rows.append(engine_row(name, engines[name](), faces, driving, b, args.frames,
                                        threads))
             elif name != "paddlegan":
                 raise SystemExit(f"unknown row {name!r}; "

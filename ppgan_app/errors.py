@@ -10,6 +10,7 @@ Exit codes (documented in the README):
 1     a fault of the run or the machine (disk full, ffmpeg failed, ...)
 2     bad input or options: a file, a flag, a config value the user must fix
 3     training diverged (non-finite loss or parameters); good checkpoints kept
+4     a batch of portraits finished but some of them failed (the others were written)
 130   interrupted by SIGINT (Ctrl-C); 143 by SIGTERM
 ====  =====================================================================
 """
@@ -19,6 +20,7 @@ EXIT_OK = 0
 EXIT_FAULT = 1
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
+EXIT_PARTIAL = 4
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 

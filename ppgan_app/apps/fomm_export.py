@@ -39,7 +39,7 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path, config: Any = 
         config: architecture; ``None`` = the checkpoint's own.
         image_size: frame side; ``None`` = the config's training size, else 256.
     """
-    from ppgan_app.apps.fomm_animator import (DEFAULT_IMAGE_SIZE, _checkpoint_state, _resolve,
+    from ppgan_app.apps.expression_transfer.fomm_animator import (DEFAULT_IMAGE_SIZE, _checkpoint_state, _resolve,
                                               check_image_size)
     from ppgan_app.inference.export import export_key, write_export
     from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,

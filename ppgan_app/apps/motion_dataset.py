@@ -103,7 +103,7 @@ class LandmarkFinder:
         self.predictor = self.detector = None
         if not enabled:
             return
-        from ppgan_app.apps.landmarks import find_shape_predictor
+        from ppgan_app.faces.landmarks import find_shape_predictor
         path = find_shape_predictor()
         if path is None:
             logger.warning("dlib's 68-point landmark model not found (pip install "

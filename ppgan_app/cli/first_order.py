@@ -1,16 +1,18 @@
 """Command line for expression transfer: ``applications/tools/first-order-demo.py``.
 
-Flag names and meanings follow PaddleGAN's ``first-order-demo.py``. Flags left unset fall through
-to :class:`ppgan_app.apps.FirstOrderPredictor`'s defaults (the one place they are defined).
+Flag names and meanings follow PaddleGAN's ``first-order-demo.py``. The predictor's flags are
+built from :class:`ppgan_app.apps.expression_transfer.options.TransferOptions` (their help, types
+and defaults live there); flags left unset fall through to its defaults. Every bad value, a
+malformed number included, ends as one ``error:`` line and exit code 2.
 """
 from __future__ import annotations
 
 import argparse
-import inspect
+import dataclasses
 import logging
 import os
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NoReturn, Optional
 
 logger = logging.getLogger("ppgan_app.first_order")
 
@@ -18,63 +20,68 @@ logger = logging.getLogger("ppgan_app.first_order")
 _CLI_ONLY = ("source_image", "driving_video", "cpu", "quiet", "verbose")
 
 
-def _default(name: str) -> Any:
-    from ppgan_app.apps.first_order_predictor import FirstOrderPredictor
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are :class:`InputError` (one line, exit 2)."""
 
-    return inspect.signature(FirstOrderPredictor.__init__).parameters[name].default
+    def error(self, message: str) -> NoReturn:
+        from ppgan_app.errors import InputError
+
+        raise InputError(message)
+
+
+def _help(f: dataclasses.Field) -> str:
+    """A field's help text with our default and PaddleGAN's when it differs."""
+    text = f.metadata["help"]
+    if f.default is not None and not isinstance(f.default, bool):
+        text += f" (default: {f.default}"
+        if f.metadata["paddlegan"] is not _paddlegan_same():
+            text += f"; PaddleGAN: {f.metadata['paddlegan']}"
+        text += ")"
+    elif f.metadata["paddlegan"] is not _paddlegan_same():
+        text += f" (PaddleGAN: {f.metadata['paddlegan']})"
+    return text.replace("%", "%%")
+
+
+def _paddlegan_same() -> Any:
+    from ppgan_app.apps.expression_transfer import options
+
+    return options._SAME
+
+
+def _add_option(p: argparse.ArgumentParser, f: dataclasses.Field) -> None:
+    from ppgan_app.apps.expression_transfer.options import choices_of, value_kind
+
+    kind = value_kind(f)
+    choices = choices_of(f)
+    if kind is bool and f.default is False:
+        p.add_argument(f"--{f.name}", action="store_true", help=_help(f))
+    elif kind is bool:
+        p.add_argument(f"--{f.name}", action=argparse.BooleanOptionalAction, help=_help(f))
+    else:
+        p.add_argument(f"--{f.name}", type=kind if kind in (int, float) else str,
+                       metavar="{" + ",".join(choices) + "}" if choices else f.metadata["metavar"],
+                       help=_help(f))
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The demo's argument parser (unset options are absent from the namespace)."""
-    p = argparse.ArgumentParser(
+    from ppgan_app.apps.expression_transfer.options import option_fields
+
+    p = _Parser(
         prog="first-order-demo.py", argument_default=argparse.SUPPRESS,
         description="Animate the face(s) of a portrait with the motion of a driving video "
                     "(First Order Motion Model). Without --source_image/--driving_video the "
                     "bundled sample is used.")
-    p.add_argument("--config", help="architecture YAML (default: the config a kit-trained "
-                                    "checkpoint carries, else the packaged vox-256 config)")
-    p.add_argument("--weight_path", help="checkpoint file or name (default: the official "
-                                         "checkpoint, downloaded once)")
-    p.add_argument("--source_image", help="portrait to animate (default: bundled sample)")
+    p.add_argument("--source_image", nargs="+", metavar="IMAGE",
+                   help="portrait to animate (default: bundled sample); several files or a "
+                        "folder animate each with one decode of the driving video, writing "
+                        "<output>/<portrait name>.mp4 (exit 4 when some of them failed)")
     p.add_argument("--driving_video", help="video whose face motion is transferred "
                                            "(default: bundled sample)")
-    p.add_argument("--output", help=f"output folder (default: {_default('output')})")
-    p.add_argument("--filename", help=f"output file name (default: {_default('filename')})")
-    p.add_argument("--relative", action="store_true",
-                   help="relative keypoint motion (recommended)")
-    p.add_argument("--adapt_scale", action="store_true",
-                   help="scale the motion by the ratio of keypoint convex-hull areas")
-    p.add_argument("--find_best_frame", action="store_true",
-                   help="measure motion from the driving frame whose face pose is closest to the "
-                        "source's (needs dlib's 68-point landmark model)")
-    p.add_argument("--best_frame", type=int, help="measure motion from this driving frame")
+    for f in option_fields():
+        if f.metadata["cli"]:
+            _add_option(p, f)
     p.add_argument("--cpu", action="store_true", help="run on the CPU (same as --device cpu)")
-    p.add_argument("--device", choices=["cpu", "gpu", "xpu"],
-                   help="device to run on (default: Paddle's default)")
-    p.add_argument("--engine", choices=["auto", "dygraph", "fast"],
-                   help=f"inference engine (default: {_default('engine')}: the fast Paddle "
-                        "Inference path on CPU when available, else dygraph)")
-    p.add_argument("--ratio", type=float,
-                   help="radius of the pasted face region as a fraction of the face crop's "
-                        f"height, 0.4-0.5 (default: {_default('ratio')})")
-    p.add_argument("--face_detector", help=f"dlib (default), yunet; sfd/blazeface are not built")
-    p.add_argument("--multi_person", action="store_true", help="animate every detected face")
-    p.add_argument("--image_size", type=int,
-                   help="network input size: 256, or 512 for the 512 model (default: the "
-                        "size a kit-trained checkpoint or --config was trained on, else 256)")
-    p.add_argument("--batch_size", type=int,
-                   help=f"driving frames per network call (default: {_default('batch_size')})")
-    p.add_argument("--face_enhancement", action="store_true",
-                   help="GPEN face restoration (not available yet)")
-    p.add_argument("--mobile_net", action="store_true", help="the small distilled model")
-    p.add_argument("--slice_size", type=int,
-                   help="driving frames held in memory at once (default: 0 = 16)")
-    p.add_argument("--audio", action=argparse.BooleanOptionalAction,
-                   help="keep the driving video's sound track (default: yes, when it has one)")
-    p.add_argument("--crop_driving", action="store_true",
-                   help="crop a stable square around the driving face before animation")
-    p.add_argument("--no_face_ok", action="store_true",
-                   help="animate the whole source image when no face is found in it")
     p.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     p.add_argument("--verbose", action="store_true",
                    help="debug logging (e.g. every mismatched key of a checkpoint)")
@@ -87,7 +94,7 @@ def predictor_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
     Raises:
         InputError: contradictory flags (``--cpu`` with ``--device gpu``).
     """
-    from ppgan_app.apps.errors import InputError
+    from ppgan_app.errors import InputError
 
     kwargs = {k: v for k, v in vars(args).items() if k not in _CLI_ONLY}
     if getattr(args, "cpu", False):
@@ -117,23 +124,33 @@ def _setup_runtime(device: Optional[str]) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the demo; return the exit code (see :mod:`ppgan_app.errors`: 0 ok, 1 fault,
-    2 bad input or options, 130 Ctrl-C, 143 SIGTERM)."""
+    2 bad input or options, 4 a batch where some portraits failed, 130 Ctrl-C, 143 SIGTERM)."""
     from ppgan_app.cli.common import run_cli
 
-    args = build_parser().parse_args(argv)
-    level = (logging.DEBUG if getattr(args, "verbose", False) else
-             logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    level = (logging.DEBUG if "--verbose" in argv else
+             logging.WARNING if "--quiet" in argv else logging.INFO)
     logging.basicConfig(level=level, format="%(message)s")
-    return run_cli(lambda: _run(args), logger_name=logger.name)
+    return run_cli(lambda: _run(build_parser().parse_args(argv)), logger_name=logger.name)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ppgan_app.apps.first_order_predictor import FirstOrderPredictor
+    from ppgan_app.apps.expression_transfer.predictor import FirstOrderPredictor
+    from ppgan_app.errors import EXIT_PARTIAL, InputError
 
     kwargs = predictor_kwargs(args)
+    sources = getattr(args, "source_image", None)
+    batch = sources is not None and (len(sources) > 1 or os.path.isdir(sources[0]))
+    if batch and "filename" in kwargs:
+        raise InputError("--filename names one result; with several portraits each result is "
+                         "named after its portrait (<output>/<name>.mp4): drop --filename")
     _setup_runtime(kwargs.get("device"))  # before the predictor imports Paddle's MKL
     predictor = FirstOrderPredictor(**kwargs)  # checks every option before any work
-    summary = predictor.run_with_summary(getattr(args, "source_image", None),
+    if batch:
+        summary = predictor.run_batch(sources, getattr(args, "driving_video", None))
+        print(summary.table())
+        return 0 if summary.ok else EXIT_PARTIAL
+    summary = predictor.run_with_summary(sources[0] if sources else None,
                                          getattr(args, "driving_video", None))
     print(f"wrote {summary.path}: {summary.frames} frames at {summary.fps:g} fps in "
           f"{summary.seconds:.1f} s")

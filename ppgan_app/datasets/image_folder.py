@@ -10,6 +10,7 @@ import numpy as np
 from paddle.io import Dataset
 
 from ppgan_app.datasets.transforms import build_transforms
+from ppgan_app.errors import InputError
 from ppgan_app.registries import DATASETS
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,10 @@ class ImageFolderDataset(Dataset):
         flag = cv2.IMREAD_GRAYSCALE if self.channels == 1 else cv2.IMREAD_COLOR
         img = cv2.imread(str(path), flag)
         if img is None:
-            raise OSError(f"cannot read image {path}")
+            reason = "the file is empty" if path.is_file() and path.stat().st_size == 0 else (
+                "not a readable image (damaged, or a format OpenCV cannot decode)" if path.is_file()
+                else "the file is gone")
+            raise InputError(f"cannot read image {path}: {reason}; remove or replace it")
         return img[:, :, None] if self.channels == 1 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
     def __getitem__(self, index: int) -> Dict[str, np.ndarray]:

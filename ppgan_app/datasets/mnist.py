@@ -5,13 +5,16 @@ The four files of one dataset go in one folder (``data_root``)::
     train-images-idx3-ubyte.gz  train-labels-idx1-ubyte.gz
     t10k-images-idx3-ubyte.gz   t10k-labels-idx1-ubyte.gz
 
-Nothing is downloaded: a missing file raises ``FileNotFoundError`` saying where to put it.
+Nothing is downloaded: a missing file raises ``FileNotFoundError`` saying where to put it;
+a damaged one (truncated, not gzip, wrong header, image/label counts that differ) raises
+``ppgan_app.errors.InputError`` naming the file and what is wrong with it.
 """
 from __future__ import annotations
 
 import gzip
 import logging
 import struct
+import zlib
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
@@ -19,6 +22,7 @@ import numpy as np
 from paddle.io import Dataset
 
 from ppgan_app.datasets.transforms import build_transforms
+from ppgan_app.errors import InputError
 from ppgan_app.registries import DATASETS
 
 logger = logging.getLogger(__name__)
@@ -27,19 +31,46 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
 _PREFIX = {"train": "train", "test": "t10k"}
 
 
+_FIX = "replace it with a complete copy of the file"
+
+
 def read_idx(path: str) -> np.ndarray:
-    """Read one idx file (``.gz`` or raw) into an array of its stored shape and type."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        data = handle.read()
+    """Read one idx file (``.gz`` or raw) into an array of its stored shape and type.
+
+    Raises:
+        InputError: the file is unreadable, not gzip (for ``.gz``), truncated, or not idx.
+    """
+    data = _read_bytes(path)
+    if not data:
+        raise InputError(f"{path} is empty; {_FIX}")
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
-        raise ValueError(f"{path} is not an idx file (bad magic number)")
+        raise InputError(f"{path} is not an idx file (bad magic number); {_FIX}")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise InputError(f"{path} is truncated (its header is incomplete); {_FIX}")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    body = np.frombuffer(data, dtype=_DTYPES[data[2]], offset=4 + 4 * ndim)
-    if body.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape} but holds {body.size} values")
-    return body.reshape(shape)
+    itemsize = np.dtype(_DTYPES[data[2]]).itemsize
+    size = (len(data) - 4 - 4 * ndim) // itemsize
+    if size != int(np.prod(shape)):
+        raise InputError(f"{path}: header says shape {tuple(shape)} but holds {size} values "
+                         f"(truncated or damaged); {_FIX}")
+    return np.frombuffer(data, dtype=_DTYPES[data[2]], offset=4 + 4 * ndim, count=size).reshape(shape)
+
+
+def _read_bytes(path: str) -> bytes:
+    """The (decompressed) bytes of ``path``; damage and read errors become ``InputError``."""
+    gz = str(path).endswith(".gz")
+    try:
+        with (gzip.open if gz else open)(path, "rb") as handle:
+            return handle.read()
+    except gzip.BadGzipFile:
+        raise InputError(f"{path} is not a gzip file although it ends in .gz; {_FIX} "
+                         f"(or drop the .gz suffix if it is an uncompressed idx file)") from None
+    except (EOFError, zlib.error):
+        raise InputError(f"{path} is truncated or damaged (the gzip stream ends early or is "
+                         f"corrupt); {_FIX}") from None
+    except OSError as err:
+        raise InputError(f"cannot read {path}: {err.strerror or err}") from None
 
 
 def write_idx(path: str, array: np.ndarray) -> None:
@@ -90,9 +121,13 @@ class MNISTDataset(Dataset):
         images_path, labels_path = self._locate()
         self.images = read_idx(str(images_path))
         self.labels = read_idx(str(labels_path)).astype("int64")
-        if self.images.ndim != 3 or len(self.images) != len(self.labels):
-            raise ValueError(f"{images_path}: expected [N, H, W] images matching {len(self.labels)} labels, "
-                             f"got shape {self.images.shape}")
+        if self.images.ndim != 3:
+            raise InputError(f"{images_path}: expected images [N, H, W], got shape {self.images.shape}; "
+                             f"is it an images file?")
+        if self.labels.ndim != 1 or len(self.images) != len(self.labels):
+            raise InputError(f"{images_path} holds {len(self.images)} images but {labels_path} holds "
+                             f"labels of shape {self.labels.shape}; the two files must be of one "
+                             f"dataset and split")
         if max_samples is not None:
             self.images, self.labels = self.images[:max_samples], self.labels[:max_samples]
         self.transform = build_transforms(transforms)

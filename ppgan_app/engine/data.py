@@ -1,6 +1,9 @@
 """Data loading for the engine: reproducible per-epoch order that can start mid-epoch."""
 from __future__ import annotations
 
+import logging
+import threading
+from contextlib import contextmanager
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Tuple, Union
 
 import numpy as np
@@ -8,9 +11,12 @@ import paddle
 from paddle.io import BatchSampler, DataLoader, DistributedBatchSampler
 from paddle.io.dataloader.collate import default_collate_fn
 
+from ppgan_app.errors import KitError
 from ppgan_app.registries import DATASETS
 from ppgan_app.utils.config import loader_args
 from ppgan_app.utils.registry import build_from_config
+
+logger = logging.getLogger(__name__)
 
 
 class EpochBatchSampler(BatchSampler):
@@ -106,3 +112,48 @@ def endless(loader: Loader, sampler: EpochBatchSampler,
         epoch = sampler.epoch
         for batch in loader:
             yield epoch, batch
+
+
+@contextmanager
+def worker_errors() -> Iterator[List[BaseException]]:
+    """Collect the errors of Paddle's loader thread instead of letting it print tracebacks.
+
+    With ``num_workers`` > 0, an error in a dataset's ``__getitem__`` (an unreadable image...)
+    is re-raised in Paddle's prefetch thread, which prints it, while the main thread only gets
+    "Blocking queue is killed". Inside this context such errors are kept in the yielded list;
+    :func:`worker_error` turns the first into the one-line error the dataset raised.
+    """
+    caught: List[BaseException] = []
+    previous = threading.excepthook
+
+    def hook(args: Any) -> None:
+        if "_thread_loop" in args.thread.name and args.exc_value is not None:
+            caught.append(args.exc_value)
+            logger.debug("data loader thread failed", exc_info=(args.exc_type, args.exc_value,
+                                                                 args.exc_traceback))
+        else:
+            previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield caught
+    finally:
+        threading.excepthook = previous
+
+
+def worker_error(caught: List[BaseException]) -> BaseException | None:
+    """The first collected loader error with its message cut to the dataset's own last line
+    (kit errors keep their type, so an unreadable image stays an ``InputError``)."""
+    if not caught:
+        return None
+    err = caught[0]
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(err).__name__
+    message = last
+    for prefix in (f"{type(err).__module__}.{type(err).__qualname__}: ", f"{type(err).__qualname__}: "):
+        if last.startswith(prefix):
+            message = last[len(prefix):]
+            break
+    if isinstance(err, KitError):
+        return type(err)(message)
+    return RuntimeError(f"reading the data failed: {type(err).__name__}: {message}")

@@ -28,6 +28,7 @@ ArrayLike = Union[np.ndarray, paddle.Tensor]
 KeypointDict = Mapping[str, ArrayLike]
 
 ENGINE_NAMES = ("dygraph", "fast")
+PRECISIONS = ("fp32", "bf16")     # bf16: the fast engine's oneDNN bfloat16 kernels (opt-in)
 
 
 class Engine(abc.ABC):
@@ -150,6 +151,8 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
     """
     if name not in ENGINE_NAMES:
         raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if name == "dygraph":
         if precision != "fp32":
             raise ValueError("the dygraph engine runs fp32 only")

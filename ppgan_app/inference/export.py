@@ -35,6 +35,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import paddle
+import paddle.nn.functional as F
 from paddle import nn
 from paddle.static import InputSpec
 
@@ -43,7 +44,7 @@ from ppgan_app.inference.rewrites import rewritten_copy
 
 LOG = logging.getLogger(__name__)
 
-EXPORT_FORMAT = "ppgan_app-fomm-export-v4"
+EXPORT_FORMAT = "ppgan_app-fomm-export-v5"
 META_FILE = "meta.json"
 KP_NAMES = ("value", "jacobian")
 
@@ -104,12 +105,14 @@ def _hash_state(digest: "hashlib._Hash", layer: nn.Layer) -> None:
 
 def export_key(kp_detector: nn.Layer, generator: nn.Layer, image_size: Sequence[int],
                config: Mapping | None = None, split_source: bool = True,
-               optimize: bool = True, row_gather: bool = True) -> str:
+               optimize: bool = True, row_gather: bool = True,
+               split_decoder: bool = False) -> str:
     """Cache key of an export: sha256 over weights, hyper-parameters, config, size and format."""
     digest = hashlib.sha256()
     header = {"format": EXPORT_FORMAT, "paddle": paddle.__version__,
               "image_size": [int(s) for s in image_size], "split_source": bool(split_source),
               "optimize": bool(optimize), "row_gather": bool(row_gather),
+              "split_decoder": bool(split_decoder),
               "config": config, "classes": [type(kp_detector).__qualname__,
                                             type(generator).__qualname__],
               "hyper": [_hyper_parameters(kp_detector), _hyper_parameters(generator)]}
@@ -233,6 +236,51 @@ class SplitGeneratorGraph(GeneratorGraph):
                                kp_driving_jacobian)
 
 
+class MotionGraph(nn.Layer):
+    """The generator up to its decoder: warped, occlusion-masked source features.
+
+    ``(source [N,3,H,W], features [N,F,h,w], keypoints)`` -> ``deformed [N,F,h,w]``: the
+    dense motion network, the feature warp and the occlusion mask, as in the generator's
+    forward (which needs a dense motion network).
+    """
+
+    def __init__(self, generator: nn.Layer) -> None:
+        super().__init__()
+        if generator.dense_motion_network is None:
+            raise ValueError("a decoder split needs a generator with a dense motion network")
+        self.net = generator
+
+    def forward(self, source: paddle.Tensor, features: paddle.Tensor,
+                kp_source_value: paddle.Tensor, kp_source_jacobian: paddle.Tensor,
+                kp_driving_value: paddle.Tensor,
+                kp_driving_jacobian: paddle.Tensor) -> paddle.Tensor:
+        net = self.net
+        motion = net.dense_motion_network(
+            source_image=source,
+            kp_driving={"value": kp_driving_value, "jacobian": kp_driving_jacobian},
+            kp_source={"value": kp_source_value, "jacobian": kp_source_jacobian})
+        out = net.deform_input(features, motion["deformation"])
+        if "occlusion_map" in motion:
+            out = out * net._fit_occlusion(motion["occlusion_map"], out.shape[2], out.shape[3])
+        return out
+
+
+class DecoderGraph(nn.Layer):
+    """The generator's decoder: ``deformed [N,F,h,w]`` -> ``prediction [N,3,H,W]`` in (0,1)."""
+
+    def __init__(self, generator: nn.Layer) -> None:
+        super().__init__()
+        self.bottleneck = generator.bottleneck
+        self.up_blocks = generator.up_blocks
+        self.final = generator.final
+
+    def forward(self, deformed: paddle.Tensor) -> paddle.Tensor:
+        out = self.bottleneck(deformed)
+        for block in self.up_blocks:
+            out = block(out)
+        return F.sigmoid(self.final(out))
+
+
 # --- export --------------------------------------------------------------------------------
 KP_INPUTS = ("kp_source_value", "kp_source_jacobian", "kp_driving_value", "kp_driving_jacobian")
 
@@ -260,12 +308,17 @@ def _probe(kp_detector: nn.Layer, generator: nn.Layer, image_size: Sequence[int]
 
 def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
                  image_size: Sequence[int], key: str, split_source: bool = True,
-                 optimize: bool = True, row_gather: bool = True) -> ExportInfo:
-    """Export the three (or two) graphs into ``directory`` and write ``meta.json`` last.
+                 optimize: bool = True, row_gather: bool = True,
+                 split_decoder: bool = False) -> ExportInfo:
+    """Export the three (or two, or four) graphs into ``directory``; ``meta.json`` last.
 
     ``optimize=False`` exports the networks as written (no rewrites; for comparison);
     ``row_gather=False`` keeps Paddle's ``grid_sample`` for the generator's feature warp
-    (needed for bfloat16, where the gather indices would be rounded).
+    (needed for bfloat16, where the gather indices would be rounded);
+    ``split_decoder=True`` (with ``split_source``) writes the generator as two graphs,
+    ``motion`` (dense motion, warp, occlusion) and ``decoder``, so that an engine can run the
+    decoder in bfloat16 and the motion, whose keypoints and sampling positions bfloat16 would
+    round, in float32.
     """
     h, w = int(image_size[0]), int(image_size[1])
     kp_detector.eval()
@@ -290,6 +343,16 @@ def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
         info.graphs["source_encoder"], info.outputs["source_encoder"] = ["source"], ["features"]
         gen_inputs.append(InputSpec([None, *feature_shape], "float32", "features"))
     gen_inputs += _kp_specs(num_kp)
+    if split_source and split_decoder:
+        clone = _export_copy(generator, optimize, fast_deform=row_gather)
+        _save_graph(MotionGraph(clone), gen_inputs, directory / "motion")
+        info.graphs["motion"] = [spec.name for spec in gen_inputs]
+        info.outputs["motion"] = ["deformed"]
+        deformed_spec = InputSpec([None, *feature_shape], "float32", "deformed")
+        _save_graph(DecoderGraph(clone), [deformed_spec], directory / "decoder")
+        info.graphs["decoder"], info.outputs["decoder"] = ["deformed"], ["prediction"]
+        info.save(directory)
+        return info
     graph = SplitGeneratorGraph if split_source else GeneratorGraph
     _save_graph(graph(_export_copy(generator, optimize, fast_deform=row_gather)), gen_inputs,
                 directory / "generator")
@@ -302,7 +365,7 @@ def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
 def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Path,
                 image_size: Sequence[int], config: Mapping | None = None,
                 split_source: bool = True, optimize: bool = True,
-                row_gather: bool = True) -> tuple[Path, ExportInfo]:
+                row_gather: bool = True, split_decoder: bool = False) -> tuple[Path, ExportInfo]:
     """Export the networks once; later calls with the same weights and config hit the cache.
 
     Args:
@@ -314,13 +377,14 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
         split_source: export the source encoder as its own graph (see the module docstring).
         optimize: apply the export rewrites (False: the networks as written, for comparison).
         row_gather: warp the generator's features by row gathers (False for bfloat16).
+        split_decoder: export the generator as ``motion`` + ``decoder`` graphs (bfloat16).
 
     Returns:
         ``(directory, info)`` of the (cached or fresh) export.
     """
     cache_dir = Path(cache_dir)
     key = export_key(kp_detector, generator, image_size, config, split_source, optimize,
-                     row_gather)
+                     row_gather, split_decoder)
     final = cache_dir / export_dir_name(key, image_size)
     if (final / META_FILE).is_file():
         info = ExportInfo.load(final)
@@ -333,7 +397,7 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
     try:
         LOG.info("exporting FOMM graphs for %dx%d to %s", image_size[0], image_size[1], final)
         write_export(kp_detector, generator, tmp, image_size, key, split_source, optimize,
-                     row_gather)
+                     row_gather, split_decoder)
         _publish(tmp, final)
     finally:
         if tmp.exists():

@@ -11,6 +11,7 @@ Symbols: ``x`` real images ``[N, C, H, W]`` in [-1, 1]; ``z ~ N(0, I)`` noise ``
 """
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -19,6 +20,7 @@ import paddle
 
 from ppgan_app.models.base_model import BaseModel
 from ppgan_app.models.criterions.gan_loss import gradient_penalty
+from ppgan_app.models.diffaugment import diff_augment, parse_policy
 from ppgan_app.models.init import init_weights
 from ppgan_app.registries import CRITERIONS, DISCRIMINATORS, GENERATORS, MODELS
 from ppgan_app.utils.registry import build_from_config
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 GENERATOR_LOSSES = ("non_saturating", "saturating")
 WGAN_CLIP_VALUE = 0.01  # Arjovsky et al.'s c
+EMA_STAT_BATCHES = 16   # noise batches that re-estimate netG_ema's batch-norm statistics
 
 
 def _as_tensor(value: Any) -> paddle.Tensor:
@@ -52,6 +55,12 @@ class GANModel(BaseModel):
             Paddle's default initialisation.
         num_samples: images in the fixed-noise sample grid.
         sample_seed: seed of the fixed noise (a private numpy generator; global RNG untouched).
+        ema_decay: keep ``netG_ema``, an exponential moving average of G's weights
+            (``ema = decay * ema + (1 - decay) * G`` after each G step; buffers copied), and use
+            it for sampling and evaluation; None: no EMA copy.
+        ema_start: G steps during which ``netG_ema`` simply copies G (the average starts after).
+        diffaugment: DiffAugment policy applied to every image D sees, e.g.
+            ``"translation,cutout"`` (see ``models.diffaugment``); None for none.
     """
 
     def __init__(self, generator: Mapping[str, Any], discriminator: Mapping[str, Any],
@@ -59,7 +68,8 @@ class GANModel(BaseModel):
                  generator_loss: str = "non_saturating", disc_iters: int = 1, disc_start_iters: int = 0,
                  clip_value: Optional[float] = None, gp_weight: float = 10.0,
                  init_type: Optional[str] = None, init_gain: float = 0.02,
-                 num_samples: int = 64, sample_seed: int = 0) -> None:
+                 num_samples: int = 64, sample_seed: int = 0, ema_decay: Optional[float] = None,
+                 ema_start: int = 0, diffaugment: Optional[str] = None) -> None:
         super().__init__()
         self.nets["netG"] = build_from_config(generator, GENERATORS)
         self.nets["netD"] = build_from_config(discriminator, DISCRIMINATORS)
@@ -85,6 +95,11 @@ class GANModel(BaseModel):
             for net in self.nets.values():
                 init_weights(net, init_type, init_gain)
         self._fixed_z, self._fixed_y = self._fixed_noise(num_samples, sample_seed)
+        self.augment_policy = parse_policy(diffaugment)
+        self.ema_decay, self.ema_start = self._check_ema(ema_decay, ema_start), int(ema_start)
+        self._ema_version, self._ema_stats_version = 1, 0  # batch-norm statistics of netG_ema are stale
+        if self.ema_decay is not None:
+            self.nets["netG_ema"] = self._make_ema(self.nets["netG"])
         logger.info("%s: %s loss (%s G), D steps per G step %d, D-only iterations %d, %s classes",
                     type(self).__name__, self.criterion.gan_mode, generator_loss if self.criterion.is_log_loss
                     else "standard", self.disc_iters, self.disc_start_iters, self.n_class or "no")
@@ -97,6 +112,22 @@ class GANModel(BaseModel):
         d_class = int(getattr(self.nets["netD"], "n_class", 0))
         if d_class != self.n_class:
             raise ValueError(f"generator has n_class={self.n_class} but discriminator has n_class={d_class}")
+
+    @staticmethod
+    def _check_ema(decay: Optional[float], start: int) -> Optional[float]:
+        if decay is not None and not 0.0 < float(decay) < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1), got {decay}")
+        if int(start) < 0:
+            raise ValueError(f"ema_start must be >= 0, got {start}")
+        return None if decay is None else float(decay)
+
+    @staticmethod
+    def _make_ema(net: paddle.nn.Layer) -> paddle.nn.Layer:
+        """A frozen copy of ``net`` (no gradients, never given to an optimizer)."""
+        ema = copy.deepcopy(net)
+        for param in ema.parameters():
+            param.stop_gradient = True
+        return ema
 
     def _fixed_noise(self, num: int, seed: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """``z``: ``[num, nz]`` float32 from a private generator; ``y``: labels cycling 0..n_class-1."""
@@ -118,7 +149,7 @@ class GANModel(BaseModel):
                     raise ValueError(f"{net_name} is updated by both {self._optimizer_of[net_name]!r} "
                                      f"and {opt_name!r}")
                 self._optimizer_of[net_name] = opt_name
-        missing = [n for n in self.nets if n not in self._optimizer_of]
+        missing = [n for n in self.nets if n not in self._optimizer_of and n != "netG_ema"]
         if missing:
             raise ValueError(f"no optimizer updates {missing}; list them in some optimizer's net_names")
         return optimizers
@@ -154,6 +185,7 @@ class GANModel(BaseModel):
         self._step_discriminator(optimizers[self._opt_name("netD")], fake)
         if g_step:
             self._step_generator(optimizers[self._opt_name("netG")], fake)
+            self._update_ema(step)
         self.visual_items["real"] = self.real
         self.visual_items["fake"] = fake.detach()
         self.current_iter = step + 1
@@ -166,8 +198,8 @@ class GANModel(BaseModel):
     def _step_discriminator(self, optimizer: paddle.optimizer.Optimizer, fake: paddle.Tensor) -> None:
         """Descend D's loss: ascend log D(x) + log(1 - D(G(z))) for the log loss."""
         netD = self.nets["netD"]
-        d_real = netD(self.real, self.class_id)
-        d_fake = netD(fake.detach(), self.class_id)
+        d_real = netD(self._augment(self.real), self.class_id)
+        d_fake = netD(self._augment(fake.detach()), self.class_id)
         loss_d = self.criterion.discriminator_loss(d_real, d_fake)
         if self.criterion.gan_mode == "wgangp":
             penalty = gradient_penalty(netD, self.real, fake, self.class_id)
@@ -186,21 +218,81 @@ class GANModel(BaseModel):
         """Descend G's loss with D frozen."""
         netD = self.nets["netD"]
         self.set_requires_grad(netD, False)
-        loss_g = self.criterion.generator_loss(netD(fake, self.class_id), saturating=self.saturating)
+        loss_g = self.criterion.generator_loss(netD(self._augment(fake), self.class_id),
+                                               saturating=self.saturating)
         optimizer.clear_grad()
         loss_g.backward()
         optimizer.step()
         self.set_requires_grad(netD, True)
         self.losses["G_loss"] = float(loss_g)
 
+    def _augment(self, images: paddle.Tensor) -> paddle.Tensor:
+        return diff_augment(images, self.augment_policy) if self.augment_policy else images
+
+    def _update_ema(self, step: int) -> None:
+        """After the G step of iteration ``step``: move ``netG_ema`` towards G (a plain copy
+        during the first ``ema_start`` G steps; the count follows from ``step``, so a resumed
+        run continues the same schedule)."""
+        if self.ema_decay is None:
+            return
+        g_steps = (step - self.disc_start_iters + 1) // self.disc_iters
+        decay = 0.0 if g_steps <= self.ema_start else self.ema_decay
+        ema_state = self.nets["netG_ema"].state_dict()
+        with paddle.no_grad():
+            for name, value in self.nets["netG"].state_dict().items():
+                target = ema_state[name]
+                if decay and paddle.is_floating_point(value) and not name.endswith(("_mean", "_variance")):
+                    target.set_value(decay * target + (1.0 - decay) * value)
+                else:  # batch-norm statistics (recomputed before sampling) and integer buffers follow G
+                    target.set_value(value)
+        self._ema_version += 1
+
+    def refresh_ema_statistics(self, batches: int = EMA_STAT_BATCHES, batch_size: int = 64, seed: int = 0) -> None:
+        """Recompute ``netG_ema``'s batch-norm running statistics for its own (averaged) weights.
+
+        G's statistics do not fit the averaged weights (samples in eval mode come out wrong), so,
+        as StudioGAN's "standing statistics", the EMA net runs ``batches`` noise batches in train
+        mode and each batch-norm layer keeps the plain average of their statistics. The noise
+        comes from a private generator (``seed``): the result is deterministic, the global random
+        state untouched. No-op without an EMA net or batch norm, or when already fresh.
+        """
+        net = self.nets.get("netG_ema")
+        if net is None or self._ema_stats_version == self._ema_version:
+            return
+        norms = [m for m in net.sublayers() if isinstance(m, paddle.nn.layer.norm._BatchNormBase)]
+        if norms:
+            rng = np.random.RandomState(seed)
+            saved = [m._momentum for m in norms]
+            was_training = net.training
+            net.train()
+            with paddle.no_grad():
+                for k in range(batches):
+                    for m in norms:  # running = m * running + (1 - m) * batch: a cumulative mean
+                        m._momentum = k / (k + 1.0)
+                    z = paddle.to_tensor(rng.standard_normal((batch_size, self.nz)).astype("float32"))
+                    y = (paddle.to_tensor(rng.randint(0, self.n_class, batch_size).astype("int64"))
+                         if self.n_class else None)
+                    net(z, y)
+            for m, momentum in zip(norms, saved):
+                m._momentum = momentum
+            if not was_training:
+                net.eval()
+        self._ema_stats_version = self._ema_version
+
     def _clip_discriminator(self) -> None:
         with paddle.no_grad():
             for param in self.nets["netD"].parameters():
                 param.set_value(paddle.clip(param, -self.clip_value, self.clip_value))
 
+    @property
+    def sampling_net(self) -> paddle.nn.Layer:
+        """The generator used for samples and evaluation: ``netG_ema`` when kept, else ``netG``."""
+        return self.nets.get("netG_ema", self.nets["netG"])
+
     def generate(self, z: paddle.Tensor, class_id: Optional[paddle.Tensor] = None) -> paddle.Tensor:
-        """``G(z, y)``: ``[N, C, H, W]`` in [-1, 1]."""
-        return self.nets["netG"](z, class_id)
+        """``G(z, y)`` with the sampling net: ``[N, C, H, W]`` in [-1, 1]."""
+        self.refresh_ema_statistics()
+        return self.sampling_net(z, class_id)
 
     def sample_visuals(self) -> Dict[str, paddle.Tensor]:
         """``fake_fixed``: G on a fixed noise batch (labels cycle through the classes)."""

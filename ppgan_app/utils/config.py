@@ -18,10 +18,12 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, MutableMapping, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Iterator, Mapping, MutableMapping, Optional, Tuple
 
 import yaml
 from ppgan_app.errors import ConfigError  # noqa: F401 - re-exported
+from ppgan_app.utils.safe_files import atomic_output
 
 # Every trainer default. ``None`` means "not set"; required keys are checked in ``validate``.
 DEFAULTS: Dict[str, Any] = {
@@ -43,6 +45,11 @@ DEFAULTS: Dict[str, Any] = {
     },
     "validate": None,             # {interval, save_img, metrics: {key: METRICS entry}}
     "enable_visualdl": True,      # log to VisualDL when the package is importable
+    "max_param_abs": 1.0e+8,      # a weight beyond this magnitude (or NaN/Inf) means diverged;
+                                  # null checks for NaN/Inf only
+    "nan_policy": "stop",         # on a non-finite loss or diverged weights: "stop" the run
+                                  # (exit 3), or "skip" the batch (its update is undone; costs a
+                                  # copy of weights and optimizer state per iteration; 1 process)
     "find_unused_parameters": False,  # paddle.DataParallel option (multi-process runs)
     "export_model": None,         # accepted for PaddleGAN configs; not used by the trainer
     "reconstruction_params": None,  # PaddleGAN FOMM keys, accepted so its configs load as they
@@ -61,6 +68,77 @@ VALIDATE_DEFAULTS: Dict[str, Any] = {  # filled in when a config or override set
     "interval": 5000,             # iterations between validations (epochs when ``epochs`` is used)
     "save_img": False,            # also save the first test batch's visuals
     "metrics": {},                # key -> METRICS entry; the model's test_iter updates them
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one trainer value may be: ``kind`` is ``int``, ``number``, ``bool``, ``text``,
+    ``choice`` (one of ``choices``) or ``mapping``; numbers lie in [``minimum``, ``maximum``];
+    ``None`` is accepted when ``optional``."""
+
+    kind: str
+    minimum: Optional[int] = None
+    maximum: Optional[int] = None
+    optional: bool = True
+    choices: Tuple[str, ...] = ()
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.optional
+        if self.kind in ("int", "number"):
+            types = int if self.kind == "int" else (int, float)
+            return (isinstance(value, types) and not isinstance(value, bool) and value == value
+                    and (self.minimum is None or value >= self.minimum)
+                    and (self.maximum is None or value <= self.maximum))
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "choice":
+            return value in self.choices
+        if self.kind == "text":
+            return isinstance(value, str) and bool(value.strip())
+        return isinstance(value, Mapping)
+
+    def expected(self) -> str:
+        if self.kind in ("int", "number"):
+            low = "" if self.minimum is None else f" >= {self.minimum}"
+            high = "" if self.maximum is None else f" and <= {self.maximum}"
+            text = f"{'an integer' if self.kind == 'int' else 'a number'}{low}{high}"
+        else:
+            text = {"bool": "true or false", "text": "a non-empty string",
+                    "choice": "one of " + ", ".join(self.choices),
+                    "mapping": "a mapping (key: value entries)"}[self.kind]
+        return text + (" or null" if self.optional else "")
+
+
+#: Type and range of every trainer value, by dotted key (``*``: any key at that level, e.g.
+#: both ``dataset.train`` and ``dataset.test``). Checked by ``validate`` at load time, before
+#: anything is built; model, dataset and optimizer kwargs are checked by their constructors.
+SCHEMA: Dict[str, Rule] = {
+    "total_iters": Rule("int", minimum=1),
+    "epochs": Rule("int", minimum=1),
+    "output_dir": Rule("text", optional=False),
+    "seed": Rule("int", minimum=0, maximum=2**32 - 1),
+    "dataset": Rule("mapping", optional=False),
+    "dataset.*.batch_size": Rule("int", minimum=1, optional=False),
+    "dataset.*.num_workers": Rule("int", minimum=0, optional=False),
+    "dataset.*.shuffle": Rule("bool"),
+    "dataset.*.drop_last": Rule("bool"),
+    "lr_scheduler": Rule("mapping"),
+    "log_config": Rule("mapping", optional=False),
+    "log_config.interval": Rule("int", minimum=0),        # 0 or null: no log lines
+    "log_config.visiual_interval": Rule("int", minimum=0),  # 0 or null: no sample grids
+    "snapshot_config": Rule("mapping", optional=False),
+    "snapshot_config.interval": Rule("int", minimum=0),   # 0 or null: only the final checkpoint
+    "snapshot_config.max_keep": Rule("int", minimum=0),   # 0 or null: keep every checkpoint
+    "validate": Rule("mapping"),
+    "validate.interval": Rule("int", minimum=0),
+    "validate.save_img": Rule("bool", optional=False),
+    "validate.metrics": Rule("mapping"),
+    "enable_visualdl": Rule("bool", optional=False),
+    "find_unused_parameters": Rule("bool", optional=False),
+    "max_param_abs": Rule("number", minimum=1),
+    "nan_policy": Rule("choice", optional=False, choices=("stop", "skip")),
 }
 
 _FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
@@ -145,14 +223,48 @@ def validate(cfg: Mapping[str, Any], source: str = "config") -> None:
         raise ConfigError(f"{source}: 'dataset.train' must be a mapping (a 'name:' entry)")
     if cfg["total_iters"] is None and cfg["epochs"] is None:
         raise ConfigError(f"{source}: set 'total_iters' or 'epochs'")
+    check_values(cfg, source)
+
+
+def check_values(cfg: Mapping[str, Any], source: str = "config") -> None:
+    """Check every value named in ``SCHEMA`` that the config holds; raise ``ConfigError``
+    naming the dotted key, the value and what is expected."""
+    for pattern, rule in SCHEMA.items():
+        for dotted, value in _lookup(cfg, pattern.split(".")):
+            if not rule.accepts(value):
+                raise ConfigError(f"{source}: {dotted}={_show(value)} is not valid: expected "
+                                  f"{rule.expected()}")
+
+
+def _lookup(node: Any, keys: list, prefix: str = "") -> Iterator[Tuple[str, Any]]:
+    """(dotted key, value) for each key path matching ``keys`` (``*`` matches any mapping key).
+    Paths through a missing key or a non-mapping are skipped (their parent's rule reports them)."""
+    if not keys:
+        yield prefix, node
+        return
+    if not isinstance(node, Mapping):
+        return
+    head, rest = keys[0], keys[1:]
+    names = [k for k, v in node.items() if isinstance(v, Mapping)] if head == "*" else [head]
+    for name in names:
+        if name in node:
+            yield from _lookup(node[name], rest, f"{prefix}.{name}" if prefix else str(name))
+
+
+def _show(value: Any) -> str:
+    """A short, one-line rendering of a config value for messages."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    text = repr(value) if isinstance(value, str) else " ".join(str(_plain(value)).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _normalise(cfg: Dict[str, Any]) -> Dict[str, Any]:
     """Accept ``log_config.visual_interval``; fill ``validate`` defaults when it is set."""
-    log_cfg = cfg.get("log_config") or {}
-    if "visual_interval" in log_cfg:
+    log_cfg = cfg.get("log_config")
+    if isinstance(log_cfg, MutableMapping) and "visual_interval" in log_cfg:
         log_cfg["visiual_interval"] = log_cfg.pop("visual_interval")
-    if cfg.get("validate") is not None:
+    if isinstance(cfg.get("validate"), Mapping):
         cfg["validate"] = merge(VALIDATE_DEFAULTS, cfg["validate"])
     return cfg
 
@@ -200,11 +312,16 @@ def _share_data_folder(dataset_cfg: MutableMapping[str, Any]) -> None:
 
 
 def save_config(cfg: Mapping[str, Any], path: str | Path) -> Path:
-    """Write the resolved ``cfg`` as YAML (keys in their config order); return the path."""
+    """Write the resolved ``cfg`` as YAML (keys in their config order); return the path.
+
+    Raises:
+        OutputError: the write failed (disk full, permissions); no partial file is left.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(_plain(cfg), sort_keys=False, default_flow_style=False),
-                    encoding="utf-8")
+    text = yaml.safe_dump(_plain(cfg), sort_keys=False, default_flow_style=False)
+    with atomic_output(path) as tmp:  # complete or absent, never a truncated config
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Optional
 
 from tqdm import tqdm
+
+from ppgan_app.errors import describe_os_error
 
 _FORMAT = "[%(asctime)s] %(levelname)s %(name)s: %(message)s"
 _DATEFMT = "%Y-%m-%d %H:%M:%S"
@@ -19,6 +22,26 @@ class TqdmHandler(logging.StreamHandler):
             tqdm.write(self.format(record), file=self.stream)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
+
+
+class RunLogFileHandler(logging.FileHandler):
+    """``train.log``: a failed write (disk full) is reported once, on the console, as one line;
+    the file then stops receiving records, and training goes on (the checkpoint writer has its
+    own checks). Python's default prints a traceback per record instead."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if self.stream is None:
+            return
+        reason = sys.exc_info()[1]
+        try:
+            self.stream.close()
+        except OSError:
+            pass
+        self.stream = None
+        self.emit = lambda record: None  # this file is given up for the rest of the run
+        cause = describe_os_error(reason, self.baseFilename) if isinstance(reason, OSError) \
+            else f"cannot write {self.baseFilename}: {reason}"
+        logging.getLogger(__name__).warning("log file disabled: %s", cause)
 
 
 def setup_logger(name: str = "ppgan_app", rank: int = 0, level: int = logging.INFO) -> logging.Logger:
@@ -37,7 +60,7 @@ def add_file_handler(log_file: str | Path, name: str = "ppgan_app") -> Optional[
     """Also write the package's log records to ``log_file``; returns the handler (to remove later)."""
     logger = logging.getLogger(name)
     Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler = RunLogFileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter(_FORMAT, _DATEFMT))
     logger.addHandler(handler)
     return handler

@@ -138,18 +138,24 @@ def clean_stale_temps(final: PathLike) -> List[Path]:
     touched, so a concurrent run writing the same output keeps its files.
     """
     final = Path(final)
+    return clean_stale_temps_matching(final.parent, re.compile(re.escape(final.name) + "$"))
+
+
+def clean_stale_temps_matching(folder: PathLike, name: "re.Pattern[str]") -> List[Path]:
+    """Like :func:`clean_stale_temps`, for every final name in ``folder`` that ``name`` matches
+    at its start (``re.match``), e.g. all checkpoints of a run folder."""
     removed = []
     try:
-        entries = list(final.parent.iterdir())
+        entries = list(Path(folder).iterdir())
     except OSError:
         return removed
     for entry in entries:
         match = _TEMP_RE.match(entry.name)
-        if match and match.group("base") == final.name and not _pid_alive(int(match.group("pid"))):
+        if match and name.match(match.group("base")) and not _pid_alive(int(match.group("pid"))):
             remove_quietly(entry)
             removed.append(entry)
     if removed:
-        logger.info("removed %d stale temp file(s) of %s left by a killed run", len(removed), final)
+        logger.info("removed %d stale temp file(s) in %s left by a killed run", len(removed), folder)
     return removed
 
 

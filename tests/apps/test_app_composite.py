@@ -1,7 +1,7 @@
 """Feathered paste-back: no hard edge anywhere, single and multi-person."""
 import numpy as np
 
-from ppgan_app.apps.composite import Compositor, feather_mask
+from ppgan_app.apps.expression_transfer.composite import Compositor, feather_mask
 
 
 def _max_step(img: np.ndarray) -> float:

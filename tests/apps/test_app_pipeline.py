@@ -9,8 +9,8 @@ from PIL import Image
 
 from ppgan_app.apps import FirstOrderPredictor
 from ppgan_app.apps.errors import InputError
-from ppgan_app.apps.first_order_predictor import (DrivingPrep, find_best_frame,
-                                                  locate_driving_face, read_source_image,
+from ppgan_app.apps.expression_transfer.predictor import (DrivingPrep, find_best_frame,
+                                                  read_source_image,
                                                   render_chunk, sample_paths)
 from ppgan_app.apps.video_io import VideoReader
 
@@ -115,9 +115,9 @@ def test_find_best_frame_uses_landmark_pose_distance():
 def test_find_best_frame_with_dlib_landmarks():
     import itertools
 
-    from ppgan_app.apps.crop import crop_resize, face_crop_boxes
-    from ppgan_app.apps.face_detection import build_face_detector
-    from ppgan_app.apps.landmarks import DlibLandmarker, find_shape_predictor
+    from ppgan_app.faces.crop import crop_resize, face_crop_boxes
+    from ppgan_app.faces.detectors import build_face_detector
+    from ppgan_app.faces.landmarks import DlibLandmarker, find_shape_predictor
 
     if find_shape_predictor() is None:
         pytest.skip("dlib's 68-point landmark model is not installed")
@@ -133,7 +133,7 @@ def test_find_best_frame_with_dlib_landmarks():
 
 def test_find_best_frame_without_the_landmark_model_says_what_to_do(tmp_path, media,
                                                                     fake_animator, monkeypatch):
-    import ppgan_app.apps.landmarks as landmarks
+    import ppgan_app.faces.landmarks as landmarks
 
     monkeypatch.setattr(landmarks, "find_shape_predictor", lambda: None)
     with pytest.raises(InputError, match="face_recognition_models"):
@@ -142,20 +142,8 @@ def test_find_best_frame_without_the_landmark_model_says_what_to_do(tmp_path, me
     assert not os.path.exists(tmp_path / "out" / "result.mp4")
 
 
-def test_crop_driving_finds_a_stable_square():
-    _, driving = sample_paths()
-    reader = VideoReader(driving)
-    from ppgan_app.apps.face_detection import build_face_detector
-
-    box = locate_driving_face(reader, reader.meta.n_frames, build_face_detector("dlib"))
-    assert box is not None and box[2] - box[0] == box[3] - box[1]
-    assert 0 <= box[0] and box[2] <= 256 and 0 <= box[1] and box[3] <= 256
-    blank = [np.zeros((40, 40, 3), np.uint8)] * 3
-    assert locate_driving_face(blank, 3, build_face_detector("dlib")) is None
-
-
 def test_crop_driving_runs_end_to_end(tmp_path, media, fake_animator):
-    out = predictor(tmp_path, fake_animator, crop_driving=True).run(media["portrait"],
+    out = predictor(tmp_path, fake_animator, crop_driving="on").run(media["portrait"],
                                                                     media["clip"])
     assert len(frames_of(out)) == 12  # no face in the clip: whole frames, no crash
 
@@ -239,8 +227,6 @@ def test_bad_inputs_fail_cleanly(tmp_path, media, fake_animator, case):
         assert os.listdir(output) == []
 
 
-def test_unavailable_options_explain_themselves():
-    with pytest.raises(InputError, match="not available yet"):
-        FirstOrderPredictor(face_enhancement=True)
+def test_bad_options_explain_themselves():
     with pytest.raises(InputError, match="batch_size"):
         FirstOrderPredictor(batch_size=0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ppgan_app.apps import FirstOrderPredictor
-from ppgan_app.apps.fomm_animator import build_fomm_animator
+from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator
 
 from kit_checkpoint import TINY_TRAIN, tiny_kit_checkpoint
 

@@ -125,5 +125,5 @@ def test_cli_summary_and_one_line_error(cond_ckpt, tmp_path):
                "--num", "2", "--output", str(tmp_path / "o")]
     bad = subprocess.run(missing, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    errors = [line for line in bad.stderr.splitlines() if " ERROR " in line]
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "checkpoint not found" in errors[0]

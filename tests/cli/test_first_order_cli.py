@@ -31,22 +31,23 @@ def test_flags_map_to_predictor_arguments():
         "--adapt_scale", "--find_best_frame", "--best_frame", "3", "--cpu", "--ratio", "0.45",
         "--face_detector", "yunet", "--multi_person", "--image_size", "512", "--batch_size", "4",
         "--mobile_net", "--slice_size", "8", "--engine", "dygraph", "--no-audio",
-        "--crop_driving", "--no_face_ok"])
+        "--crop_driving", "on", "--smooth", "--no_face_ok"])
     assert predictor_kwargs(args) == {
         "config": "c.yaml", "weight_path": "w.pdparams", "output": "out", "filename": "x.mp4",
         "relative": True, "adapt_scale": True, "find_best_frame": True, "best_frame": 3,
         "device": "cpu", "ratio": 0.45, "face_detector": "yunet", "multi_person": True,
         "image_size": 512, "batch_size": 4, "mobile_net": True, "slice_size": 8,
-        "engine": "dygraph", "audio": False, "crop_driving": True, "no_face_ok": True}
-    assert (args.source_image, args.driving_video) == ("s.jpg", "d.mp4")
+        "engine": "dygraph", "audio": False, "crop_driving": "on", "smooth": True,
+        "no_face_ok": True}
+    assert (args.source_image, args.driving_video) == (["s.jpg"], "d.mp4")
 
 
 def test_unset_flags_fall_through_to_the_library_defaults():
     assert predictor_kwargs(build_parser().parse_args([])) == {}
     pred = FirstOrderPredictor()
     assert (pred.ratio, pred.output, pred.filename, pred.face_detector, pred.audio,
-            pred.batch_size, pred.image_size) == (0.4, "output", "result.mp4", "dlib", True, 1, None)
-    # image_size None: the checkpoint's (or config's) training size, else 256
+            pred.batch_size, pred.image_size, pred.crop_driving, pred.smooth) == (
+                0.4, "output", "result.mp4", "yunet", True, 1, None, "auto", False)  # None: ckpt size
     assert predictor_kwargs(build_parser().parse_args(["--audio", "--quiet"])) == {
         "audio": True, "progress": False}
 

@@ -5,6 +5,7 @@ import pytest
 
 from ppgan_app.datasets.image_folder import ImageFolderDataset
 from ppgan_app.datasets.transforms import Normalize, RandomHorizontalFlip, build_transforms
+from ppgan_app.errors import InputError
 from ppgan_app.registries import DATASETS
 from ppgan_app.utils.registry import build_from_config
 
@@ -74,3 +75,15 @@ def test_numbered_class_folders_keep_their_ids(tmp_path):
     labels = sorted(int(ds[i]["class_id"]) for i in range(len(ds)))
     assert labels == [3, 7, 10]
     assert ds.class_names[3] == "3" and ds.class_names[7] == "07" and ds.class_names[0] == ""
+
+
+@pytest.mark.parametrize("content, reason", [(b"", "the file is empty"),
+                                             (b"\x89PNG\r\n\x1a\n broken", "not a readable image")])
+def test_unreadable_image_is_an_input_error_naming_it(tmp_path, content, reason):
+    write_png(tmp_path / "0.png")
+    (tmp_path / "1.png").write_bytes(content)
+    ds = ImageFolderDataset(str(tmp_path))
+    assert ds[0]["img"].shape[0] == 3
+    with pytest.raises(InputError, match=reason) as err:
+        ds[1]
+    assert str(tmp_path / "1.png") in str(err.value)

@@ -1,10 +1,12 @@
 """idx reader, MNIST/Fashion-MNIST datasets on tiny files written here, missing-data errors."""
+import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ppgan_app.datasets.mnist import FashionMNISTDataset, MNISTDataset, read_idx, write_idx
+from ppgan_app.errors import InputError
 from ppgan_app.registries import DATASETS
 from ppgan_app.utils.registry import build_from_config
 
@@ -90,3 +92,45 @@ def test_engine_loader_batches_items(tmp_path):
     batch = next(iter(loader))
     assert list(batch["img"].shape) == [4, 1, 28, 28]
     assert list(batch["class_id"].shape) == [4] and str(batch["class_id"].dtype).endswith("int64")
+
+
+def _good_images(folder, n=6):
+    path = folder / "train-images-idx3-ubyte.gz"
+    write_idx(str(path), np.zeros((n, 28, 28), np.uint8))
+    return path
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncate", "truncated or damaged"),
+    ("not_gzip", "is not a gzip file"),
+    ("cut_body", "header says shape"),
+    ("empty", "is empty"),
+])
+def test_damaged_image_file_is_an_input_error_naming_it(tmp_path, damage, message):
+    path = _good_images(tmp_path)
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "not_gzip":
+        path.write_bytes(gzip.decompress(data))  # a raw idx file under a .gz name
+    elif damage == "cut_body":
+        path.write_bytes(gzip.compress(gzip.decompress(data)[:-100]))
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(InputError, match=message) as err:
+        read_idx(str(path))
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_label_count_mismatch_is_an_input_error(tmp_path):
+    _good_images(tmp_path, n=6)
+    write_idx(str(tmp_path / "train-labels-idx1-ubyte.gz"), np.zeros(5, np.uint8))
+    with pytest.raises(InputError, match="holds 6 images but .*train-labels-idx1-ubyte.gz holds labels"):
+        build_from_config({"name": "MNISTDataset", "data_root": str(tmp_path)}, DATASETS)
+
+
+def test_label_file_that_is_not_idx(tmp_path):
+    _good_images(tmp_path, n=6)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"<html>not found</html>")
+    with pytest.raises(InputError, match="train-labels-idx1-ubyte is not an idx file"):
+        build_from_config({"name": "MNISTDataset", "data_root": str(tmp_path)}, DATASETS)

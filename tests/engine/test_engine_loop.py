@@ -108,6 +108,8 @@ def test_evaluate_only_needs_no_train_data(linear_cfg):
 
 def test_seed_is_drawn_and_recorded_when_unset(linear_cfg):
     trainer = Trainer(linear_cfg(seed=None))
+    assert not trainer.run_dir.exists()  # made when the run first writes
+    trainer.open_run_dir()
     trainer.close()
     assert isinstance(trainer.seed, int)
     assert yaml.safe_load((trainer.run_dir / "config.yaml").read_text())["seed"] == trainer.seed

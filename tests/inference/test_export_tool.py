@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("ppgan_app.inference.paddle_inference")
 
-from ppgan_app.apps.fomm_animator import build_fomm_animator  # noqa: E402
+from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator  # noqa: E402
 from ppgan_app.apps.fomm_export import export_checkpoint, is_export_dir  # noqa: E402
 from ppgan_app.errors import InputError  # noqa: E402
 from ppgan_app.inference.paddle_inference import FastEngine  # noqa: E402

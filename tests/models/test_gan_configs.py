@@ -37,8 +37,17 @@ def test_there_are_gan_configs():
             "wgan_gp_fashion_mnist.yaml", "cond_dcgan_fashion_mnist.yaml"} <= names
 
 
+@pytest.fixture(scope="module")
+def tiny_classifier(tmp_path_factory) -> Path:
+    """A stand-in for the metric classifier (tools/train_classifier.py makes the real one)."""
+    from ppgan_app.apps.classifier import FitOptions, fit_classifier, save_classifier
+    x = np.random.default_rng(0).uniform(-1, 1, (20, 1, 28, 28)).astype(np.float32)
+    net = fit_classifier(x, np.arange(20) % 10, 10, FitOptions(epochs=1, batch_size=10), width=4, feature_dim=8)
+    return save_classifier(net, tmp_path_factory.mktemp("clf") / "clf.pdparams", {})
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_config_builds_and_trains_one_iteration(path, tmp_path):
+def test_config_builds_and_trains_one_iteration(path, tmp_path, tiny_classifier):
     data = write_tiny_idx(tmp_path / "data")
     cfg = load_config(path, [f"dataset.train.data_root={data}", f"dataset.test.data_root={data}",
                              "dataset.train.batch_size=4", "dataset.test.batch_size=4"])
@@ -55,7 +64,11 @@ def test_config_builds_and_trains_one_iteration(path, tmp_path):
     model.train_iter(model.optimizers)
     assert {"D_loss", "G_loss"} <= set(model.losses)
     assert all(np.isfinite(v) for v in model.losses.values())
-    metrics = {k: build_from_config(v, METRICS) for k, v in (cfg["validate"] or {}).get("metrics", {}).items()}
+    entries = (cfg["validate"] or {}).get("metrics", {})
+    for entry in entries.values():
+        if entry["name"] == "ClassifierFeatureDistance":
+            entry["checkpoint"] = str(tiny_classifier)
+    metrics = {k: build_from_config(v, METRICS) for k, v in entries.items()}
     test_loader, _ = build_loader(cfg["dataset"]["test"], train=False, seed=0)
     model.setup_input(next(iter(test_loader)))
     model.test_iter(metrics)

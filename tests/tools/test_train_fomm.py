@@ -118,6 +118,6 @@ def test_missing_data_is_a_clear_user_error(tmp_path):
         [sys.executable, str(MAIN), "-c", str(REPO / "configs" / "firstorder_vox_256.yaml"),
          "-o", f"output_dir={tmp_path / 'out'}", *TINY],
         cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "data/first_order/Voxceleb/train not found" in proc.stderr
     assert "video-preprocessing" in proc.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from ppgan_app.errors import ConfigError
 from ppgan_app.models.firstorder import DEFAULT_CONFIG, fomm_model_config, load_fomm_config
 from ppgan_app.utils.resources import packaged_config
 
@@ -26,5 +27,5 @@ def test_unknown_config_names_the_folders():
 
 
 def test_incomplete_model_section_is_rejected():
-    with pytest.raises(KeyError, match="kp_detector_cfg"):
+    with pytest.raises(ConfigError, match="kp_detector_cfg"):
         fomm_model_config({"model": {"common_params": {}, "generator": {"generator_cfg": {}}}})

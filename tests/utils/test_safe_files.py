@@ -106,3 +106,35 @@ def test_run_cli_maps_every_failure_to_one_line(capsys, monkeypatch, exc, code, 
 
     assert run_cli(body) == code
     assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_run_log_on_a_full_disk_warns_once_and_goes_on(tmp_path, capsys, caplog):
+    import logging
+
+    from ppgan_app.utils.logger import add_file_handler, setup_logger
+
+    log = setup_logger("ppgan_app.test_full_log")
+    handler = add_file_handler(tmp_path / "train.log", name="ppgan_app.test_full_log")
+
+    class FullDisk:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def close(self):
+            pass
+
+    handler.stream = FullDisk()
+    try:
+        for i in range(3):
+            log.info("iteration %d", i)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Logging error" not in err
+    assert caplog.text.count("log file disabled: no space left on device at") == 1
+    assert err.count("iteration") == 3  # the console still gets every record
+    logging.getLogger("ppgan_app.test_full_log").handlers.clear()

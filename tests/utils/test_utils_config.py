@@ -4,8 +4,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ppgan_app.utils.config import (DEFAULTS, ConfigError, load_config, loader_args, parse_yaml,
-                                    save_config)
+from ppgan_app.utils.config import (DEFAULTS, SCHEMA, ConfigError, check_values, load_config,
+                                    loader_args, merge, parse_yaml, save_config)
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 
 BASE = """\
 epochs: 2
@@ -112,3 +114,57 @@ def test_test_set_shares_the_train_data_folder(tmp_path: Path):
     assert own["dataset"]["test"]["data_root"] == "/b"
     other = load_config(path, ["dataset.test.name=ImageFolderDataset"])
     assert "data_root" not in other["dataset"]["test"]  # another dataset: nothing is shared
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_config_loads_and_validates(path):
+    data = yaml.safe_load(path.read_text())
+    if "optimizer" in data:  # a training config
+        cfg = load_config(path)
+        assert cfg["total_iters"] or cfg["epochs"]
+    else:  # model-only configs (inference, tests) still hold valid trainer values
+        check_values(merge(DEFAULTS, data), str(path))
+
+
+@pytest.mark.parametrize("item, shown, expected", [
+    ("total_iters=abc", "total_iters='abc'", "an integer >= 1 or null"),
+    ("total_iters=-5", "total_iters=-5", "an integer >= 1 or null"),
+    ("epochs=1.5", "epochs=1.5", "an integer >= 1 or null"),
+    ("seed=abc", "seed='abc'", "an integer >= 0 and <= 4294967295 or null"),
+    ("seed=-1", "seed=-1", "an integer >= 0"),
+    ("seed=true", "seed=true", "an integer >= 0"),
+    ("output_dir=null", "output_dir=null", "a non-empty string"),
+    ("dataset.train.batch_size=0", "dataset.train.batch_size=0", "an integer >= 1"),
+    ("dataset.train.batch_size=null", "dataset.train.batch_size=null", "an integer >= 1"),
+    ("dataset.train.num_workers=-1", "dataset.train.num_workers=-1", "an integer >= 0"),
+    ("dataset.train.shuffle=often", "dataset.train.shuffle='often'", "true or false or null"),
+    ("log_config=3", "log_config=3", "a mapping"),
+    ("log_config.interval=x", "log_config.interval='x'", "an integer >= 0 or null"),
+    ("log_config.visual_interval=-2", "log_config.visiual_interval=-2", "an integer >= 0 or null"),
+    ("snapshot_config.interval=often", "snapshot_config.interval='often'", "an integer >= 0 or null"),
+    ("snapshot_config.max_keep=[1]", "snapshot_config.max_keep=[1]", "an integer >= 0 or null"),
+    ("validate.interval=often", "validate.interval='often'", "an integer >= 0 or null"),
+    ("validate.save_img=3", "validate.save_img=3", "true or false"),
+    ("enable_visualdl=maybe", "enable_visualdl='maybe'", "true or false"),
+    ("max_param_abs=0", "max_param_abs=0", "a number >= 1 or null"),
+    ("max_param_abs=.nan", "max_param_abs=nan", "a number >= 1 or null"),
+    ("nan_policy=ignore", "nan_policy='ignore'", "one of stop, skip"),
+    ("nan_policy=null", "nan_policy=null", "one of stop, skip"),
+])
+def test_bad_values_name_the_key_value_and_expectation(cfg_file, item, shown, expected):
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg_file, [item])
+    message = str(err.value)
+    assert f"{shown} is not valid: expected {expected}" in message and "\n" not in message
+
+
+def test_schema_names_only_known_keys():
+    for dotted in SCHEMA:
+        assert dotted.split(".")[0] in DEFAULTS, dotted
+
+
+def test_good_values_pass(cfg_file):
+    cfg = load_config(cfg_file, ["total_iters=3", "seed=0", "snapshot_config.max_keep=null",
+                                 "dataset.train.num_workers=2", "max_param_abs=1e12", "validate.interval=0",
+                                 "nan_policy=skip"])
+    assert cfg["total_iters"] == 3 and cfg["max_param_abs"] == 1e12

@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 import cv2
 import numpy as np
 
-from ppgan_app.apps.errors import InputError
+from ppgan_app.errors import InputError
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The real :class:`~ppgan_app.apps.animator.Animator`: FOMM networks behind an inference engine.
+"""The real :class:`~ppgan_app.apps.expression_transfer.animator.Animator`: FOMM networks behind an inference engine.
 
 Builds the keypoint detector and generator from a config (default: the packaged vox config that
 matches ``image_size``/``mobile_net``), loads weights through ``resolve_weights`` and runs them
@@ -38,7 +38,7 @@ def default_model(image_size: int, mobile_net: bool) -> Dict[str, str]:
 
 
 class FommAnimator:
-    """Animates faces with a FOMM engine (see :class:`~ppgan_app.apps.animator.Animator`).
+    """Animates faces with a FOMM engine (see :class:`~ppgan_app.apps.expression_transfer.animator.Animator`).
 
     Args:
         engine: a :class:`ppgan_app.inference.engines.Engine` (``kp_detector``/``generator``).
@@ -162,7 +162,8 @@ def _exported_animator(folder: str, image_size: Optional[int], engine: str) -> F
 
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
                         image_size: Optional[int] = None, mobile_net: bool = False,
-                        engine: str = "auto", device: Optional[str] = None) -> FommAnimator:
+                        engine: str = "auto", device: Optional[str] = None,
+                        precision: str = "fp32") -> FommAnimator:
     """Build networks, load weights and wrap them in an engine.
 
     A training checkpoint of this kit carries its config: given as ``weight_path`` without
@@ -178,9 +179,11 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         mobile_net: the small distilled model (default config and weights).
         engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast``.
         device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
+        precision: ``fp32``, or ``bf16`` for the fast engine's generator.
 
     Raises:
-        InputError: weights unavailable, checkpoint not fitting, bad engine/device choice.
+        InputError: weights unavailable, checkpoint not fitting, bad engine/device/precision
+            choice.
     """
     from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
                                              load_fomm_checkpoint, load_fomm_config)
@@ -190,6 +193,9 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
     if device is not None:
         set_device(device)
     name = _pick_engine(engine, device)
+    if precision != "fp32" and name != "fast":
+        raise InputError(f"--precision {precision} needs the fast engine (CPU); this run uses "
+                         f"the {name} engine: use --precision fp32 or --engine fast")
     if weight_path is not None and is_export_dir(weight_path):
         return _exported_animator(weight_path, image_size, name)
     state = None
@@ -212,5 +218,5 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
 
     cache = _export_cache(weights) if name == "fast" else None
     logger.info("FOMM weights %s, %d px, engine %s", weights, image_size, name)
-    return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg),
-                        image_size)
+    return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg,
+                                     precision=precision), image_size)

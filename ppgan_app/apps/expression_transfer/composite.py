@@ -13,7 +13,7 @@ from typing import List, Sequence
 import cv2
 import numpy as np
 
-from ppgan_app.apps.crop import Box
+from ppgan_app.faces.crop import Box
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,123 @@
+"""Detectors that need no weight download: dlib's HOG and YuNet (``yuface``).
+
+Both return ``[K,5] float32`` rows ``(x1, y1, x2, y2, score)`` in their own framing, largest
+face first (see :mod:`ppgan_app.faces.detectors.base`). The packages load on first use.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import glob
+import logging
+import os
+import warnings
+from typing import Tuple
+
+import cv2
+import numpy as np
+
+from ppgan_app.errors import InputError
+from ppgan_app.faces.detectors.base import (clip_faces, no_faces, sort_largest_first,
+                                            working_copy)
+
+logger = logging.getLogger(__name__)
+
+
+class DlibHogDetector:
+    """dlib's HOG frontal-face detector (no weights needed).
+
+    It misses faces smaller than about 80 px, so images are upsampled (dlib's pyramid) until
+    that size would be reachable: ``upsample`` levels are tried in turn, stopping at the first
+    that finds a face.
+
+    Args:
+        max_upsample: most pyramid upsampling levels to try (each doubles the image).
+        min_score: minimum detector score kept (HOG scores of real faces are mostly > 0.5;
+            weak hits on clothes or hair score near 0).
+    """
+
+    def __init__(self, max_upsample: int = 2, min_score: float = 0.3) -> None:
+        import dlib
+
+        self._detector = dlib.get_frontal_face_detector()
+        self.max_upsample = max_upsample
+        self.min_score = min_score
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        work, scale = working_copy(np.ascontiguousarray(image))
+        # upsampling a big image costs a lot and finds nothing the plain pass misses
+        levels = range(self.max_upsample + 1) if max(work.shape[:2]) <= 640 else range(1)
+        for level in levels:
+            rects, scores, _ = self._detector.run(work, level, self.min_score)
+            if rects:
+                faces = np.array([[r.left(), r.top(), r.right(), r.bottom(), s]
+                                  for r, s in zip(rects, scores)], dtype=np.float32)
+                faces[:, :4] /= scale
+                return sort_largest_first(clip_faces(faces, image.shape[:2]))
+        return no_faces()
+
+
+@functools.lru_cache(maxsize=None)
+def _bundled_openmp(module_name: str, module_file: str) -> Tuple[ctypes.CDLL, ...]:
+    """The ``libgomp`` copies bundled with a wheel (``<package>.libs/``), loaded once."""
+    folder = os.path.join(os.path.dirname(module_file), os.pardir, module_name + ".libs")
+    libs = []
+    for path in glob.glob(os.path.join(folder, "libgomp*")):
+        try:
+            libs.append(ctypes.CDLL(path))
+        except OSError as err:
+            logger.debug("cannot load %s: %s", path, err)
+    return tuple(libs)
+
+
+def _limit_openmp_threads(module, threads: int) -> None:
+    """Set the OpenMP thread count of the ``libgomp`` bundled with ``module``'s wheel, for the
+    calling thread.
+
+    yuface's OpenMP spins on a busy machine: on 2 shared cores one 256x256 detection took
+    0.4-0.7 s with 2 threads and 0.02 s with 1."""
+    for lib in _bundled_openmp(module.__name__, module.__file__):
+        try:
+            lib.omp_set_num_threads(int(threads))
+        except AttributeError as err:
+            logger.debug("no omp_set_num_threads in %s: %s", lib, err)
+
+
+class YuNetDetector:
+    """OpenCV Zoo's YuNet through the ``yuface`` package (weights built in, 5 landmarks).
+
+    Small images are upsampled to at least 320 px on the short side so small faces are found.
+
+    Args:
+        conf: confidence threshold in [0, 1].
+        threads: OpenMP threads for yuface (1: see :func:`_limit_openmp_threads`).
+    """
+
+    def __init__(self, conf: float = 0.5, threads: int = 1) -> None:
+        try:
+            import yuface
+        except ImportError:
+            raise InputError("--face_detector yunet needs the 'yuface' package: "
+                             "pip install yuface") from None
+        self._yuface = yuface
+        self.conf = conf
+        self.threads = threads
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        work, scale = working_copy(image)
+        up = max(1.0, 320.0 / min(work.shape[:2]))
+        if up > 1.0:
+            work = cv2.resize(work, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
+            scale *= up
+        _limit_openmp_threads(self._yuface, self.threads)  # per calling thread
+        with warnings.catch_warnings():  # yuface warns on large images; they still work
+            warnings.simplefilter("ignore", UserWarning)
+            confs, boxes, _ = self._yuface.detect(cv2.cvtColor(work, cv2.COLOR_RGB2BGR),
+                                                  conf=self.conf)
+        if len(boxes) == 0:
+            return no_faces()
+        boxes = np.asarray(boxes, np.float32)
+        faces = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:4],
+                                np.asarray(confs, np.float32)[:, None] / 100.0], axis=1)
+        faces[:, :4] /= scale
+        return sort_largest_first(clip_faces(faces, image.shape[:2]))

@@ -1,0 +1,76 @@
+"""Load PaddleGAN's detector weights through the kit's one weight resolver, checked."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ppgan_app.errors import CheckpointError, WeightsUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_detector_file(name_or_path: str, purpose: str) -> Path:
+    """Path of a detector's weight file (downloaded once and cached for known names).
+
+    Raises:
+        WeightsUnavailableError: not cached and not downloadable; the message names the URL,
+            where to put the file, and the detectors that need no download.
+    """
+    from ppgan_app.utils.download import WEIGHT_URLS, cached_path, resolve_weights
+
+    try:
+        return Path(resolve_weights(name_or_path))
+    except WeightsUnavailableError as err:
+        if name_or_path not in WEIGHT_URLS:
+            raise
+        raise WeightsUnavailableError(
+            f"{purpose} needs PaddleGAN's weights {WEIGHT_URLS[name_or_path]}, which could not "
+            f"be downloaded; fetch that file elsewhere and copy it to {cached_path(name_or_path)}"
+            ", or use --face_detector dlib or yunet (no downloads)") from err
+
+
+def load_net_weights(net, name_or_path: str, purpose: str) -> None:
+    """Load a ``.pdparams`` state dict into ``net`` after checking every key and shape.
+
+    Raises:
+        WeightsUnavailableError: see :func:`resolve_detector_file`.
+        CheckpointError: unreadable file, or keys/shapes that do not match the network.
+    """
+    import paddle
+
+    path = resolve_detector_file(name_or_path, purpose)
+    try:
+        state = paddle.load(str(path))
+    except (OSError, ValueError, RuntimeError, EOFError) as err:
+        raise CheckpointError(f"{purpose}: cannot read weights {path} ({err}); delete the file "
+                              "so it is downloaded again") from None
+    expected = {k: list(v.shape) for k, v in net.state_dict().items()}
+    got = {k: list(np.shape(v)) for k, v in state.items()} if isinstance(state, dict) else {}
+    if got != expected:
+        missing = sorted(set(expected) - set(got))[:3]
+        wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])[:3]
+        raise CheckpointError(
+            f"{purpose}: {path} does not hold the expected network's weights "
+            f"(missing {missing or 'none'}, wrong shapes {wrong or 'none'}); "
+            "use PaddleGAN's published file")
+    net.set_state_dict(state)
+    logger.info("%s: loaded %s", purpose, path)
+
+
+def load_anchors(name_or_path: str, purpose: str, count: int) -> np.ndarray:
+    """An anchor table ``[count,4] float32`` ``(cx, cy, w, h)`` in [0, 1] units.
+
+    Raises:
+        CheckpointError: unreadable file or wrong shape.
+    """
+    path = resolve_detector_file(name_or_path, purpose)
+    try:
+        anchors = np.load(str(path), allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"{purpose}: cannot read anchors {path} ({err})") from None
+    if anchors.shape != (count, 4):
+        raise CheckpointError(f"{purpose}: {path} holds anchors of shape {anchors.shape}, "
+                              f"expected ({count}, 4)")
+    return anchors.astype(np.float32)

@@ -1,0 +1,113 @@
+"""Helpers of the browser test: start ``ppgan-app`` on a free port, drive headless Chromium,
+save a small screenshot of the page.
+
+Chromium and its driver come from Debian (``apt-get install -y chromium chromium-driver``);
+selenium is pointed at them, so nothing is downloaded at run time.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import List, Tuple
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+INSTALL_HINT = ("needs Debian's Chromium and its driver: apt-get update && apt-get install -y "
+                "chromium chromium-driver (and pip install -r requirements.txt for selenium)")
+#: Chromium flags: headless, no sandbox (root in CI), no network calls of its own.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--window-size=1200,900",
+                  "--autoplay-policy=no-user-gesture-required")
+
+
+def browser_missing() -> str:
+    """Why the browser test cannot run here, or '' when it can."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return INSTALL_HINT
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            return f"{path} is missing; {INSTALL_HINT}"
+    return ""
+
+
+def start_chromium(profile: str):
+    """A headless Chromium session (selenium) with a fresh profile folder."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+def start_server(args: List[str], env: dict, timeout: float = 120.0
+                 ) -> Tuple[subprocess.Popen, str]:
+    """Start ``web-demo.py --port 0 ARGS``; return the process and its URL once it listens.
+
+    Raises:
+        RuntimeError: the server exited or printed no address within ``timeout`` seconds
+            (its output is in the message).
+    """
+    proc = subprocess.Popen([sys.executable, str(REPO / "applications" / "tools" / "web-demo.py"),
+                             "--host", "127.0.0.1", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, cwd=str(REPO))
+    lines: "queue.Queue[str]" = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
+                     daemon=True).start()
+    seen = []
+    try:
+        while True:
+            line = lines.get(timeout=timeout)
+            seen.append(line)
+            if line.startswith("serving on "):
+                return proc, line.split()[2]
+    except queue.Empty:
+        pass
+    proc.kill()
+    proc.wait()
+    raise RuntimeError("the web app did not start:\n" + "".join(seen))
+
+
+def save_screenshot(driver, path: Path, colours: int = 128) -> Path:
+    """The browser's viewport as a palette PNG (a few hundred KB at most)."""
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as folder:
+        raw = Path(folder) / "raw.png"
+        driver.save_screenshot(str(raw))
+        with Image.open(raw) as image:
+            small = image.convert("RGB").quantize(colours, method=Image.Quantize.MEDIANCUT)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            small.save(path, optimize=True)
+    return path
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20.0) -> int:
+    """SIGTERM the server and return its exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def copy_if_asked(shot: Path) -> None:
+    """Copy the screenshot to ``$PPGAN_APP_SCREENSHOT`` when set (docs/web_app.png)."""
+    target = os.environ.get("PPGAN_APP_SCREENSHOT")
+    if target:
+        shutil.copy(shot, target)

@@ -1,0 +1,113 @@
+"""The notebooks in docs/notebooks run headless (nbclient + ipykernel) from top to bottom with
+tiny models put in through their parameter cell, show what they promise, and are stored
+without outputs."""
+import base64
+import glob
+import io
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "docs" / "notebooks").glob("*.ipynb"))
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+nbformat = pytest.importorskip("nbformat", reason="pip install -r requirements.txt (nbformat)")
+nbclient = pytest.importorskip("nbclient", reason="pip install -r requirements.txt (nbclient)")
+
+
+def run_notebook(path: Path, parameters: dict, workdir: Path):
+    """Execute ``path`` with ``parameters`` in a cell right after its ``parameters`` cell."""
+    nb = nbformat.read(str(path), as_version=4)
+    index = next(i for i, cell in enumerate(nb.cells)
+                 if "parameters" in cell.metadata.get("tags", []))
+    injected = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(index + 1, injected)
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(workdir)}})
+    client.execute()
+    return nb
+
+
+def outputs(cell, kind=None):
+    return [o for o in cell.get("outputs", []) if kind is None or kind in o.get("data", {})]
+
+
+def cell_with(nb, text):
+    return next(c for c in nb.cells if c.cell_type == "code" and text in c.source)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_stored_without_outputs(path):
+    nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.outputs == [] and c.execution_count is None for c in code)
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+
+
+def short_sample(folder: Path) -> str:
+    """The bundled driving clip cut to 10 frames (keeps its sound): a quick driving video."""
+    import imageio_ffmpeg
+
+    from ppgan_app.apps.expression_transfer.predictor import sample_paths
+
+    out = folder / "short.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", sample_paths()[1],
+                    "-frames:v", "10", "-c:v", "libx264", "-c:a", "aac", str(out)], check=True)
+    return str(out)
+
+
+def test_expression_transfer_notebook(tmp_path, tiny_fomm, ffprobe):
+    output = tmp_path / "out"
+    nb = run_notebook(REPO / "docs" / "notebooks" / "expression_transfer.ipynb", {
+        "REPO": str(REPO), "INSTALL": False, "WEIGHT_PATH": tiny_fomm["weights"],
+        "CONFIG": tiny_fomm["config"], "IMAGE_SIZE": 64, "DRIVING_VIDEO": short_sample(tmp_path),
+        "OUTPUT": str(output)}, tmp_path)
+
+    cli = "".join(o.get("text", "") for o in outputs(cell_with(nb, "first-order-demo.py")))
+    assert f"wrote {output / 'result.mp4'}: 10 frames at 25 fps" in cli
+    api = cell_with(nb, "FirstOrderPredictor(")
+    assert outputs(api, WIDGET), "no tqdm notebook progress bar in the API cell"
+    # the video is inline, with its sound, as an HTML5 player
+    html = "".join(o["data"]["text/html"] for o in outputs(cell_with(nb, "Video("), "text/html"))
+    assert "<video" in html and "controls" in html and "data:video/mp4;base64," in html
+    encoded = html.split("data:video/mp4;base64,")[1].split('"')[0]
+    shown = tmp_path / "shown.mp4"
+    shown.write_bytes(base64.b64decode(encoded))
+    assert ffprobe(str(shown)) == {"codec": "h264", "fps": 25.0, "audio": True}
+    batch = "".join(o.get("text", "") for o in outputs(cell_with(nb, "run_batch(")))
+    assert "FAILED: no face found" in batch and "2 of 3 portrait(s) animated" in batch
+    assert sorted(os.listdir(output)) == ["mirrored.mp4", "notebook_result.mp4", "original.mp4",
+                                          "result.mp4"]
+
+
+def test_gan_notebook(tmp_path):
+    from PIL import Image
+
+    from ppgan_app.datasets.mnist import write_idx
+
+    data = tmp_path / "fashion"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 64), ("t10k", 32)):
+        write_idx(str(data / f"{split}-images-idx3-ubyte.gz"),
+                  rng.integers(0, 255, (n, 28, 28), dtype=np.uint8))
+        write_idx(str(data / f"{split}-labels-idx1-ubyte.gz"),
+                  rng.integers(0, 10, (n,), dtype=np.uint8))
+    runs = tmp_path / "runs"
+    nb = run_notebook(REPO / "docs" / "notebooks" / "gan_training.ipynb", {
+        "REPO": str(REPO), "INSTALL": False, "DATA_ROOT": str(data), "ITERS": 3,
+        "OUTPUT_DIR": str(runs), "EXTRA": ["dataset.train.batch_size=8"], "STEPS": 6}, tmp_path)
+
+    assert len(glob.glob(str(runs / "*" / "iter_0000003_checkpoint.pdparams"))) == 1
+    grid = outputs(cell_with(nb, "ShowImage(grid)"), "image/png")
+    assert grid, "the sample grid is not shown"
+    strip = outputs(cell_with(nb, "make_grid(images"), "image/png")
+    assert strip, "the interpolation strip is not shown"
+    with Image.open(io.BytesIO(base64.b64decode(strip[0]["data"]["image/png"]))) as image:
+        assert image.size == (2 * (6 * 34 + 2), 2 * 36)  # 6 images of 32 px, 2 px padding, x2
