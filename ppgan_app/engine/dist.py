@@ -25,11 +25,22 @@ def init_distributed() -> Tuple[int, int]:
 
 
 def wrap_nets(model: Any, find_unused_parameters: bool = False) -> None:
-    """Replace each of ``model.nets`` by a ``paddle.DataParallel`` wrapper (in place).
+    """Wrap what the model's training forward passes call in ``paddle.DataParallel`` (in place).
 
-    An attribute of the model that points at the same net (e.g. ``model.netG``) is
-    replaced too, so that every forward goes through the wrapper.
+    A model whose training runs through composite layers (FOMM's ``gen_full``/``dis_full``)
+    names them in ``data_parallel_modules()``; those attributes are wrapped and ``nets`` stay
+    as they are (they are the same parameters, now reduced through the wrappers). Otherwise
+    each of ``model.nets`` is wrapped, and an attribute of the model that points at the same
+    net (e.g. ``model.netG``) is replaced too, so that every forward goes through the wrapper.
     """
+    named = getattr(model, "data_parallel_modules", None)
+    if callable(named):
+        for attr in named():
+            layer = getattr(model, attr)
+            setattr(model, attr, paddle.DataParallel(
+                layer, find_unused_parameters=find_unused_parameters))
+        logger.info("wrapped %s in paddle.DataParallel", list(named()))
+        return
     for name, net in list(model.nets.items()):
         wrapped = paddle.DataParallel(net, find_unused_parameters=find_unused_parameters)
         model.nets[name] = wrapped

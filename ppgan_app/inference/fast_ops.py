@@ -14,6 +14,7 @@ from __future__ import annotations
 import types
 from typing import Dict, Mapping
 
+import numpy as np
 import paddle
 import paddle.nn.functional as F
 from paddle import nn
@@ -180,6 +181,41 @@ class FastDenseMotion(nn.Layer):
         return out
 
 
+def bilinear_matrix(size_out: int, size_in: int) -> np.ndarray:
+    """``[size_out, size_in]`` weights of Paddle's bilinear resize along one axis
+    (``align_corners=False``, ``align_mode=0``): ``src = (dst + 0.5) * in / out - 0.5``,
+    clamped at 0, neighbours clamped at the last row."""
+    matrix = np.zeros((size_out, size_in), np.float32)
+    for dst in range(size_out):
+        src = max((dst + 0.5) * size_in / size_out - 0.5, 0.0)
+        low = min(int(src), size_in - 1)
+        frac = src - low
+        matrix[dst, low] += 1.0 - frac
+        matrix[dst, min(low + 1, size_in - 1)] += frac
+    return matrix
+
+
+def resize_bilinear(x: paddle.Tensor, h: int, w: int) -> paddle.Tensor:
+    """``F.interpolate(x, size=(h, w), mode="bilinear")`` for ``x [N, C, H, W]`` of static
+    size, as two matmuls (oneDNN in Paddle Inference rejects interpolate's attributes)."""
+    rows = paddle.to_tensor(bilinear_matrix(h, int(x.shape[2])))
+    cols = paddle.to_tensor(bilinear_matrix(w, int(x.shape[3])))
+    return paddle.matmul(paddle.matmul(rows, x), cols, transpose_y=True)
+
+
+def fast_fit_occlusion(generator: nn.Layer, occlusion_map: paddle.Tensor, h: int,
+                       w: int) -> paddle.Tensor:
+    """The generator's ``_fit_occlusion`` with :func:`resize_bilinear`."""
+    from ppgan_app.models.generators.occlusion_aware import border_frame_mask
+
+    if tuple(occlusion_map.shape[2:]) != (h, w):
+        occlusion_map = resize_bilinear(occlusion_map, h, w)
+    if generator.inference and not generator.mobile_net:
+        frame = paddle.to_tensor(border_frame_mask(h, w, generator.pad)).reshape([1, 1, h, w])
+        occlusion_map = occlusion_map * (1 - frame) + frame
+    return occlusion_map
+
+
 def fast_deform_input(generator: nn.Layer, inp: paddle.Tensor,
                       deformation: paddle.Tensor) -> paddle.Tensor:
     """The generator's ``deform_input`` with the row-gather sampler for wide inputs.
@@ -192,8 +228,8 @@ def fast_deform_input(generator: nn.Layer, inp: paddle.Tensor,
     _, h_old, w_old, _ = deformation.shape
     _, _, h, w = inp.shape
     if (h_old, w_old) != (h, w):
-        deformation = F.interpolate(deformation.transpose([0, 3, 1, 2]), size=(h, w),
-                                    mode="bilinear", align_corners=False).transpose([0, 2, 3, 1])
+        deformation = resize_bilinear(deformation.transpose([0, 3, 1, 2]), h, w
+                                      ).transpose([0, 2, 3, 1])
     if generator.inference:
         identity = make_coordinate_grid((h, w), inp.dtype).unsqueeze(0)
         blend = paddle.to_tensor(border_blend_weights(h, w, generator.pad)).reshape([1, h, w, 1])
@@ -204,4 +240,5 @@ def fast_deform_input(generator: nn.Layer, inp: paddle.Tensor,
 def use_fast_deform_input(generator: nn.Layer) -> nn.Layer:
     """Bind :func:`fast_deform_input` as ``generator.deform_input`` (on an export copy)."""
     generator.deform_input = types.MethodType(fast_deform_input, generator)
+    generator._fit_occlusion = types.MethodType(fast_fit_occlusion, generator)
     return generator

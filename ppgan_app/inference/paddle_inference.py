@@ -148,10 +148,27 @@ class FastEngine(Engine):
         self._runners: dict[tuple, dict[str, GraphRunner]] = {}
         self.source_cache = SourceCache(source_entries)
 
+    @classmethod
+    def from_export(cls, directory: str | Path, threads: int = 2) -> "FastEngine":
+        """An engine over graphs already exported (``tools/export_model.py``), without the
+        networks: it runs the export's image size only (fp32)."""
+        directory = Path(directory)
+        info = ExportInfo.load(directory)
+        engine = cls(None, None, cache_dir=directory, threads=threads)
+        engine.exports[info.image_size] = (directory, info)
+        engine._runners[info.image_size] = {name: engine._load(directory, info, name)
+                                            for name in info.graphs}
+        LOG.info("fast engine loaded from %s: %s (%d threads)", directory, describe(info), threads)
+        return engine
+
     # --- preparation ---------------------------------------------------------------------
     def prepare(self, image_size: Sequence[int]) -> ExportInfo:
         """Export (or find in the cache) and load the graphs for ``(H, W)`` images."""
         size = (int(image_size[0]), int(image_size[1]))
+        if size not in self._runners and self.kp_net is None:
+            exported = next(iter(self.exports))
+            raise ValueError(f"the exported graphs take {exported[0]}x{exported[1]} images, "
+                             f"got {size[0]}x{size[1]}")
         if size not in self._runners:
             split_decoder = self.precision != "fp32" and self.split_source
             directory, info = export_fomm(self.kp_net, self.generator_net, self.cache_dir, size,

@@ -15,11 +15,15 @@ _DATEFMT = "%Y-%m-%d %H:%M:%S"
 
 
 class TqdmHandler(logging.StreamHandler):
-    """Writes records through ``tqdm.write`` so that log lines do not break a progress bar."""
+    """Writes records through ``tqdm.write`` so that log lines do not break a progress bar.
+
+    The stream is looked up at each record (``sys.stderr`` now, not when the handler was made),
+    so a replaced stderr (a notebook, a test's capture) never receives writes after it closed.
+    """
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            tqdm.write(self.format(record), file=self.stream)
+            tqdm.write(self.format(record), file=sys.stderr)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
 

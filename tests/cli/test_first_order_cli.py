@@ -47,7 +47,7 @@ def test_unset_flags_fall_through_to_the_library_defaults():
     pred = FirstOrderPredictor()
     assert (pred.ratio, pred.output, pred.filename, pred.face_detector, pred.audio,
             pred.batch_size, pred.image_size, pred.crop_driving, pred.smooth) == (
-                0.4, "output", "result.mp4", "yunet", True, 1, 256, "auto", False)
+                0.4, "output", "result.mp4", "yunet", True, 1, None, "auto", False)  # None: ckpt size
     assert predictor_kwargs(build_parser().parse_args(["--audio", "--quiet"])) == {
         "audio": True, "progress": False}
 

@@ -81,3 +81,39 @@ def test_kit_checkpoint_feeds_the_inference_networks(trained):
     nets_state = {name: net.state_dict() for name, net in model.nets.items()}
     kp_detector, generator = build_fomm_networks({"model": TINY_MODEL})
     load_fomm_checkpoint({"nets": nets_state}, kp_detector, generator)
+
+
+def test_offline_pixel_perceptual_loss_trains_every_net():
+    from ppgan_app.errors import ConfigError
+    model_cfg = copy.deepcopy(TINY_MODEL)
+    model_cfg["generator"]["perceptual_features"] = "pixels"
+    paddle.seed(2)
+    model = build_from_config(model_cfg, MODELS)
+    assert model.gen_full.vgg is None                                   # no network, no download
+    model.setup_optimizers(LR, {"name": "Adam"})
+    before = {n: {k: v.numpy().copy() for k, v in net.state_dict().items()} for n, net in model.nets.items()}
+    rng = np.random.default_rng(1)
+    model.setup_input({k: paddle.to_tensor(rng.uniform(0, 1, (2, 3, SIZE, SIZE)).astype("float32"))
+                       for k in ("source", "driving")})
+    model.train_iter(model.optimizers)
+    assert set(model.losses) == {"perceptual", "gen_gan", "feature_matching", "equivariance_value",
+                                 "equivariance_jacobian", "disc_gan"}
+    assert all(np.isfinite(v) for v in model.losses.values())
+    for name, net in model.nets.items():
+        params = {k for k, _ in net.named_parameters()}
+        changed = [k for k, v in net.state_dict().items()
+                   if k in params and not np.array_equal(v.numpy(), before[name][k])]
+        assert changed, f"{name}: no parameter changed"
+    model_cfg["generator"]["perceptual_features"] = "vgg"
+    with pytest.raises(ConfigError, match="perceptual_features"):
+        build_from_config(model_cfg, MODELS)
+
+
+def test_validation_losses_restart_at_each_evaluation(trained):
+    model, _ = trained
+    for _ in range(2):       # what Trainer.evaluate does: eval(), test_iter per clip, train()
+        model.eval()
+        model.setup_input({"video": paddle.rand([1, 3, 3, SIZE, SIZE])})
+        model.test_iter()
+        model.train()
+        assert len(model.test_losses) == 3

@@ -15,10 +15,12 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from ppgan_app.apps.errors import InputError
+from ppgan_app.apps.fomm_export import is_export_dir
 
 logger = logging.getLogger(__name__)
 
 ENGINE_CHOICES = ("auto", "dygraph", "fast")
+DEFAULT_IMAGE_SIZE = 256   # the official checkpoints' size, when nothing else says
 
 
 def default_model(image_size: int, mobile_net: bool) -> Dict[str, str]:
@@ -121,15 +123,59 @@ def _export_cache(weights: Path) -> Path:
     return cache_dir() / "inference"
 
 
+def _checkpoint_state(weights: Path) -> Any:
+    """The checkpoint file, loaded once (a read error names the file)."""
+    import paddle
+
+    from ppgan_app.errors import CheckpointError
+
+    try:
+        return paddle.load(str(weights))
+    except (OSError, ValueError, EOFError, RuntimeError) as err:
+        raise CheckpointError(f"cannot read weights {weights}: {err}; download them again") from None
+
+
+def _frame_size(cfg: Any, image_size: Optional[int]) -> int:
+    """``image_size`` if given, else the frame size the config trains on, else 256."""
+    from ppgan_app.models.firstorder.checkpoint import config_frame_size
+
+    if image_size is not None:
+        return image_size
+    return config_frame_size(cfg) or DEFAULT_IMAGE_SIZE
+
+
+def _exported_animator(folder: str, image_size: Optional[int], engine: str) -> FommAnimator:
+    """The fast engine over a ``tools/export_model.py`` folder (no networks built)."""
+    from ppgan_app.inference.export import ExportInfo
+    from ppgan_app.inference.engines import default_cpu_threads
+    from ppgan_app.inference.paddle_inference import FastEngine
+
+    if engine != "fast":
+        raise InputError(f"--weight_path {folder} holds exported graphs, which only the fast "
+                         "engine runs (CPU); give the checkpoint itself for --engine dygraph")
+    size = ExportInfo.load(Path(folder)).image_size[0]
+    if image_size is not None and image_size != size:
+        raise InputError(f"--image_size {image_size}: the export in {folder} takes {size} px "
+                         "frames; omit --image_size or export again with --image_size")
+    return FommAnimator(FastEngine.from_export(folder, default_cpu_threads()), size)
+
+
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
-                        image_size: int = 256, mobile_net: bool = False, engine: str = "auto",
-                        device: Optional[str] = None, precision: str = "fp32") -> FommAnimator:
+                        image_size: Optional[int] = None, mobile_net: bool = False,
+                        engine: str = "auto", device: Optional[str] = None,
+                        precision: str = "fp32") -> FommAnimator:
     """Build networks, load weights and wrap them in an engine.
 
+    A training checkpoint of this kit carries its config: given as ``weight_path`` without
+    ``config``, it rebuilds its own architecture and frame size. A ``tools/export_model.py``
+    folder as ``weight_path`` runs its graphs directly (fast engine).
+
     Args:
-        config: YAML path, packaged config name or dict; ``None`` = the default for the choice.
+        config: YAML path, packaged config name or dict; ``None`` = the checkpoint's own
+            config, else the default for the choice.
         weight_path: checkpoint path or known name; ``None`` = the official checkpoint.
-        image_size: network input side.
+        image_size: network input side; ``None`` = the config's training frame size
+            (``dataset.train.frame_shape``), else 256.
         mobile_net: the small distilled model (default config and weights).
         engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast``.
         device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
@@ -139,29 +185,38 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         InputError: weights unavailable, checkpoint not fitting, bad engine/device/precision
             choice.
     """
-    import paddle
-
     from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
                                              load_fomm_checkpoint, load_fomm_config)
+    from ppgan_app.models.firstorder.checkpoint import checkpoint_config
     from ppgan_app.utils.device import set_device
 
     if device is not None:
         set_device(device)
-    choice = default_model(image_size, mobile_net) if config is None or weight_path is None \
-        else {}
-    cfg = load_fomm_config(config if config is not None else choice["config"])
-    fomm_model_config(cfg)  # a GAN or other config fails here, naming the problem
-    check_image_size(image_size, cfg)
     name = _pick_engine(engine, device)
     if precision != "fp32" and name != "fast":
         raise InputError(f"--precision {precision} needs the fast engine (CPU); this run uses "
                          f"the {name} engine: use --precision fp32 or --engine fast")
-    weights = _resolve(weight_path, choice.get("weights", ""))
+    if weight_path is not None and is_export_dir(weight_path):
+        return _exported_animator(weight_path, image_size, name)
+    state = None
+    if weight_path is not None:
+        weights = _resolve(weight_path, "")
+        if config is None:
+            state = _checkpoint_state(weights)
+            config = checkpoint_config(state)
+    if config is None or weight_path is None:
+        choice = default_model(image_size or DEFAULT_IMAGE_SIZE, mobile_net)
+        config = config if config is not None else choice["config"]
+        weights = _resolve(weight_path, choice["weights"])
+    cfg = load_fomm_config(config)
+    fomm_model_config(cfg)  # a GAN or other config fails here, naming the problem
+    image_size = _frame_size(cfg, image_size)
+    check_image_size(image_size, cfg)
     kp_detector, generator = build_fomm_networks(cfg)
-    load_fomm_checkpoint(str(weights), kp_detector, generator)
+    load_fomm_checkpoint(state if state is not None else str(weights), kp_detector, generator)
     from ppgan_app.inference.engines import build_engine
 
     cache = _export_cache(weights) if name == "fast" else None
-    logger.info("FOMM weights %s, engine %s", weights, name)
+    logger.info("FOMM weights %s, %d px, engine %s", weights, image_size, name)
     return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg,
                                      precision=precision), image_size)

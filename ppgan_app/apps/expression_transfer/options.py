@@ -102,10 +102,12 @@ class TransferOptions:
     """Options of :class:`FirstOrderPredictor` (PaddleGAN's names; a few of our own)."""
 
     config: Any = option(None, "architecture YAML file (a dict from the API); default: the "
-                         "packaged vox-256 config", metavar="YAML")
+                         "config a kit-trained checkpoint carries, else the packaged vox-256 "
+                         "config", metavar="YAML")
     weight_path: Optional[str] = option(
-        None, "checkpoint file or known name (vox-cpk, vox-cpk-512, vox-mobile); default: the "
-        "official checkpoint, downloaded once", metavar="FILE", kind=str)
+        None, "checkpoint file, known name (vox-cpk, vox-cpk-512, vox-mobile), kit training "
+        "checkpoint or tools/export_model.py folder; default: the official checkpoint, "
+        "downloaded once", metavar="FILE", kind=str)
     output: str = option("output", "output folder", metavar="DIR")
     filename: str = option("result.mp4", "output file name (.mp4) inside --output",
                            check=_filename, metavar="NAME")
@@ -125,8 +127,10 @@ class TransferOptions:
         "blazeface and sfd (PaddleGAN's, weights downloaded once), dlib (HOG)",
         paddlegan="sfd", choices=("face_detector",))
     multi_person: bool = option(False, "animate every face found, not only the largest")
-    image_size: int = option(256, "network input size: 256, or 512 for the 512 model",
-                             check=_at_least(1), metavar="S")
+    image_size: Optional[int] = option(
+        None, "network input size: 256, or 512 for the 512 model; default: the size a "
+        "kit-trained checkpoint (or --config) was trained on, else 256",
+        check=lambda v: None if v is None or v >= 1 else "must be >= 1", metavar="S", kind=int)
     batch_size: int = option(1, "driving frames per network call (gives the same frames as 1)",
                              check=_at_least(1), metavar="N")
     face_enhancement: bool = option(False, "GPEN face restoration of the animated faces")

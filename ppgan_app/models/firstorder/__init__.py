@@ -12,3 +12,4 @@ from ppgan_app.models.firstorder.checkpoint import (CheckpointMismatchError,  # 
                                                     state_dict_mismatch)
 from ppgan_app.models.firstorder.losses import FirstOrderGenerator, Transform, VGG19  # noqa: F401
 from ppgan_app.models.firstorder.model import FirstOrderModel  # noqa: F401
+from ppgan_app.models.firstorder.mobile import FirstOrderModelMobile  # noqa: F401

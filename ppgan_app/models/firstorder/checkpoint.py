@@ -97,3 +97,39 @@ def load_fomm_checkpoint(checkpoint: Union[str, Path, Mapping[str, Any]],
         net.set_state_dict(states[name])
     logger.info("loaded FOMM weights (%d kp_detector and %d generator tensors)",
                 len(states["kp_detector"]), len(states["generator"]))
+
+
+def checkpoint_config(checkpoint: Union[str, Path, Mapping[str, Any]], required: bool = False
+                      ) -> Optional[Dict[str, Any]]:
+    """The config a kit training checkpoint carries (``{"model": ..., "dataset": ...}``); for a
+    distillation stage, ``model.generator`` is the architecture the stage's nets have.
+
+    PaddleGAN's published files carry none: then None, or with ``required`` a
+    :class:`CheckpointError` saying to pass the config.
+    """
+    if isinstance(checkpoint, (str, Path)):
+        checkpoint = paddle.load(str(checkpoint))
+    config = checkpoint.get("config") if isinstance(checkpoint, Mapping) else None
+    if isinstance(config, Mapping) and isinstance(config.get("model"), Mapping):
+        config = dict(config)
+        if config["model"].get("name") == "FirstOrderModelMobile":   # a distillation stage
+            from ppgan_app.models.firstorder.mobile import stage_generator
+            config["model"] = {**config["model"], "generator": stage_generator(config["model"])}
+        return config
+    if required:
+        raise CheckpointError("this checkpoint carries no config (only this kit's training "
+                              "checkpoints do); give the architecture with --config")
+    return None
+
+
+def config_frame_size(config: Mapping[str, Any]) -> Optional[int]:
+    """Side of the frames a FOMM config trains on (``dataset.train.frame_shape``), or None."""
+    dataset = config.get("dataset") or {}
+    for phase in ("train", "test"):
+        shape = (dataset.get(phase) or {}).get("frame_shape")
+        if shape:
+            if int(shape[0]) != int(shape[1]):
+                raise CheckpointError(f"frame_shape {list(shape)} is not square; FOMM's "
+                                      "predictor animates square crops")
+            return int(shape[0])
+    return None

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import paddle
 import paddle.nn as nn
 
+from ppgan_app.errors import ConfigError
 from ppgan_app.models.generators.occlusion_aware import OcclusionAwareGenerator
 from ppgan_app.modules.first_order import (ImagePyramide, grid_sample, invert_2x2,
                                            make_coordinate_grid)
@@ -22,6 +23,7 @@ from ppgan_app.registries import GENERATORS
 logger = logging.getLogger(__name__)
 
 KeyPoints = Mapping[str, paddle.Tensor]
+PERCEPTUAL_FEATURES = ("vgg19", "pixels")
 _VGG_SLICES = ((0, 2), (2, 7), (7, 12), (12, 21), (21, 30))   # relu1_1 ... relu5_1
 
 
@@ -125,6 +127,9 @@ class FirstOrderGenerator(nn.Layer):
         train_params: ``scales``, ``transform_params``, ``loss_weights``.
         dis_scales: the discriminator's scales (for the GAN and feature-matching losses).
         vgg_weights: see :class:`VGG19`.
+        perceptual_features: ``"vgg19"`` (FOMM's perceptual loss, needs the VGG19 weights) or
+            ``"pixels"`` (offline: L1 between the image pyramids, weight ``perceptual[0]`` per
+            scale; no network, so it works without any download).
 
     Forward: ``x = {"source", "driving"}`` ``[N, C, H, W]`` in [0, 1] and the discriminator
     (a ``MultiScaleDiscriminator``) -> ``(losses, generated)``.
@@ -132,7 +137,8 @@ class FirstOrderGenerator(nn.Layer):
 
     def __init__(self, generator_cfg: Mapping[str, Any], kp_detector_cfg: Mapping[str, Any],
                  common_params: Mapping[str, Any], train_params: Mapping[str, Any],
-                 dis_scales: Sequence[float] = (1,), vgg_weights: Optional[str] = "vgg19") -> None:
+                 dis_scales: Sequence[float] = (1,), vgg_weights: Optional[str] = "vgg19",
+                 perceptual_features: str = "vgg19") -> None:
         super().__init__()
         self.kp_extractor = KPDetector(**kp_detector_cfg, **common_params)
         self.generator = OcclusionAwareGenerator(**generator_cfg, **common_params)
@@ -141,11 +147,22 @@ class FirstOrderGenerator(nn.Layer):
         self.disc_scales = list(dis_scales)
         self.pyramid = ImagePyramide(self.scales, self.generator.num_channels)
         self.loss_weights = train_params["loss_weights"]
-        self.vgg = VGG19(vgg_weights) if sum(self.loss_weights["perceptual"]) != 0 else None
+        if perceptual_features not in PERCEPTUAL_FEATURES:
+            raise ConfigError(f"model.generator.perceptual_features must be one of "
+                              f"{PERCEPTUAL_FEATURES}, got {perceptual_features!r}")
+        self.perceptual_features = perceptual_features
+        use_vgg = perceptual_features == "vgg19" and sum(self.loss_weights["perceptual"]) != 0
+        self.vgg = VGG19(vgg_weights) if use_vgg else None
 
     def _perceptual(self, real: Mapping[str, paddle.Tensor],
                     fake: Mapping[str, paddle.Tensor]) -> paddle.Tensor:
         total = 0.0
+        if self.vgg is None:   # "pixels": L1 pyramid
+            weight = self.loss_weights["perceptual"][0]
+            for scale in self.scales:
+                key = f"prediction_{scale}"
+                total = total + weight * paddle.abs(fake[key] - real[key].detach()).mean()
+            return total
         for scale in self.scales:
             x_vgg = self.vgg(fake[f"prediction_{scale}"])
             y_vgg = self.vgg(real[f"prediction_{scale}"])
@@ -202,7 +219,7 @@ class FirstOrderGenerator(nn.Layer):
         losses: Dict[str, paddle.Tensor] = {}
         real = self.pyramid(x["driving"])
         fake = self.pyramid(generated["prediction"])
-        if self.vgg is not None:
+        if sum(self.loss_weights["perceptual"]) != 0:
             losses["perceptual"] = self._perceptual(real, fake)
         if self.loss_weights["generator_gan"] != 0:
             self._adversarial(discriminator, real, fake, kp_driving, losses)

@@ -104,6 +104,20 @@ class FirstOrderModel(BaseModel):
     def setup_input(self, batch: Mapping[str, Any]) -> None:
         self.input = dict(batch)
 
+    def data_parallel_modules(self) -> tuple:
+        """Attributes whose forward passes training runs through, for ``wrap_nets``.
+
+        Training calls ``gen_full`` (keypoint detector + generator + losses) and ``dis_full``,
+        not the nets themselves: wrapping these two in ``paddle.DataParallel`` is what makes
+        the gradients of all three nets averaged across processes.
+        """
+        return ("gen_full", "dis_full")
+
+    def eval(self) -> None:
+        """Eval mode, and a fresh ``test_losses`` list for the validation that follows."""
+        super().eval()
+        self.test_losses = []
+
     def train_iter(self, optimizers: Optional[Dict[str, Any]] = None) -> None:
         """Generator + keypoint step, then (if the GAN loss is on) a discriminator step."""
         losses, self.generated = self.gen_full(self.input, self.nets["discriminator"])
@@ -114,15 +128,19 @@ class FirstOrderModel(BaseModel):
         self.optimizers["optimizer_KP"].step()
         self.optimizers["optimizer_Gen"].step()
         self.losses = {k: float(v.mean()) for k, v in losses.items()}
-
-        if self.train_params["loss_weights"]["generator_gan"] != 0:
-            self.set_requires_grad(self.nets["discriminator"], True)
-            self.optimizers["optimizer_Dis"].clear_grad()
-            d_losses = self.dis_full(self.input, self.generated)
-            paddle.add_n([value.mean() for value in d_losses.values()]).backward()
-            self.optimizers["optimizer_Dis"].step()
-            self.losses.update({k: float(v.mean()) for k, v in d_losses.items()})
+        self._discriminator_step()
         self._set_visuals(self.input["source"], self.input["driving"], self.generated)
+
+    def _discriminator_step(self) -> None:
+        """LSGAN step of the discriminator on the last batch (only when the GAN loss is on)."""
+        if self.train_params["loss_weights"]["generator_gan"] == 0:
+            return
+        self.set_requires_grad(self.nets["discriminator"], True)
+        self.optimizers["optimizer_Dis"].clear_grad()
+        d_losses = self.dis_full(self.input, self.generated)
+        paddle.add_n([value.mean() for value in d_losses.values()]).backward()
+        self.optimizers["optimizer_Dis"].step()
+        self.losses.update({k: float(v.mean()) for k, v in d_losses.items()})
 
     def _set_visuals(self, source: paddle.Tensor, driving: paddle.Tensor,
                      generated: Mapping[str, Any]) -> None:
@@ -133,7 +151,9 @@ class FirstOrderModel(BaseModel):
         self.visual_items = {k: v.detach() * 2 - 1 for k, v in items.items()}
 
     def test_iter(self, metrics: Optional[Dict[str, Any]] = None) -> None:
-        """Reconstruct every frame of ``video`` from frame 0; update ``metrics(pred, frame)``."""
+        """Reconstruct every frame of ``video`` from frame 0; update ``metrics(pred, frame)``.
+
+        Leaves the nets in eval mode; the engine calls ``train()`` when training resumes."""
         video = self.input["video"]
         kp_detector, generator = self.nets["kp_detector"], self.nets["generator"]
         kp_detector.eval()
@@ -148,5 +168,3 @@ class FirstOrderModel(BaseModel):
                 for metric in (metrics or {}).values():
                     metric.update(out["prediction"], driving)
         self._set_visuals(source, driving, out)
-        kp_detector.train()
-        generator.train()

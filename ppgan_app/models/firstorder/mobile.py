@@ -1,0 +1,170 @@
+"""Distilling FOMM into a smaller student (PaddleGAN's ``FirstOrderModelMobile`` and its stages).
+
+PaddleGAN's recipe (``firstorder_vox_mobile_256.yaml``) trains the student in three stages
+against a frozen teacher checkpoint:
+
+* ``mode: kp_detector``: the student keypoint detector learns with the teacher's generator
+  (loaded, frozen) as its renderer, so it must produce keypoints the teacher understands;
+* ``mode: generator``: the student generator learns to render from the teacher's keypoint
+  detector (loaded, frozen);
+* ``mode: both``: the two students (from the stage checkpoints ``kp_weight_path`` and
+  ``gen_weight_path``) are fine-tuned together.
+
+Every stage uses FOMM's losses against the real driving frame. On top of PaddleGAN's recipe,
+``loss_weights.distillation`` (default 0: PaddleGAN's behaviour) adds ``w * mean |student
+prediction - teacher prediction|`` for the same source and driving frames.
+
+Nets ``kp_detector``, ``generator``, ``discriminator`` are the student's (a checkpoint feeds the
+predictor as a ``FirstOrderModel`` one does); the frozen half is among them, unchanged.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any, Dict, Mapping, Optional
+
+import paddle
+
+from ppgan_app.errors import ConfigError
+from ppgan_app.models.firstorder.model import FirstOrderModel
+from ppgan_app.registries import MODELS
+
+logger = logging.getLogger(__name__)
+
+MODES = ("kp_detector", "generator", "both")
+_TRAINED = {"kp_detector": ("kp_detector",), "generator": ("generator",),
+            "both": ("kp_detector", "generator")}
+_OPTIMIZER_OF = {"kp_detector": "optimizer_KP", "generator": "optimizer_Gen"}
+
+
+def _load_state(weights: str) -> Mapping[str, Any]:
+    """``{"kp_detector": sd, "generator": sd}`` of a checkpoint path or known weight name."""
+    from ppgan_app.models.firstorder.checkpoint import fomm_state_dicts
+    from ppgan_app.utils.download import resolve_weights
+
+    return fomm_state_dicts(str(resolve_weights(weights)))
+
+
+def stage_generator(model: Mapping[str, Any]) -> Dict[str, Any]:
+    """The generator entry a stage actually trains (its checkpoint's architecture): in mode
+    ``kp_detector`` the student keypoint detector with the teacher's generator, in mode
+    ``generator`` the teacher's keypoint detector with the student generator, in ``both``
+    the student's own."""
+    student = copy.deepcopy(dict(model["generator"]))
+    mode = model.get("mode", "kp_detector")
+    if mode == "kp_detector":     # the teacher's generator renders the student's keypoints
+        student["generator_cfg"] = copy.deepcopy(model["generator_ori"]["generator_cfg"])
+    elif mode == "generator":     # the student generator renders the teacher's keypoints
+        student["kp_detector_cfg"] = copy.deepcopy(model["generator_ori"]["kp_detector_cfg"])
+    return student
+
+
+@MODELS.register()
+class FirstOrderModelMobile(FirstOrderModel):
+    """FOMM student trained against a frozen teacher, in PaddleGAN's stages.
+
+    Args:
+        common_params, train_params, discriminator: as :class:`FirstOrderModel`.
+        generator_ori: the teacher's ``FirstOrderGenerator`` entry (``kp_detector_cfg``,
+            ``generator_cfg``).
+        generator: the student's entry.
+        mode: ``kp_detector``, ``generator`` or ``both`` (see the module docstring).
+        teacher_weights: the teacher checkpoint (path or known name, e.g. ``vox-cpk``).
+        kp_weight_path, gen_weight_path: ``both`` only: the stage checkpoints holding the
+            student keypoint detector and generator.
+    """
+
+    def __init__(self, common_params: Mapping[str, Any], train_params: Mapping[str, Any],
+                 generator_ori: Mapping[str, Any], generator: Mapping[str, Any],
+                 discriminator: Mapping[str, Any], mode: str = "kp_detector",
+                 teacher_weights: Optional[str] = "vox-cpk", kp_weight_path: Optional[str] = None,
+                 gen_weight_path: Optional[str] = None, init_weights: bool = True) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"model.mode must be one of {MODES}, got {mode!r}")
+        if mode == "both" and not (kp_weight_path and gen_weight_path):
+            raise ConfigError("model.mode both needs model.kp_weight_path and "
+                              "model.gen_weight_path (the kp_detector and generator stage checkpoints)")
+        if not teacher_weights:
+            raise ConfigError("model.teacher_weights: give the teacher checkpoint to distil from")
+        student = stage_generator({"mode": mode, "generator": generator,
+                                   "generator_ori": generator_ori})
+        if mode == "generator":   # the frozen keypoints make the equivariance losses constant
+            train_params = copy.deepcopy(dict(train_params))
+            train_params["loss_weights"].update(equivariance_value=0, equivariance_jacobian=0)
+        super().__init__(common_params, train_params, student, discriminator, init_weights)
+        self.mode = mode
+        self.trained = _TRAINED[mode]
+        self.distill_weight = float(train_params["loss_weights"].get("distillation", 0))
+        self._build_teacher(common_params, generator_ori, teacher_weights)
+        self._start_students(mode, kp_weight_path, gen_weight_path)
+
+    def _build_teacher(self, common_params: Mapping[str, Any], generator_ori: Mapping[str, Any],
+                       teacher_weights: str) -> None:
+        from ppgan_app.models.firstorder.build import build_fomm_networks
+
+        config = {"model": {"common_params": dict(common_params), "generator": dict(generator_ori)}}
+        self.teacher_kp, self.teacher_gen = build_fomm_networks(config, inference=False)
+        state = _load_state(teacher_weights)
+        self.teacher_kp.set_state_dict(state["kp_detector"])
+        self.teacher_gen.set_state_dict(state["generator"])
+        for net in (self.teacher_kp, self.teacher_gen):
+            self.set_requires_grad(net, False)
+        self._teacher_state = state
+        logger.info("distilling from teacher %s (mode %s)", teacher_weights, self.mode)
+
+    def _start_students(self, mode: str, kp_weight_path: Optional[str],
+                        gen_weight_path: Optional[str]) -> None:
+        """Copy the frozen half from the teacher, or load both students for ``both``."""
+        if mode == "both":
+            self.nets["kp_detector"].set_state_dict(_load_state(kp_weight_path)["kp_detector"])
+            self.nets["generator"].set_state_dict(_load_state(gen_weight_path)["generator"])
+            return
+        frozen = "generator" if mode == "kp_detector" else "kp_detector"
+        self.nets[frozen].set_state_dict(self._teacher_state[frozen])
+        self.set_requires_grad(self.nets[frozen], False)
+
+    def setup_optimizers(self, lr_cfg: Optional[Mapping[str, Any]],
+                         optimizer_cfg: Mapping[str, Any]) -> Dict[str, Any]:
+        """FirstOrderModel's optimizers, minus the frozen half's."""
+        super().setup_optimizers(lr_cfg, optimizer_cfg)
+        for net, opt_name in _OPTIMIZER_OF.items():
+            if net not in self.trained:
+                self.optimizers.pop(opt_name, None)
+                self.lr_schedulers.pop(opt_name, None)
+        return self.optimizers
+
+    def train(self) -> None:
+        """Train mode for the students; the frozen half and the teacher stay in eval mode
+        (their batch-norm statistics are the teacher's)."""
+        super().train()
+        for name in ("kp_detector", "generator"):
+            if name not in self.trained:
+                self.nets[name].eval()
+        self.teacher_kp.eval()
+        self.teacher_gen.eval()
+
+    def _teacher_prediction(self) -> paddle.Tensor:
+        with paddle.no_grad():
+            kp_source = self.teacher_kp(self.input["source"])
+            kp_driving = self.teacher_kp(self.input["driving"])
+            out = self.teacher_gen(self.input["source"], kp_driving=kp_driving, kp_source=kp_source)
+        return out["prediction"]
+
+    def train_iter(self, optimizers: Optional[Dict[str, Any]] = None) -> None:
+        """One step of the trained students (and the discriminator when the GAN loss is on)."""
+        losses, self.generated = self.gen_full(self.input, self.nets["discriminator"])
+        if self.distill_weight:
+            teacher = self._teacher_prediction()
+            losses["distillation"] = self.distill_weight * paddle.abs(
+                self.generated["prediction"] - teacher).mean()
+        self.set_requires_grad(self.nets["discriminator"], False)
+        steps = [self.optimizers[_OPTIMIZER_OF[name]] for name in self.trained]
+        for opt in steps:
+            opt.clear_grad()
+        paddle.add_n([value.mean() for value in losses.values()]).backward()
+        for opt in steps:
+            opt.step()
+        self.losses = {k: float(v.mean()) for k, v in losses.items()}
+        self._discriminator_step()
+        self._set_visuals(self.input["source"], self.input["driving"], self.generated)
+

@@ -1,0 +1,117 @@
+"""FirstOrderModelMobile: PaddleGAN's distillation stages; only the students change."""
+import copy
+
+import numpy as np
+import paddle
+import pytest
+
+from ppgan_app.errors import ConfigError
+from ppgan_app.registries import MODELS
+from ppgan_app.utils.registry import build_from_config
+
+from test_fomm_training import LR, SIZE, TINY_MODEL
+
+STUDENT = {"name": "FirstOrderGenerator", "perceptual_features": "pixels",
+           "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 4, "max_features": 8,
+                               "scale_factor": 0.25, "num_blocks": 3, "mobile_net": True},
+           "generator_cfg": {"block_expansion": 4, "max_features": 8, "num_down_blocks": 2,
+                             "num_bottleneck_blocks": 1, "estimate_occlusion_map": True,
+                             "mobile_net": True,
+                             "dense_motion_params": {"block_expansion": 4, "max_features": 8,
+                                                     "num_blocks": 3, "scale_factor": 0.25}}}
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    paddle.seed(0)
+    model = build_from_config(copy.deepcopy(TINY_MODEL), MODELS)
+    path = tmp_path_factory.mktemp("teacher") / "teacher.pdparams"
+    paddle.save({"nets": {k: v.state_dict() for k, v in model.nets.items()}}, str(path))
+    return path, {k: {n: t.numpy().copy() for n, t in v.state_dict().items()}
+                  for k, v in model.nets.items() if k != "discriminator"}
+
+
+def mobile(teacher_path, mode, **extra):
+    cfg = {k: copy.deepcopy(v) for k, v in TINY_MODEL.items() if k not in ("name", "generator")}
+    cfg.update(name="FirstOrderModelMobile", mode=mode, teacher_weights=str(teacher_path),
+               generator_ori=copy.deepcopy(TINY_MODEL["generator"]), generator=copy.deepcopy(STUDENT),
+               **extra)
+    cfg["train_params"]["loss_weights"].update(generator_gan=0, distillation=1)
+    return build_from_config(cfg, MODELS)
+
+
+def snapshot(model):
+    return {k: {n: t.numpy().copy() for n, t in v.state_dict().items()} for k, v in model.nets.items()}
+
+
+def step(model):
+    model.setup_optimizers(LR, {"name": "Adam"})
+    model.train()
+    before = snapshot(model)
+    rng = np.random.default_rng(0)
+    model.setup_input({k: paddle.to_tensor(rng.uniform(0, 1, (2, 3, SIZE, SIZE)).astype("float32"))
+                       for k in ("source", "driving")})
+    model.train_iter(model.optimizers)
+    after = snapshot(model)
+    changed = {k for k in after if any(not np.array_equal(after[k][n], before[k][n]) for n in after[k])}
+    return before, changed
+
+
+@pytest.mark.parametrize("mode,student,frozen", [("kp_detector", "kp_detector", "generator"),
+                                                 ("generator", "generator", "kp_detector")])
+def test_a_stage_trains_only_its_student(teacher, mode, student, frozen, tmp_path):
+    path, teacher_state = teacher
+    model = mobile(path, mode)
+    before, changed = step(model)
+    assert changed == {student}, changed                       # frozen half and discriminator kept
+    for name, value in teacher_state[frozen].items():          # the frozen half is the teacher's
+        np.testing.assert_array_equal(before[frozen][name], value)
+    for name, value in model.teacher_kp.state_dict().items():  # the teacher itself never moves
+        np.testing.assert_array_equal(value.numpy(), teacher_state["kp_detector"][name])
+    assert np.isfinite(model.losses["distillation"]) and model.losses["distillation"] > 0
+    assert set(model.optimizers) == {"optimizer_Dis",
+                                     "optimizer_KP" if mode == "kp_detector" else "optimizer_Gen"}
+    student_params = sum(int(np.prod(p.shape)) for p in model.nets[student].parameters())
+    teacher_net = model.teacher_kp if student == "kp_detector" else model.teacher_gen
+    assert student_params < sum(int(np.prod(p.shape)) for p in teacher_net.parameters())
+    paddle.save({"nets": {k: v.state_dict() for k, v in model.nets.items()}},
+                str(tmp_path.parent / f"stage_{mode}.pdparams"))
+
+
+def test_both_stage_starts_from_the_stage_checkpoints(teacher, tmp_path):
+    path, _ = teacher
+    stages = {}
+    for mode in ("kp_detector", "generator"):
+        model = mobile(path, mode)
+        step(model)
+        stages[mode] = tmp_path / f"{mode}.pdparams"
+        paddle.save({"nets": {k: v.state_dict() for k, v in model.nets.items()}}, str(stages[mode]))
+        stages[mode + "_state"] = snapshot(model)[mode]
+    model = mobile(path, "both", kp_weight_path=str(stages["kp_detector"]),
+                   gen_weight_path=str(stages["generator"]))
+    loaded = snapshot(model)
+    for name in ("kp_detector", "generator"):
+        for key, value in stages[name + "_state"].items():
+            np.testing.assert_array_equal(loaded[name][key], value)
+    _, changed = step(model)
+    assert changed == {"kp_detector", "generator"}
+    with pytest.raises(ConfigError, match="kp_weight_path"):
+        mobile(path, "both")
+    with pytest.raises(ConfigError, match="mode"):
+        mobile(path, "everything")
+
+
+def test_stage_checkpoints_describe_the_nets_they_hold(teacher, tmp_path):
+    from ppgan_app.engine.checkpoint import training_state
+    from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint
+    from ppgan_app.models.firstorder.checkpoint import checkpoint_config
+    path, _ = teacher
+    for mode in ("kp_detector", "generator"):
+        model = mobile(path, mode)
+        model.setup_optimizers(LR, {"name": "Adam"})
+        cfg = {"model": {**{k: v for k, v in TINY_MODEL.items() if k != "generator"},
+                         "name": "FirstOrderModelMobile", "mode": mode,
+                         "generator_ori": TINY_MODEL["generator"], "generator": STUDENT}}
+        state = training_state(model, 0, cfg)
+        kp_detector, generator = build_fomm_networks(checkpoint_config(state))
+        load_fomm_checkpoint(state, kp_detector, generator)      # strict: shapes must fit
