@@ -13,10 +13,11 @@ else is a bug: one line with the exception, the traceback only at ``--verbose``/
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 from ppgan_app.errors import (EXIT_FAULT, EXIT_SIGINT, EXIT_SIGTERM, KitError, Terminated,
                               describe_os_error)
@@ -55,6 +56,16 @@ def run_cli(body: Callable[[], int], logger_name: str = "ppgan_app") -> int:
         if os.environ.get("PPGAN_APP_DEBUG"):
             raise
         return EXIT_FAULT
+
+
+def parse_and_run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int],
+                  argv: Optional[Sequence[str]], logger_name: str) -> int:
+    """The whole ``main`` of a simple tool: parse ``argv``, set up logging, :func:`run_cli`."""
+    from ppgan_app.utils.logger import setup_logger
+
+    args = parser.parse_args(argv)
+    setup_logger()
+    return run_cli(lambda: body(args), logger_name=logger_name)
 
 
 def _prepare_paddle() -> None:

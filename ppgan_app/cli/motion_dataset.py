@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ppgan_app.cli.common import run_cli
+from ppgan_app.cli.common import parse_and_run
 
 logger = logging.getLogger("ppgan_app.cli.motion_dataset")
 
@@ -53,10 +53,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    from ppgan_app.utils.logger import setup_logger
-    setup_logger()
-    return run_cli(lambda: _main(args), logger_name=logger.name)
+    return parse_and_run(build_parser(), _main, argv, logger.name)
 
 
 if __name__ == "__main__":
