@@ -70,12 +70,12 @@ def parse_and_run(parser: argparse.ArgumentParser, body: Callable[[argparse.Name
 
 def _prepare_paddle() -> None:
     """CPU variables before MKL loads, then Paddle, then our signal handlers over Paddle's."""
-    from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
+    from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_noise
     from ppgan_app.utils.signals import release_paddle_signals
 
     if "paddle" not in sys.modules:
         apply_cpu_env()
-        hide_paddle_build_warning()
+        hide_paddle_noise()
     release_paddle_signals()
 
 

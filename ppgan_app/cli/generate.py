@@ -18,7 +18,7 @@ import logging
 from typing import Optional, Sequence
 
 from ppgan_app.cli.common import run_cli
-from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_build_warning
+from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_noise
 
 logger = logging.getLogger("ppgan_app.cli.generate")
 
@@ -94,7 +94,7 @@ def _setup(threads: int) -> None:
 
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
-    hide_paddle_build_warning()
+    hide_paddle_noise()
     apply_cpu_env()  # before Paddle loads MKL
     import paddle
 

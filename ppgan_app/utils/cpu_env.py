@@ -72,10 +72,18 @@ def apply_cpu_env(threads: int | None = None, environ: Mapping[str, str] | None 
     return applied
 
 
-def hide_paddle_build_warning() -> None:
-    """Hide the "No ccache found" warning that ``import paddle`` prints.
+#: Warnings Paddle prints that concern nothing a user of the kit can act on.
+PADDLE_NOISE = (
+    "No ccache found",  # at import: about compiling C++ extensions, which the kit never does
+    "When training, we now always track global mean and variance",  # every BatchNorm in training
+    "Tensor do not have 'place' interface for pir graph mode",  # while exporting static graphs
+)
 
-    It concerns compiling C++ extensions, which the kit never does, and only confuses users of
-    the command-line tools. For entry points only; call before ``paddle`` is imported.
+
+def hide_paddle_noise() -> None:
+    """Hide the Paddle warnings in :data:`PADDLE_NOISE` (for entry points only).
+
+    They only confuse users of the command-line tools; call before ``paddle`` is imported.
     """
-    warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+    for message in PADDLE_NOISE:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
