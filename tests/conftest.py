@@ -1,7 +1,26 @@
-"""Suite-wide isolation: a CLI run in one test must not change how the next one logs."""
+"""Suite-wide fixtures: the tiny random-weight FOMM and ffprobe of tests/apps/app_helpers.py
+(made once per session for every folder), and isolation of the package logger."""
+import importlib.util
 import logging
+from pathlib import Path
 
 import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "app_helpers", Path(__file__).resolve().parent / "apps" / "app_helpers.py")
+app_helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(app_helpers)
+
+
+@pytest.fixture(scope="session")
+def tiny_fomm(tmp_path_factory) -> dict:
+    """A random-weight tiny FOMM config + checkpoint, made once per session."""
+    return app_helpers.make_tiny_checkpoint(tmp_path_factory.mktemp("tiny_fomm"))
+
+
+@pytest.fixture
+def ffprobe():
+    return app_helpers.ffprobe
 
 
 @pytest.fixture(autouse=True)

@@ -58,6 +58,15 @@ def run_cli(body: Callable[[], int], logger_name: str = "ppgan_app") -> int:
         return EXIT_FAULT
 
 
+def console_logging(argv: Optional[Sequence[str]]) -> list:
+    """Log to the console at the level ``--verbose``/``--quiet`` ask for; return the argv list."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    level = (logging.DEBUG if "--verbose" in args else
+             logging.WARNING if "--quiet" in args else logging.INFO)
+    logging.basicConfig(level=level, format="%(message)s")
+    return args
+
+
 def parse_and_run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int],
                   argv: Optional[Sequence[str]], logger_name: str) -> int:
     """The whole ``main`` of a simple tool: parse ``argv``, set up logging, :func:`run_cli`."""

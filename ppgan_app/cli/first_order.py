@@ -125,12 +125,9 @@ def _setup_runtime(device: Optional[str]) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the demo; return the exit code (see :mod:`ppgan_app.errors`: 0 ok, 1 fault,
     2 bad input or options, 4 a batch where some portraits failed, 130 Ctrl-C, 143 SIGTERM)."""
-    from ppgan_app.cli.common import run_cli
+    from ppgan_app.cli.common import console_logging, run_cli
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-    level = (logging.DEBUG if "--verbose" in argv else
-             logging.WARNING if "--quiet" in argv else logging.INFO)
-    logging.basicConfig(level=level, format="%(message)s")
+    argv = console_logging(argv)
     return run_cli(lambda: _run(build_parser().parse_args(argv)), logger_name=logger.name)
 
 

@@ -56,12 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Serve until Ctrl-C/SIGTERM; return the exit code (2 bad flags, 130/143 stopped)."""
-    from ppgan_app.cli.common import run_cli
+    from ppgan_app.cli.common import console_logging, run_cli
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-    level = (logging.DEBUG if "--verbose" in argv else
-             logging.WARNING if "--quiet" in argv else logging.INFO)
-    logging.basicConfig(level=level, format="%(message)s")
+    argv = console_logging(argv)
     return run_cli(lambda: _serve(build_parser().parse_args(argv)), logger_name=logger.name)
 
 

@@ -1,7 +1,7 @@
 """Fixtures for the expression-transfer app tests (helpers live in app_helpers.py)."""
 import pytest
 
-from app_helpers import FakeAnimator, make_media, make_tiny_checkpoint
+from app_helpers import FakeAnimator, make_media
 
 
 @pytest.fixture
@@ -12,9 +12,3 @@ def fake_animator() -> FakeAnimator:
 @pytest.fixture(scope="session")
 def media(tmp_path_factory) -> dict:
     return make_media(tmp_path_factory.mktemp("media"))
-
-
-@pytest.fixture(scope="session")
-def tiny_fomm(tmp_path_factory) -> dict:
-    """A random-weight tiny FOMM config + checkpoint, made once per session."""
-    return make_tiny_checkpoint(tmp_path_factory.mktemp("tiny_fomm"))
