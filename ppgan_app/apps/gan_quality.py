@@ -49,12 +49,13 @@ def real_floor(classifier_path: str | Path, data_root: str | Path, num: int, siz
 
 def evaluate_checkpoint(checkpoint: str | Path, classifier_path: str | Path, data_root: str | Path,
                         num: int = 5000, dataset: str = "fashion_mnist", seed: int = 0,
-                        truncation: Optional[float] = None, with_floor: bool = True) -> QualityReport:
-    """Figures of ``num`` images from ``checkpoint`` (EMA generator when it has one) and, with
-    ``with_floor``, the real floor at the generator's resolution."""
+                        truncation: Optional[float] = None, with_floor: bool = True,
+                        use_ema: bool = True) -> QualityReport:
+    """Figures of ``num`` images from ``checkpoint`` (EMA generator when it has one and ``use_ema``,
+    else the raw G) and, with ``with_floor``, the real floor at the generator's resolution."""
     from ppgan_app.apps.gan_sampler import generate_array, load_generator_model
 
-    model = load_generator_model(checkpoint)
+    model = load_generator_model(checkpoint, use_ema=use_ema)
     labels = (np.arange(num) % model.n_class).astype(np.int64) if model.n_class else None
     fake = generate_array(model, num, seed=seed, labels=labels, truncation=truncation)
     size = fake.shape[-1]

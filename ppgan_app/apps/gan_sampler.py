@@ -58,10 +58,11 @@ class SampleSummary:
 
 
 # --- model ---------------------------------------------------------------------------------
-def load_generator_model(checkpoint: str | Path) -> Any:
+def load_generator_model(checkpoint: str | Path, use_ema: bool = True) -> Any:
     """The GAN model described by ``checkpoint``'s config, with its generator weights, in eval mode.
 
-    Loads ``netG_ema`` when the model keeps an EMA generator, else ``netG``.
+    Loads ``netG_ema`` when the model keeps an EMA generator and ``use_ema``, else ``netG``
+    (``use_ema=False`` drops the EMA copy, so the raw generator samples).
 
     Raises:
         CheckpointError: the file is missing or unreadable, carries no config, or its
@@ -81,6 +82,8 @@ def load_generator_model(checkpoint: str | Path) -> Any:
         raise CheckpointError(f"cannot build the model of {checkpoint}: {err}") from err
     if "netG" not in getattr(model, "nets", {}) or not hasattr(model, "nz"):
         raise CheckpointError(f"{checkpoint}: model {cfg['model'].get('name')!r} is not a GAN with a netG")
+    if not use_ema:
+        model.nets.pop("netG_ema", None)
     name = "netG_ema" if "netG_ema" in model.nets else "netG"
     _load_net_weights(model.nets[name], ckpt.get("nets", {}), name, checkpoint)
     model.eval()

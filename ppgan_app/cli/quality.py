@@ -92,6 +92,8 @@ def quality_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num", type=int, default=5000, help="generated and real images (default 5000)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     parser.add_argument("--truncation", type=float, help="sample z from N(0, I) truncated at this |z|")
+    parser.add_argument("--generator", choices=("ema", "raw"), default="ema",
+                        help="ema (default): the EMA generator when the checkpoint keeps one; raw: netG")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     return parser
@@ -125,7 +127,8 @@ def _quality(args: argparse.Namespace) -> int:
     results, floors = {}, {}
     for path in args.checkpoint:
         report = evaluate_checkpoint(path, args.classifier, args.data_root, args.num, args.dataset,
-                                     args.seed, args.truncation, with_floor=False)
+                                     args.seed, args.truncation, with_floor=False,
+                                     use_ema=args.generator == "ema")
         if report.size not in floors:  # the floor depends on the resolution only: once per size
             floors[report.size] = real_floor(args.classifier, args.data_root, args.num, report.size,
                                              args.dataset, args.seed)

@@ -127,3 +127,18 @@ def test_cli_summary_and_one_line_error(cond_ckpt, tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     errors = [line for line in bad.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "checkpoint not found" in errors[0]
+
+
+def test_raw_generator_on_request(tmp_path):
+    """``use_ema=False`` samples with netG even when the checkpoint keeps an EMA copy."""
+    from ppgan_app.apps.gan_sampler import generate_array, load_generator_model
+
+    cfg = load_config(REPO / "configs" / "dcgan_fashion_mnist.yaml",
+                      _tiny_overrides(tmp_path, tmp_path) + ["model.ema_decay=0.9"])
+    model = build_from_config(cfg["model"], MODELS)
+    for p in model.nets["netG"].parameters():  # make raw and EMA weights differ
+        p.set_value(p * 1.5)
+    path = save_checkpoint(training_state(model, 0, cfg), tmp_path / "iter_0000000_checkpoint.pdparams")
+    ema, raw = load_generator_model(path), load_generator_model(path, use_ema=False)
+    assert "netG_ema" in ema.nets and "netG_ema" not in raw.nets and raw.sampling_net is raw.nets["netG"]
+    assert not np.allclose(generate_array(ema, 4, seed=0), generate_array(raw, 4, seed=0))
