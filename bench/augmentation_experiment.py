@@ -65,7 +65,9 @@ def read_folder(folder: Path, prefix: str):
 
 
 def run(args: argparse.Namespace) -> None:
-    from ppgan_app.apps.classifier import FitOptions, accuracy, fit_classifier, load_classifier, predict
+    from ppgan_app.apps.classifier import FitOptions, accuracy, fit_classifier
+    from ppgan_app.metrics.classifier_features import load_classifier
+    from ppgan_app.models.classifier import predict
     from ppgan_app.apps.gan_augment import write_augmented_dataset
     from ppgan_app.apps.labelled_data import load_idx_arrays, resize_images
 

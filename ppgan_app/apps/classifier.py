@@ -1,8 +1,8 @@
-"""Train, save, load and apply the small feature classifier (``models.classifier``).
+"""Train and save the small feature classifier (``models.classifier``).
 
 Used twice: its checkpoint defines the feature space of the GAN quality metrics
-(``metrics.classifier_features``), and ``fit_classifier`` is the classifier of the labelled
-augmentation experiment. Images here are numpy ``[N, C, H, W]`` float32 in [-1, 1] and labels
+(``metrics.classifier_features.load_classifier`` reads it back), and ``fit_classifier`` is the
+classifier of the labelled augmentation experiment. Images here are numpy ``[N, C, H, W]`` float32 in [-1, 1] and labels
 ``[N]`` int64; all randomness comes from the ``seed`` argument.
 """
 from __future__ import annotations
@@ -11,19 +11,17 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from ppgan_app.errors import CheckpointError
-from ppgan_app.models.classifier import FeatureClassifier
+from ppgan_app.models.classifier import CHECKPOINT_KIND, FeatureClassifier, predict
 from ppgan_app.utils.safe_files import atomic_output
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_KIND = "ppgan_app.feature_classifier"
 AUGMENTATIONS = ("none", "flip_crop")
 
 
@@ -90,19 +88,6 @@ def fit_classifier(images: np.ndarray, labels: np.ndarray, n_class: int,
     return net
 
 
-def predict(net: FeatureClassifier, images: np.ndarray, batch_size: int = 500) -> Tuple[np.ndarray, np.ndarray]:
-    """Features ``[N, feature_dim]`` float64 and class probabilities ``[N, n_class]`` of ``images``."""
-    net.eval()
-    feats, probs = [], []
-    with paddle.no_grad():
-        for start in range(0, len(images), batch_size):
-            x = paddle.to_tensor(np.ascontiguousarray(images[start:start + batch_size], dtype=np.float32))
-            f = net.features(x)
-            feats.append(f.numpy().astype(np.float64))
-            probs.append(F.softmax(net.head(f), axis=1).numpy().astype(np.float64))
-    return np.concatenate(feats), np.concatenate(probs)
-
-
 def accuracy(net: FeatureClassifier, images: np.ndarray, labels: np.ndarray) -> float:
     """Fraction of ``images`` whose most probable class is ``labels``."""
     _, probs = predict(net, images)
@@ -117,30 +102,3 @@ def save_classifier(net: FeatureClassifier, path: str | Path, meta: Dict[str, An
         paddle.save({"kind": CHECKPOINT_KIND, "arch": net.arch(), "net": net.state_dict(),
                      "meta": dict(meta)}, str(tmp))
     return path
-
-
-def load_classifier(path: str | Path) -> Tuple[FeatureClassifier, Dict[str, Any]]:
-    """The classifier saved by ``save_classifier`` (eval mode) and its ``meta``.
-
-    Raises:
-        CheckpointError: missing, unreadable, or not a feature-classifier checkpoint.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"classifier checkpoint not found: {path}; make one with "
-                              f"python tools/train_classifier.py --data_root <fashion-mnist folder> "
-                              f"--output {path}")
-    try:
-        state = paddle.load(str(path))
-    except (OSError, ValueError, EOFError, RuntimeError) as err:
-        raise CheckpointError(f"cannot read classifier checkpoint {path}: {err}") from None
-    if not isinstance(state, dict) or state.get("kind") != CHECKPOINT_KIND:
-        raise CheckpointError(f"{path} is not a feature-classifier checkpoint (make one with "
-                              f"tools/train_classifier.py)")
-    net = FeatureClassifier(**state["arch"])
-    missing, unexpected = net.set_state_dict(state["net"])
-    if missing or unexpected:
-        raise CheckpointError(f"{path}: weights do not fit the stored architecture "
-                              f"({len(missing)} missing, {len(unexpected)} unexpected)")
-    net.eval()
-    return net, dict(state.get("meta") or {})

@@ -17,9 +17,9 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ppgan_app.apps.classifier import load_classifier, predict
 from ppgan_app.apps.labelled_data import load_idx_arrays, resize_images
-from ppgan_app.metrics.classifier_features import quality_figures
+from ppgan_app.metrics.classifier_features import load_classifier, quality_figures
+from ppgan_app.models.classifier import predict
 
 logger = logging.getLogger(__name__)
 

@@ -19,15 +19,44 @@ sets of the same size (train vs test), ``real_floor`` in ``apps.gan_quality``.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ppgan_app.errors import CheckpointError, ConfigError
 from ppgan_app.metrics.base import Metric
 from ppgan_app.metrics.frechet import frechet_distance
+from ppgan_app.models.classifier import CHECKPOINT_KIND, FeatureClassifier, predict
 from ppgan_app.registries import METRICS
+from ppgan_app.utils.weights import load_checked, read_weights
 
 logger = logging.getLogger(__name__)
+
+
+# --- the feature network ---------------------------------------------------------------------
+def load_classifier(path: str | Path) -> Tuple[FeatureClassifier, Dict[str, Any]]:
+    """The classifier saved by ``apps.classifier.save_classifier`` (eval mode) and its ``meta``.
+
+    Raises:
+        CheckpointError: missing, unreadable, or not a feature-classifier checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"classifier checkpoint not found: {path}; make one with "
+                              f"python tools/train_classifier.py --data_root <fashion-mnist folder> "
+                              f"--output {path}")
+    state = read_weights(path, "classifier checkpoint")
+    if not isinstance(state, dict) or state.get("kind") != CHECKPOINT_KIND:
+        raise CheckpointError(f"{path} is not a feature-classifier checkpoint (make one with "
+                              f"tools/train_classifier.py)")
+    try:
+        net = FeatureClassifier(**state["arch"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: bad classifier architecture entry ({err})") from None
+    load_checked(net, state.get("net"), f"classifier checkpoint {path}")
+    net.eval()
+    return net, dict(state.get("meta") or {})
 
 
 # --- measures on feature arrays ------------------------------------------------------------
@@ -134,9 +163,6 @@ class ClassifierFeatureDistance(Metric):
     IF_MISSING = ("error", "warn")
 
     def __init__(self, checkpoint: str, if_missing: str = "error", k: int = 3) -> None:
-        from ppgan_app.apps.classifier import load_classifier
-        from ppgan_app.errors import CheckpointError, ConfigError
-
         if if_missing not in self.IF_MISSING:
             raise ConfigError(f"ClassifierFeatureDistance: if_missing must be one of {self.IF_MISSING}, "
                               f"got {if_missing!r}")
@@ -159,8 +185,6 @@ class ClassifierFeatureDistance(Metric):
     def update(self, preds: Any, gts: Any) -> None:
         if self.net is None:
             return
-        from ppgan_app.apps.classifier import predict
-
         fake = preds.numpy() if hasattr(preds, "numpy") else np.asarray(preds)
         real = gts.numpy() if hasattr(gts, "numpy") else np.asarray(gts)
         feats, probs = predict(self.net, fake)

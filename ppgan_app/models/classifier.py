@@ -7,11 +7,15 @@ generator is measured at the classifier's 28x28.
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
+import numpy as np
 import paddle
 import paddle.nn.functional as F
 from paddle import nn
+
+
+CHECKPOINT_KIND = "ppgan_app.feature_classifier"  # the "kind" entry of a classifier checkpoint
 
 
 class FeatureClassifier(nn.Layer):
@@ -63,3 +67,17 @@ class FeatureClassifier(nn.Layer):
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         """``[N, C, H, W]`` in [-1, 1] -> logits ``[N, n_class]``."""
         return self.head(self.dropout(self.features(x)))
+
+
+def predict(net: FeatureClassifier, images: np.ndarray, batch_size: int = 500) -> Tuple[np.ndarray, np.ndarray]:
+    """Features ``[N, feature_dim]`` float64 and class probabilities ``[N, n_class]`` of ``images``
+    (numpy ``[N, C, H, W]`` in [-1, 1]); the net is put in eval mode."""
+    net.eval()
+    feats, probs = [], []
+    with paddle.no_grad():
+        for start in range(0, len(images), batch_size):
+            x = paddle.to_tensor(np.ascontiguousarray(images[start:start + batch_size], dtype=np.float32))
+            f = net.features(x)
+            feats.append(f.numpy().astype(np.float64))
+            probs.append(F.softmax(net.head(f), axis=1).numpy().astype(np.float64))
+    return np.concatenate(feats), np.concatenate(probs)

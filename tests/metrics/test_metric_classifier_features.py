@@ -110,3 +110,36 @@ def test_metric_entry_inside_a_three_iteration_training_run(tmp_path):
                                                                  "checkpoint": str(tmp_path / "no.pdparams")}}})
     with pytest.raises(CheckpointError):  # before any training
         Trainer(bad, name="bad")
+
+
+def test_load_classifier_refuses_weights_of_another_shape(tmp_path):
+    import paddle
+
+    from ppgan_app.metrics.classifier_features import load_classifier
+
+    ckpt = tiny_classifier(tmp_path / "clf.pdparams")
+    net, meta = load_classifier(ckpt)
+    assert meta == {"dataset": "random"} and not net.training
+    state = paddle.load(str(ckpt))
+    state["arch"]["feature_dim"] = 16  # the stored weights are 8 wide
+    paddle.save(state, str(tmp_path / "bad.pdparams"))
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_classifier(tmp_path / "bad.pdparams")
+    (tmp_path / "junk.pdparams").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load_classifier(tmp_path / "junk.pdparams")
+
+
+def test_metrics_and_models_import_nothing_from_the_apps():
+    """Layering: metrics, models and utils sit below the apps and never import them."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "ppgan_app"
+    upward = []
+    for folder in ("metrics", "models", "utils"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                upward += [f"{path.name}: {n}" for n in names if n.startswith(("ppgan_app.apps", "ppgan_app.cli"))]
+    assert upward == []
