@@ -39,6 +39,25 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2.0 * np.sqrt(vals).sum())
 
 
+def frechet_distance_of_samples(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to feature sets ``[N, D]`` and ``[M, D]``.
+
+    With fewer samples than dimensions (e.g. a few hundred Inception features of 2,048
+    dimensions) the covariances have rank < D, and the same value comes exactly and far faster
+    from the centred samples: ``Tr((S_a S_b)^(1/2))`` is the sum of the singular values of
+    ``A B^T / sqrt((N-1)(M-1))`` (``A``, ``B`` centred), and ``Tr(S_a) = ||A||^2 / (N-1)``.
+    """
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"need at least 2 samples per set, got {len(a)} and {len(b)}")
+    if max(len(a), len(b)) >= a.shape[1]:
+        return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    ca, cb = (a - mu_a) / np.sqrt(len(a) - 1), (b - mu_b) / np.sqrt(len(b) - 1)
+    cross = np.linalg.svd(ca @ cb.T, compute_uv=False).sum()
+    diff = mu_a - mu_b
+    return float(diff @ diff + (ca * ca).sum() + (cb * cb).sum() - 2.0 * cross)
+
+
 class _GaussianStats:
     """Running sum and sum of outer products of ``[N, D]`` features."""
 

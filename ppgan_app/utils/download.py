@@ -34,6 +34,7 @@ WEIGHT_URLS: Dict[str, str] = {
     "blazeface-anchors": f"{_BASE}/models/anchors.npy",          # BlazeFace anchor boxes
     "gpen-512": f"{_BASE}/models/GPEN-512.pdparams",             # GPEN face restoration
     "vgg19": f"{_BASE}/models/vgg19.pdparams",                   # VGG19 for perceptual losses
+    "inception-v3-fid": f"{_BASE}/InceptionV3.pdparams",         # Inception-v3 of PaddleGAN's FID
 }
 
 

@@ -77,3 +77,15 @@ def test_frechet_pixel_distance():
     assert odd.features(real[:3]).shape == (3, 25)
     with pytest.raises(ValueError, match="at least 2"):
         build("FrechetPixelDistance").accumulate()
+
+
+def test_frechet_distance_of_few_samples_equals_the_covariance_form():
+    from ppgan_app.metrics.frechet import frechet_distance_of_samples
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(7, 20)), rng.normal(0.3, 2.0, size=(5, 20))  # fewer samples than dimensions
+    full = frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    assert frechet_distance_of_samples(a, b) == pytest.approx(full, rel=1e-7)
+    assert abs(frechet_distance_of_samples(a, a)) < 1e-9
+    many = rng.normal(size=(40, 3))  # more samples than dimensions: the covariance form
+    assert frechet_distance_of_samples(many, many[::-1]) == pytest.approx(0.0, abs=1e-9)
