@@ -20,7 +20,7 @@ from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_noise
 
 logger = logging.getLogger("ppgan_app.cli.quality")
 
-FIGURE_ORDER = ("fd", "kid", "precision", "recall", "coverage", "entropy", "confidence")
+FIGURE_ORDER = ("fd", "kid", "precision", "recall", "coverage", "entropy", "confidence", "fid", "is")
 
 
 def _setup(threads: int) -> None:
@@ -94,6 +94,9 @@ def quality_parser() -> argparse.ArgumentParser:
     parser.add_argument("--truncation", type=float, help="sample z from N(0, I) truncated at this |z|")
     parser.add_argument("--generator", choices=("ema", "raw"), default="ema",
                         help="ema (default): the EMA generator when the checkpoint keeps one; raw: netG")
+    parser.add_argument("--inception", nargs="?", const="inception-v3-fid", metavar="WEIGHTS",
+                        help="also Inception FID (and IS when the weights have a classifier): PaddleGAN's "
+                             "InceptionV3.pdparams, downloaded once into the cache, or a path; slow on a CPU")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     return parser
@@ -123,15 +126,18 @@ def _quality(args: argparse.Namespace) -> int:
         check_destination(args.json, "JSON file")
     _setup(args.threads)
     from ppgan_app.apps.gan_quality import evaluate_checkpoint, real_floor
+    from ppgan_app.metrics.inception import load_inception
+
+    inception = load_inception(args.inception) if args.inception else None  # missing weights: before work
 
     results, floors = {}, {}
     for path in args.checkpoint:
         report = evaluate_checkpoint(path, args.classifier, args.data_root, args.num, args.dataset,
                                      args.seed, args.truncation, with_floor=False,
-                                     use_ema=args.generator == "ema")
+                                     use_ema=args.generator == "ema", inception=inception)
         if report.size not in floors:  # the floor depends on the resolution only: once per size
             floors[report.size] = real_floor(args.classifier, args.data_root, args.num, report.size,
-                                             args.dataset, args.seed)
+                                             args.dataset, args.seed, inception)
         floor = floors[report.size]
         label = f"  label accuracy {report.label_accuracy:.4f}" if report.label_accuracy is not None else ""
         print(f"{path}\n  generated:  {_format(report.generated)}{label}\n"

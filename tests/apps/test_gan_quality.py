@@ -38,3 +38,30 @@ def test_missing_files_fail_before_work(cond_ckpt, tmp_path, capsys):  # noqa: F
                          str(tmp_path / "c.pdparams"), "--data_root", str(tmp_path)])
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
     assert code == 2 and len(err) == 1 and "b.pdparams" in err[0] and "train_classifier" in err[0]
+
+
+def test_inception_figures_beside_the_classifier_ones(cond_ckpt, tmp_path, monkeypatch):  # noqa: F811
+    """With the (stand-in) Inception network the report and its floor carry ``fid``."""
+    from ppgan_app.models.inception import FIDInceptionV3
+    from tests.metrics.test_metric_inception import _stand_in_state
+
+    data, clf = tiny_idx(tmp_path / "data"), tiny_classifier(tmp_path / "clf.pdparams")
+    net = FIDInceptionV3(input_size=75)
+    net.set_state_dict(_stand_in_state())
+    net.eval()
+    report = evaluate_checkpoint(cond_ckpt, clf, data, num=12, inception=net)
+    assert report.generated["fid"] > 0 and report.floor["fid"] >= 0 and "is" not in report.generated
+
+
+def test_missing_inception_weights_fail_before_work(cond_ckpt, tmp_path, monkeypatch, capsys):  # noqa: F811
+    from ppgan_app.utils import download
+
+    monkeypatch.setenv(download.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(download, "_open_url", lambda url, timeout: (_ for _ in ()).throw(OSError("offline")))
+    monkeypatch.setattr(download, "_sleep", lambda seconds: None)
+    clf = tiny_classifier(tmp_path / "clf.pdparams")
+    out = tmp_path / "q.json"
+    code = quality_main(["--checkpoint", str(cond_ckpt), "--classifier", str(clf), "--data_root", str(tmp_path),
+                         "--inception", "--json", str(out)])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert code == 2 and len(err) == 1 and "InceptionV3.pdparams" in err[0] and not out.exists()
