@@ -231,6 +231,18 @@ def _least_squares(columns: Sequence[np.ndarray], target: np.ndarray) -> np.ndar
     return np.linalg.solve(design.T @ design + penalty, design.T @ target)
 
 
+#: Each feature is clipped at run time to the range seen in fitting, widened by this fraction
+#: of its width on each side (mild extrapolation allowed; a profile face is not taken far).
+RANGE_MARGIN = 0.25
+
+
+def _widened(values: np.ndarray, margin: float) -> Tuple[float, float]:
+    """The range of ``values`` widened by ``margin`` of its width on each side."""
+    low, high = float(values.min()), float(values.max())
+    pad = margin * (high - low)
+    return round(low - pad, 4), round(high + pad, 4)
+
+
 def fit_mapping(pairs: Sequence[Pair], spec: ModelSpec = BOX_MODEL) -> FramingModel:
     """Least-squares fit of a :class:`FramingModel` with the features ``spec`` (``log(side/h)``
     and the centre offsets over ``max(w, h)``) to BlazeFace's squares."""
@@ -250,7 +262,9 @@ def fit_mapping(pairs: Sequence[Pair], spec: ModelSpec = BOX_MODEL) -> FramingMo
     for part, names in spec.items():
         coefs = _least_squares([feats[n] for n in names], targets[part])
         parts[part] = {n: round(float(c), 4) for n, c in zip(("intercept",) + tuple(names), coefs)}
-    return FramingModel(**parts)
+    used = sorted({n for names in spec.values() for n in names})
+    ranges = {n: _widened(feats[n], RANGE_MARGIN) for n in used}
+    return FramingModel(**parts, ranges=ranges)
 
 
 def person_of(image_name: str) -> str:

@@ -94,11 +94,14 @@ class FramingModel:
     Args:
         size: ``{"intercept": a0, feature: a_i, ...}`` for ``log(side / h)``.
         centre_x, centre_y: the same for the centre offset over ``max(w, h)``.
+        ranges: ``{feature: (low, high)}`` seen in fitting; features are clipped to it, so an
+            unusual face (a profile, a squashed box) is not extrapolated to.
     """
 
     size: Mapping[str, float] = field(default_factory=dict)
     centre_x: Mapping[str, float] = field(default_factory=dict)
     centre_y: Mapping[str, float] = field(default_factory=dict)
+    ranges: Mapping[str, Tuple[float, float]] = field(default_factory=dict)
 
     @property
     def needs_landmarks(self) -> bool:
@@ -115,6 +118,8 @@ class FramingModel:
         if self.needs_landmarks and points is None:
             raise ValueError("this framing model needs landmarks")
         feats = face_features(faces, points)
+        for name, (low, high) in self.ranges.items():
+            feats[name] = np.clip(feats[name], low, high)
         _, h, centre, unit = _box_parts(faces)
 
         def linear(coefs: Mapping[str, float]) -> np.ndarray:
@@ -133,17 +138,20 @@ class FramingModel:
     def to_dict(self) -> Dict[str, Dict[str, float]]:
         """Plain data for :data:`MAPPINGS_FILE`."""
         return {"size": dict(self.size), "centre_x": dict(self.centre_x),
-                "centre_y": dict(self.centre_y)}
+                "centre_y": dict(self.centre_y),
+                "ranges": {name: list(bounds) for name, bounds in self.ranges.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "FramingModel":
         """Inverse of :meth:`to_dict`; unknown keys or features raise ``ValueError``."""
-        unknown = set(data) - {"size", "centre_x", "centre_y"}
+        unknown = set(data) - {"size", "centre_x", "centre_y", "ranges"}
         if unknown:
             raise ValueError(f"unknown keys {sorted(unknown)}")
+        ranges = {str(n): (float(low), float(high))
+                  for n, (low, high) in data.get("ranges", {}).items()}
         model = cls(**{k: {str(n): float(v) for n, v in data.get(k, {}).items()}
-                       for k in ("size", "centre_x", "centre_y")})
-        names = set(model.size) | set(model.centre_x) | set(model.centre_y)
+                       for k in ("size", "centre_x", "centre_y")}, ranges=ranges)
+        names = set(model.size) | set(model.centre_x) | set(model.centre_y) | set(ranges)
         bad = names - set(FEATURES) - {"intercept"}
         if bad:
             raise ValueError(f"unknown features {sorted(bad)}")

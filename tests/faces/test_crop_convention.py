@@ -44,6 +44,17 @@ def test_landmark_model_follows_the_landmarks():
         model.apply(FACE)
 
 
+def test_features_are_clipped_to_the_fitted_range():
+    free = FramingModel(centre_x={"nose_x": 1.0})
+    capped = FramingModel(centre_x={"nose_x": 1.0}, ranges={"nose_x": (-0.05, 0.05)})
+    turned = POINTS.copy()
+    turned[0, 2, 0] = 170  # nose 30 px right of the box centre: nose_x = 0.3
+    (x1, _, x2, _, _), = free.apply(FACE, turned)
+    assert (x1 + x2) / 2 == pytest.approx(140 + 30, abs=1e-3)
+    (x1, _, x2, _, _), = capped.apply(FACE, turned)
+    assert (x1 + x2) / 2 == pytest.approx(140 + 0.05 * 100, abs=1e-3)
+
+
 def test_dlib_68_points_become_the_same_five():
     points = np.zeros((1, 68, 2), np.float32)
     points[0, 36:42] = (10, 20)
