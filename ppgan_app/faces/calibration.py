@@ -216,7 +216,9 @@ ModelSpec = Dict[str, Sequence[str]]
 
 def model_spec(detector: str, landmarks: bool) -> ModelSpec:
     """The features fitted for ``detector`` (box alone, or with landmarks)."""
-    return LANDMARK_MODELS[detector] if landmarks else BOX_MODEL
+    if not landmarks:
+        return BOX_MODEL
+    return LANDMARK_MODELS.get(detector, LANDMARK_MODELS["yunet"])
 
 
 #: Ridge penalty on the non-intercept coefficients (features are O(0.1-1); it only keeps a
