@@ -54,6 +54,28 @@ def synthetic_variants(name: str, image: np.ndarray) -> Iterator[Image]:
         yield f"{name}_shift{xy[0]}_{xy[1]}", _on_canvas(small, image.shape[:2], xy)
 
 
+#: skimage's ``lfw_subset()`` holds 100 faces (then 100 non-faces).
+LFW_FACES = 100
+
+
+def lfw_faces_on_canvas(start: int, stop: int) -> List[Image]:
+    """LFW faces ``start..stop-1`` (25 px grey crops) upscaled to 150 px on a grey 300 px
+    canvas, named ``lfw_<index>``."""
+    from skimage import data
+
+    faces = data.lfw_subset()[start:min(stop, LFW_FACES)]  # [n,25,25] grey in [0, 1]
+    out = []
+    for i, face in enumerate(faces, start):
+        big = cv2.resize((face * 255).astype(np.uint8), (150, 150), interpolation=cv2.INTER_CUBIC)
+        out.append((f"lfw_{i}", _on_canvas(np.repeat(big[..., None], 3, 2), (300, 300), (75, 60))))
+    return out
+
+
+def held_out_set(fitted_lfw_faces: int = 24) -> List[Image]:
+    """Faces never used in fitting: the LFW faces after the first ``fitted_lfw_faces``."""
+    return lfw_faces_on_canvas(fitted_lfw_faces, LFW_FACES)
+
+
 def face_set(blazeface_dir: Optional[Path] = None, lfw_faces: int = 24,
              driving_frames: int = 8) -> List[Image]:
     """The calibration images (see the module docstring), all ``[H,W,3] uint8`` RGB."""
@@ -75,11 +97,7 @@ def face_set(blazeface_dir: Optional[Path] = None, lfw_faces: int = 24,
             path = Path(blazeface_dir) / f"{name}.png"
             if path.is_file():
                 images.append((name, cv2.imread(str(path))[..., ::-1].copy()))
-    lfw = data.lfw_subset()[:lfw_faces]  # [n,25,25] grey faces in [0, 1]
-    for i, face in enumerate(lfw):
-        big = cv2.resize((face * 255).astype(np.uint8), (150, 150), interpolation=cv2.INTER_CUBIC)
-        images.append((f"lfw_{i}", _on_canvas(np.repeat(big[..., None], 3, 2), (300, 300),
-                                              (75, 60))))
+    images += lfw_faces_on_canvas(0, lfw_faces)
     images += list(synthetic_variants("astronaut", data.astronaut()))
     return images
 
