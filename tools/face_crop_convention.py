@@ -185,8 +185,7 @@ def _main(args: argparse.Namespace) -> int:
 def _print_held_out(reports, fits) -> None:
     """The fitted mappings on faces never used in fitting (LFW faces 24-99)."""
     print("\nHeld out: LFW faces 24-99, never used in fitting (faces matched / BlazeFace faces):\n")
-    print("| detector | faces | raw boxes | " + " | ".join(f"{k} model" for k in ("box", "landmarks"))
-          + " |")
+    print("| detector | faces | raw boxes | box model | landmarks model |")
     print("|---|---|---|---|---|")
     for name, report in reports.items():
         cells = [f"{report.crop_ious(fits[name][k]['model']).mean():.3f}" if k in fits[name]

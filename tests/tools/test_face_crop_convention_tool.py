@@ -51,7 +51,8 @@ def test_write_adds_a_detector_and_keeps_the_others(tool, tmp_path):
     shipped = json.loads(MAPPINGS_FILE.read_text())
     assert data["detectors"]["yunet"] == shipped["detectors"]["yunet"]
     assert data["detectors"]["dlib"] == shipped["detectors"]["dlib"]
-    assert "sfd" not in data["not_fitted"] and data["measured_crop_iou"]["sfd"]["box"]["fitted"] > 0.99
+    assert "sfd" not in data["not_fitted"]
+    assert data["measured_crop_iou"]["sfd"]["box"]["fitted"] > 0.99
     framing = load_mappings(str(path))["sfd"]
     assert framing.landmarks is None
     # the fitted box model reproduces the reference square of an unseen size
