@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional, Tuple
@@ -32,7 +31,6 @@ import numpy as np
 from ppgan_app.errors import ConfigError
 from ppgan_app.faces.detectors.base import FaceDetector
 
-logger = logging.getLogger(__name__)
 
 #: The fitted mappings, written by ``tools/face_crop_convention.py --write``.
 MAPPINGS_FILE = Path(__file__).with_name("crop_convention.json")
