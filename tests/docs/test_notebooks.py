@@ -107,7 +107,7 @@ def test_gan_notebook(tmp_path):
     assert len(glob.glob(str(runs / "*" / "iter_0000003_checkpoint.pdparams"))) == 1
     grid = outputs(cell_with(nb, "ShowImage(grid)"), "image/png")
     assert grid, "the sample grid is not shown"
-    strip = outputs(cell_with(nb, "make_grid(images"), "image/png")
+    strip = outputs(cell_with(nb, "ShowImage(strip)"), "image/png")
     assert strip, "the interpolation strip is not shown"
     with Image.open(io.BytesIO(base64.b64decode(strip[0]["data"]["image/png"]))) as image:
-        assert image.size == (2 * (6 * 34 + 2), 2 * 36)  # 6 images of 32 px, 2 px padding, x2
+        assert image.size == (6 * 34 + 2, 2 * 34 + 2)  # 2 walks of 6 images, 32 px, 2 px padding
