@@ -142,6 +142,7 @@ def test_distillation_losses_pull_the_student_towards_the_teacher(teacher):
         model.train_iter(model.optimizers)
         gaps.append(model.losses["distillation_keypoints"])
     assert set(model.losses) == {"distillation_keypoints"}
+    assert not model.render and "prediction" not in model.generated   # no image loss: no rendering
     assert gaps[-1] < gaps[0], gaps
     teacher_out = model._teacher_outputs()                     # recompute by hand
     student = {side: model.nets["kp_detector"](model.input[side.split("_")[1]])
@@ -158,3 +159,17 @@ def test_a_bad_distillation_weight_is_a_config_error(teacher, bad):
     path, _ = teacher
     with pytest.raises(ConfigError, match="distillation_keypoints"):
         mobile(path, "generator", loss_weights={"distillation_keypoints": bad})
+
+
+def test_keypoint_only_stage_keeps_equivariance_and_trains_only_the_student(teacher):
+    """kp_detector stage without image losses: no rendering, keypoint distillation plus
+    FOMM's equivariance losses, and still only the student keypoint detector changes."""
+    path, _ = teacher
+    model = mobile(path, "kp_detector", loss_weights={"perceptual": [0] * 5, "distillation": 0})
+    assert not model.render
+    _, changed = step(model)
+    assert changed == {"kp_detector"}, changed
+    assert set(model.losses) == {"distillation_keypoints", "equivariance_value",
+                                 "equivariance_jacobian"}
+    assert all(np.isfinite(v) and v > 0 for v in model.losses.values()), model.losses
+    assert mobile(path, "generator", loss_weights={"perceptual": [0] * 5, "distillation": 0}).render

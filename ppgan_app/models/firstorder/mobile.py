@@ -22,6 +22,11 @@ source and driving frames (both default to 0, PaddleGAN's behaviour):
   (it teaches the student the teacher's keypoint layout directly, instead of only through
   the frozen teacher generator).
 
+When the ``kp_detector`` stage has every image loss at 0 (``perceptual``, ``generator_gan``,
+``distillation``), nothing depends on a rendered frame: the stage then skips the generator and
+trains the keypoint detector on ``distillation_keypoints`` and the equivariance losses alone,
+at a fraction of the cost of an iteration (a plain regression onto the teacher's keypoints).
+
 Nets ``kp_detector``, ``generator``, ``discriminator`` are the student's (a checkpoint feeds the
 predictor as a ``FirstOrderModel`` one does); the frozen half is among them, unchanged.
 """
@@ -105,6 +110,8 @@ class FirstOrderModelMobile(FirstOrderModel):
         self.mode = mode
         self.trained = _TRAINED[mode]
         self.distill_weights = _distillation_weights(train_params["loss_weights"])
+        self.render = not (mode == "kp_detector" and _image_losses_off(train_params["loss_weights"],
+                                                                        self.distill_weights))
         self.distill_pyramid = ImagePyramide(list(train_params["scales"]),
                                              int(common_params["num_channels"]))
         self._build_teacher(common_params, generator_ori, teacher_weights)
@@ -188,8 +195,12 @@ class FirstOrderModelMobile(FirstOrderModel):
 
     def train_iter(self, optimizers: Optional[Dict[str, Any]] = None) -> None:
         """One step of the trained students (and the discriminator when the GAN loss is on)."""
-        losses, self.generated = self.gen_full(self.input, self.nets["discriminator"])
+        losses, self.generated = self.gen_full(self.input, self.nets["discriminator"],
+                                               render=self.render)
         losses.update(self._distillation_losses())
+        if not losses:
+            raise ConfigError("every loss of this distillation stage is 0: set "
+                              "model.train_params.loss_weights (e.g. distillation_keypoints)")
         self.set_requires_grad(self.nets["discriminator"], False)
         steps = [self.optimizers[_OPTIMIZER_OF[name]] for name in self.trained]
         for opt in steps:
@@ -198,8 +209,11 @@ class FirstOrderModelMobile(FirstOrderModel):
         for opt in steps:
             opt.step()
         self.losses = {k: float(v.mean()) for k, v in losses.items()}
-        self._discriminator_step()
-        self._set_visuals(self.input["source"], self.input["driving"], self.generated)
+        if self.render:
+            self._discriminator_step()
+            self._set_visuals(self.input["source"], self.input["driving"], self.generated)
+        else:
+            self.visual_items = {k: self.input[k].detach() * 2 - 1 for k in ("source", "driving")}
 
 
 
@@ -214,3 +228,9 @@ def _distillation_weights(loss_weights: Mapping[str, Any]) -> Dict[str, float]:
                               f"(0 turns it off), got {value!r}")
         weights[key] = float(value)
     return weights
+
+
+def _image_losses_off(loss_weights: Mapping[str, Any], distill: Mapping[str, float]) -> bool:
+    """True when no loss of a stage looks at a rendered frame."""
+    return (sum(loss_weights.get("perceptual", [0])) == 0
+            and loss_weights.get("generator_gan", 0) == 0 and distill["distillation"] == 0)
