@@ -103,8 +103,11 @@ def test_both_stage_starts_from_the_stage_checkpoints(teacher, tmp_path):
             np.testing.assert_array_equal(loaded[name][key], value)
     _, changed = step(model)
     assert changed == {"kp_detector", "generator"}
-    with pytest.raises(ConfigError, match="kp_weight_path"):
-        mobile(path, "both")
+    fresh = snapshot(mobile(path, "both", kp_weight_path=str(stages["kp_detector"])))
+    for key, value in stages["kp_detector_state"].items():     # the generator stage is optional
+        np.testing.assert_array_equal(fresh["kp_detector"][key], value)
+    assert any(not np.array_equal(fresh["generator"][k], v)
+               for k, v in stages["generator_state"].items())
     with pytest.raises(ConfigError, match="mode"):
         mobile(path, "everything")
 

@@ -8,7 +8,9 @@ against a frozen teacher checkpoint:
 * ``mode: generator``: the student generator learns to render from the teacher's keypoint
   detector (loaded, frozen);
 * ``mode: both``: the two students (from the stage checkpoints ``kp_weight_path`` and
-  ``gen_weight_path``) are fine-tuned together.
+  ``gen_weight_path``) are fine-tuned together. PaddleGAN needs both checkpoints; here a
+  missing one starts that student afresh (PaddleGAN's initialisation), so the generator
+  stage can be skipped.
 
 Every stage uses FOMM's losses against the real driving frame. On top of PaddleGAN's recipe,
 two distillation losses train the student against the teacher's own outputs for the same
@@ -96,9 +98,6 @@ class FirstOrderModelMobile(FirstOrderModel):
                  gen_weight_path: Optional[str] = None, init_weights: bool = True) -> None:
         if mode not in MODES:
             raise ConfigError(f"model.mode must be one of {MODES}, got {mode!r}")
-        if mode == "both" and not (kp_weight_path and gen_weight_path):
-            raise ConfigError("model.mode both needs model.kp_weight_path and "
-                              "model.gen_weight_path (the kp_detector and generator stage checkpoints)")
         if not teacher_weights:
             raise ConfigError("model.teacher_weights: give the teacher checkpoint to distil from")
         student = stage_generator({"mode": mode, "generator": generator,
@@ -135,8 +134,12 @@ class FirstOrderModelMobile(FirstOrderModel):
                         gen_weight_path: Optional[str]) -> None:
         """Copy the frozen half from the teacher, or load both students for ``both``."""
         if mode == "both":
-            self.nets["kp_detector"].set_state_dict(_load_state(kp_weight_path)["kp_detector"])
-            self.nets["generator"].set_state_dict(_load_state(gen_weight_path)["generator"])
+            for net, path in (("kp_detector", kp_weight_path), ("generator", gen_weight_path)):
+                if path:
+                    self.nets[net].set_state_dict(_load_state(path)[net])
+                else:
+                    logger.info("mode both: no stage checkpoint for the student %s, it starts "
+                                "afresh", net)
             return
         frozen = "generator" if mode == "kp_detector" else "kp_detector"
         self.nets[frozen].set_state_dict(self._teacher_state[frozen])
