@@ -9,7 +9,7 @@ setup(
     # The top-level configs/ ships inside the package as ppgan_app/configs in a wheel.
     packages=find_packages(include=["ppgan_app", "ppgan_app.*"]) + ["ppgan_app.configs"],
     package_dir={"ppgan_app.configs": "configs"},
-    package_data={"ppgan_app": ["assets/*", "apps/web/static/*"], "ppgan_app.configs": ["*.yaml"]},
+    package_data={"ppgan_app": ["assets/*", "apps/web/static/*", "faces/*.json"], "ppgan_app.configs": ["*.yaml"]},
     python_requires=">=3.9",
     install_requires=[
         "numpy>=1.24",

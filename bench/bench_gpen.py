@@ -12,7 +12,11 @@ Rows (random weights; speed does not depend on their values):
   (modulated) weights, so the fusion passes in ``UNSAFE_PASSES`` are switched off;
 * ``tiny-64``: the tiny test architecture (size 64, widths / 32);
 * ``paddlegan-512``: PaddleGAN 2.1.0's own GPEN (when ppgan is importable: run this script with
-  the python of the scratch environment in ``tests/fixtures/make_gpen_fixtures.py``).
+  the python of the scratch environment in ``tests/fixtures/make_gpen_fixtures.py``);
+* ``before-paste-{tiny,512}`` / ``after-paste-{tiny,512}``: one whole output frame (the 512x512
+  portrait, one face) with GPEN placed before paste-back (the 256 animated crop is enhanced,
+  then pasted; PaddleGAN's order and ours) or after it (the crop is pasted, then the face's
+  box in the output frame is enhanced), with the tiny or the published GPEN (random weights).
 
 Rows are measured interleaved (one call of each row in turn, median per row), so load from
 other processes hits all rows alike. A second table splits one 512 forward pass by layer
@@ -104,6 +108,7 @@ def make_rows(names: List[str], tmp: Path, threads: int) -> Dict[str, Callable[[
         tiny.eval()
         x64 = net_input(face(64))
         rows["tiny-64"] = lambda: _forward(tiny, x64)
+    rows.update(_placement_rows(names, tmp))
     if "paddlegan-512" in names:
         ref = _paddlegan()
         if ref is None:
@@ -112,6 +117,44 @@ def make_rows(names: List[str], tmp: Path, threads: int) -> Dict[str, Callable[[
             theirs = ref.GPEN(size=512, style_dim=512, n_mlp=8)
             theirs.eval()
             rows["paddlegan-512"] = lambda: _forward(theirs, x512)
+    return rows
+
+
+def _placement_rows(names: List[str], tmp: Path) -> Dict[str, Callable[[], object]]:
+    """GPEN before vs after paste-back, one output frame per call (see the module docstring)."""
+    import paddle
+    from skimage import data
+
+    from ppgan_app.apps.expression_transfer.composite import Compositor
+    from ppgan_app.faces.crop import crop_resize, face_crop_box
+    from ppgan_app.faces.enhancement import GPEN, FaceEnhancer
+
+    rows: Dict[str, Callable[[], object]] = {}
+    portrait = data.astronaut()
+    box = face_crop_box((175, 78, 275, 178), portrait.shape[:2])  # BlazeFace's face box
+    crop = crop_resize(portrait, box, 256)                        # stands in for the animated face
+    compose = Compositor(portrait, [box], ratio=0.4)
+    x1, y1, x2, y2 = box
+    for label, arch in (("tiny", TINY_ARCH), ("512", {"size": 512, "style_dim": 512, "n_mlp": 8})):
+        wanted = [n for n in (f"before-paste-{label}", f"after-paste-{label}") if n in names]
+        if not wanted:
+            continue
+        net = GPEN(**arch)
+        weights = tmp / f"gpen-{label}.pdparams"
+        paddle.save(net.state_dict(), str(weights))
+        enhancer = FaceEnhancer(weight_path=weights, **arch)
+
+        def before(enhancer=enhancer):
+            return compose([enhancer.enhance(crop[None])[0]])
+
+        def after(enhancer=enhancer):
+            frame = compose([crop])
+            frame[y1:y2, x1:x2] = enhancer.enhance(frame[None, y1:y2, x1:x2])[0]
+            return frame
+
+        for name, call in ((f"before-paste-{label}", before), (f"after-paste-{label}", after)):
+            if name in names:
+                rows[name] = call
     return rows
 
 

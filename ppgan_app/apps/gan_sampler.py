@@ -25,7 +25,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -334,37 +334,43 @@ def _write_folder(model: Any, folder: Path, num: int, class_ids: Optional[List[i
     return files, grid_images
 
 
+def grid_array(model: Any, num: Optional[int] = None, seed: int = 0,
+               labels: Optional[Sequence[int]] = None, truncation: Optional[float] = None
+               ) -> Tuple[np.ndarray, Optional[int]]:
+    """The images of a sample grid and its row length: conditional models one row per class
+    (``num`` per row, default 8), unconditional ``num`` images (default 64, ``nrow`` None).
+
+    Returns:
+        ``([N, C, H, W]`` float32 in [-1, 1], images per row or None).
+    """
+    class_ids = check_labels(labels, model.n_class)
+    if class_ids is None:
+        return generate_array(model, num or GRID_UNCONDITIONAL, seed, truncation=truncation), None
+    count = num or GRID_PER_CLASS
+    images = np.concatenate([generate_array(model, count, seed, np.full(count, y), truncation)
+                             for y in class_ids])
+    return images, count
+
+
 def sample_grid(checkpoint: str | Path, output: str | Path, num: Optional[int] = None, seed: int = 0,
                 labels: Optional[Sequence[int]] = None, truncation: Optional[float] = None,
                 nrow: Optional[int] = None) -> Path:
-    """One grid image of samples: conditional models one row per class (``num`` per row,
-    default 8), unconditional ``num`` images (default 64)."""
+    """One grid image of samples (see :func:`grid_array`) written to ``output``."""
     check_sampling(num or 1, 1, seed, truncation)
     path = check_image_path(output, "output")
     model = load_generator_model(checkpoint)
-    class_ids = check_labels(labels, model.n_class)
-    if class_ids is None:
-        count = num or GRID_UNCONDITIONAL
-        images = generate_array(model, count, seed, truncation=truncation)
-    else:
-        count = num or GRID_PER_CLASS
-        images = np.concatenate([generate_array(model, count, seed, np.full(count, y), truncation)
-                                 for y in class_ids])
-        nrow = nrow or count
-    return write_grid(images, path, nrow=nrow)
+    images, per_row = grid_array(model, num, seed, labels, truncation)
+    return write_grid(images, path, nrow=nrow or per_row)
 
 
-def interpolation_strip(checkpoint: str | Path, output: str | Path, rows: int = 8, steps: int = 10,
-                        seed: int = 0, label: Optional[int] = None,
-                        truncation: Optional[float] = None) -> Path:
-    """Latent interpolation: ``rows`` rows, each ``steps`` images from one latent to another
-    (spherical interpolation); a conditional model holds the class ``label`` fixed (default:
-    row r uses class r mod n_class)."""
+def interpolation_array(model: Any, rows: int = 8, steps: int = 10, seed: int = 0,
+                        label: Optional[int] = None, truncation: Optional[float] = None
+                        ) -> np.ndarray:
+    """Latent interpolation images ``[rows * steps, C, H, W]`` in [-1, 1]: each row walks
+    (spherical interpolation) from one latent to another; a conditional model holds the class
+    ``label`` fixed (default: row r uses class r mod n_class)."""
     if rows < 1 or steps < 2:
         raise InputError(f"--rows must be >= 1 and --steps >= 2, got {rows} and {steps}")
-    check_sampling(1, 1, seed, truncation)
-    path = check_image_path(output, "output")
-    model = load_generator_model(checkpoint)
     z = interpolation_latents(rows, steps, model.nz, seed, truncation)
     y = None
     if model.n_class:
@@ -374,5 +380,17 @@ def interpolation_strip(checkpoint: str | Path, output: str | Path, rows: int = 
         y = np.repeat(row_labels, steps)
     elif label is not None:
         check_labels([label], 0)
-    images = np.concatenate(list(generate_batches(model, z, y, 256)))
+    return np.concatenate(list(generate_batches(model, z, y, 256)))
+
+
+def interpolation_strip(checkpoint: str | Path, output: str | Path, rows: int = 8, steps: int = 10,
+                        seed: int = 0, label: Optional[int] = None,
+                        truncation: Optional[float] = None) -> Path:
+    """The :func:`interpolation_array` of ``checkpoint`` as one grid image (a row per walk)."""
+    if rows < 1 or steps < 2:
+        raise InputError(f"--rows must be >= 1 and --steps >= 2, got {rows} and {steps}")
+    check_sampling(1, 1, seed, truncation)
+    path = check_image_path(output, "output")
+    model = load_generator_model(checkpoint)
+    images = interpolation_array(model, rows, steps, seed, label, truncation)
     return write_grid(images, path, nrow=steps)

@@ -3,6 +3,7 @@
     ppgan-app                                 # http://127.0.0.1:7860/, official vox-256 model
     ppgan-app --relative --adapt_scale        # the page's defaults
     ppgan-app --port 0 --weight_path vox-cpk.pdparams
+    ppgan-app --gan_checkpoint output_dir/<run>/iter_0002000_checkpoint.pdparams   # + GAN tab
 
 Every option of ``first-order-demo.py`` is a flag here too (the same fields of
 :class:`~ppgan_app.apps.expression_transfer.options.TransferOptions`): the model flags choose the
@@ -22,7 +23,7 @@ logger = logging.getLogger("ppgan_app.web")
 #: Predictor options that make no sense for a server (each job has its own folder).
 _NOT_FLAGS = ("output", "filename")
 _SERVER_ONLY = ("host", "port", "max_upload_mb", "queue_size", "share", "quiet", "verbose",
-                "cpu")
+                "cpu", "gan_checkpoint")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"largest upload accepted (default: {MAX_UPLOAD_MB})")
     p.add_argument("--queue_size", type=int, default=8,
                    help="jobs that may wait while one runs (default: 8)")
+    p.add_argument("--gan_checkpoint", default=None,
+                   help="a GAN training checkpoint (tools/main.py): adds a tab with sample "
+                        "grids and latent interpolations from its generator")
     p.add_argument("--share", action="store_true", default=False,
                    help="not offered: see the README (a public link needs a relay service)")
     for f in option_fields():
@@ -77,7 +81,13 @@ def _serve(args: argparse.Namespace) -> int:
     kwargs = {k: v for k, v in predictor_kwargs(args).items() if k not in _SERVER_ONLY}
     options = TransferOptions.from_kwargs(progress=False, **kwargs)  # checked before any work
     _setup_runtime(options.device)
-    app = ExpressionApp(options, max_upload_mb=args.max_upload_mb, max_waiting=args.queue_size)
+    gan = None
+    if args.gan_checkpoint:
+        from ppgan_app.apps.web.gan_panel import GanPanel
+
+        gan = GanPanel(args.gan_checkpoint)  # a bad checkpoint: exit 2 before listening
+    app = ExpressionApp(options, max_upload_mb=args.max_upload_mb, max_waiting=args.queue_size,
+                        gan=gan)
     try:
         server = make_server(app, args.host, args.port)
         try:

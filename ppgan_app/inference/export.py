@@ -44,7 +44,7 @@ from ppgan_app.inference.rewrites import rewritten_copy
 
 LOG = logging.getLogger(__name__)
 
-EXPORT_FORMAT = "ppgan_app-fomm-export-v5"
+EXPORT_FORMAT = "ppgan_app-fomm-export-v6"
 META_FILE = "meta.json"
 KP_NAMES = ("value", "jacobian")
 

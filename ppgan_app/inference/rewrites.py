@@ -16,6 +16,17 @@ of the 3-tap conv on the upsampled input is a 3-tap conv on the input, with taps
 ``[k-1, k0+k1, 0]`` (even) or ``[0, k-1+k0, k1]`` (odd). Four depthwise convs compute the
 phases, the 1x1 conv runs on each phase (one grouped conv), and a transpose interleaves the
 phases of the (narrower) output; the nearest upsample copy disappears.
+
+``ChannelAffine``: the pre-activation batch norm of a residual block (``norm1``, applied to the
+block's input, so no conv before it to fold it into) becomes a depthwise 1x1 conv with the
+norm's per-channel scale as weight and its shift as bias. oneDNN runs its batch norm on a plain
+NCHW tensor with a reference kernel; the depthwise conv stays in the convs' blocked layout and
+takes the following ReLU as a post-op.
+
+``SeparableAntiAlias``: the anti-aliased downsampling (pad, depthwise Gaussian conv at full
+resolution, then row and column picks) becomes two matrix products, ``A @ x @ B``: the Gaussian is
+separable, so each kept row ``r`` is the 1-D kernel placed at the picked row (``A[r]``, zero
+padding as clipped taps), and likewise for columns. Only the kept outputs are computed.
 """
 from __future__ import annotations
 
@@ -172,6 +183,93 @@ class PhaseUpBlock(nn.Layer):
         return interleave_phases(F.relu(self.pointwise(phases)), self.out_channels)
 
 
+class ChannelAffine(nn.Layer):
+    """An eval-mode batch norm as a depthwise 1x1 conv: ``x * scale + shift`` per channel.
+
+    Args:
+        norm: a batch norm with running statistics.
+
+    Shapes: ``[N,C,H,W]`` -> ``[N,C,H,W]``.
+    """
+
+    def __init__(self, norm: nn.Layer) -> None:
+        super().__init__()
+        scale, shift = _required_affine(norm)
+        channels = scale.shape[0]
+        self.conv = nn.Conv2D(channels, channels, 1, groups=channels)
+        self.conv.weight.set_value(scale.reshape(channels, 1, 1, 1).astype(np.float32))
+        self.conv.bias.set_value(shift.astype(np.float32))
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.conv(x)
+
+
+def with_affine_preactivation(block: nn.Layer) -> nn.Layer:
+    """``block`` (a residual block of the export's copy) with ``norm1`` as a :class:`ChannelAffine`."""
+    block.norm1 = ChannelAffine(block.norm1)
+    return block
+
+
+def separable_taps(weight: np.ndarray, tolerance: float = 1e-6) -> np.ndarray | None:
+    """The 1-D taps ``k`` with ``weight[c, 0] == outer(k, k)`` for every channel, or None.
+
+    Args:
+        weight: depthwise kernel ``[C, 1, K, K]`` (the anti-alias Gaussian).
+        tolerance: largest difference allowed, relative to the kernel's largest tap.
+    """
+    if weight.ndim != 4 or weight.shape[1] != 1 or weight.shape[2] != weight.shape[3]:
+        return None
+    kernel = weight[0, 0].astype(np.float64)
+    taps = kernel.sum(axis=1)
+    limit = tolerance * np.abs(kernel).max()
+    if (np.abs(weight[:, 0] - kernel).max() > limit
+            or np.abs(np.outer(taps, taps) - kernel).max() > limit):
+        return None
+    return taps
+
+
+def banded_picks(picks: np.ndarray, size: int, taps: np.ndarray, before: int) -> np.ndarray:
+    """``[len(picks), size]``: row ``r`` holds ``taps`` centred so that tap ``i`` reads input
+    ``picks[r] + i - before`` (taps falling outside ``0..size-1`` read zero padding)."""
+    matrix = np.zeros((len(picks), size), dtype=np.float64)
+    for row, pick in enumerate(picks):
+        for i, tap in enumerate(taps):
+            source = int(pick) + i - before
+            if 0 <= source < size:
+                matrix[row, source] = tap
+    return matrix
+
+
+class SeparableAntiAlias(nn.Layer):
+    """``AntiAliasInterpolation2d`` as ``A @ x @ B`` (see the module doc).
+
+    Args:
+        layer: an anti-alias layer with a separable kernel (:func:`separable_taps`).
+
+    Shapes: ``[N,C,H,W]`` -> ``[N,C,int(H*scale),int(W*scale)]`` (H, W static at export).
+    """
+
+    def __init__(self, layer: nn.Layer) -> None:
+        super().__init__()
+        self.scale = layer.scale
+        self.before = layer.ka
+        self.taps = separable_taps(layer.weight.numpy())
+        if self.taps is None:
+            raise ValueError("the anti-alias kernel is not a separable Gaussian")
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        from ppgan_app.modules.first_order import nearest_align_corners_index
+
+        if self.scale == 1.0:
+            return x
+        h, w = int(x.shape[2]), int(x.shape[3])
+        rows = nearest_align_corners_index(h, int(h * self.scale))
+        cols = nearest_align_corners_index(w, int(w * self.scale))
+        left = paddle.to_tensor(banded_picks(rows, h, self.taps, self.before).astype("float32"))
+        right = paddle.to_tensor(banded_picks(cols, w, self.taps, self.before).T.astype("float32"))
+        return paddle.matmul(paddle.matmul(left, x), right)
+
+
 def _required_affine(norm: nn.Layer) -> tuple[np.ndarray, np.ndarray]:
     affine = batch_norm_affine(norm)
     if affine is None:
@@ -231,6 +329,20 @@ def is_mobile_up_block(layer: nn.Layer) -> bool:
             and all(hasattr(layer, name) for name in ("conv1", "norm1")))
 
 
+def is_preactivation_res_block(layer: nn.Layer) -> bool:
+    """True for PaddleGAN's ``ResBlock2d`` / ``MobileResBlock2d`` (their ``norm1`` is applied to
+    the block's input) with a batch norm that has running statistics."""
+    return (type(layer).__name__ in ("ResBlock2d", "MobileResBlock2d")
+            and batch_norm_affine(getattr(layer, "norm1", None)) is not None)
+
+
+def is_separable_anti_alias(layer: nn.Layer) -> bool:
+    """True for PaddleGAN's ``AntiAliasInterpolation2d`` with a separable (Gaussian) kernel."""
+    weight = getattr(layer, "weight", None)
+    return (type(layer).__name__ == "AntiAliasInterpolation2d" and weight is not None
+            and hasattr(layer, "ka") and separable_taps(weight.numpy()) is not None)
+
+
 def is_dense_motion(layer: nn.Layer) -> bool:
     """True for a FOMM ``DenseMotionNetwork`` (replaced by :class:`FastDenseMotion`)."""
     return (type(layer).__name__ == "DenseMotionNetwork"
@@ -241,6 +353,8 @@ def is_dense_motion(layer: nn.Layer) -> bool:
 Rule = tuple[Callable[[nn.Layer], bool], Callable[[nn.Layer], nn.Layer]]
 DEFAULT_RULES: tuple[Rule, ...] = ((is_plain_up_block, DeconvUpBlock),
                                    (is_mobile_up_block, PhaseUpBlock),
+                                   (is_preactivation_res_block, with_affine_preactivation),
+                                   (is_separable_anti_alias, SeparableAntiAlias),
                                    (is_dense_motion, FastDenseMotion))
 
 

@@ -108,3 +108,26 @@ def make_media(folder) -> dict:
         "clip_audio": write_clip(str(folder / "clip_audio.mp4"), audio=True),
         "folder": folder,
     }
+
+
+def tiny_gan_checkpoint(folder, n_class: int = 0) -> str:
+    """An untrained tiny DCGAN checkpoint (conditional with ``n_class`` classes), written with
+    the engine's checkpoint functions: 32x32 grey images, z of 8."""
+    from pathlib import Path
+
+    from ppgan_app.engine.checkpoint import save_checkpoint, training_state
+    from ppgan_app.registries import MODELS
+    from ppgan_app.utils.config import load_config
+    from ppgan_app.utils.registry import build_from_config
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    name = "cond_dcgan_fashion_mnist.yaml" if n_class else "dcgan_fashion_mnist.yaml"
+    overrides = ["model.generator.nz=8", "model.generator.ngf=4", "model.discriminator.ndf=4",
+                 "model.init_type=null", f"output_dir={folder}"]
+    if n_class:
+        overrides += [f"model.generator.n_class={n_class}",
+                      f"model.discriminator.n_class={n_class}"]
+    cfg = load_config(configs / name, overrides)
+    model = build_from_config(cfg["model"], MODELS)
+    path = Path(folder) / "iter_0000000_checkpoint.pdparams"
+    return str(save_checkpoint(training_state(model, 0, cfg), path))

@@ -120,3 +120,56 @@ def test_without_the_browser_the_reason_says_how_to_install_it(monkeypatch, tmp_
     reason = bh.browser_missing()
     assert reason.startswith(f"{tmp_path / 'chromedriver'} is missing")
     assert "apt-get update && apt-get install -y chromium chromium-driver" in reason
+
+
+@pytest.fixture
+def gan_server(tmp_path, tiny_fomm):
+    from app_helpers import tiny_gan_checkpoint
+
+    checkpoint = tiny_gan_checkpoint(tmp_path, n_class=3)
+    env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=str(bh.REPO) + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    proc, url = bh.start_server(["--config", tiny_fomm["config"], "--weight_path",
+                                 tiny_fomm["weights"], "--image_size", "64", "--engine",
+                                 "dygraph", "--gan_checkpoint", checkpoint], env)
+    yield url
+    bh.stop(proc)
+
+
+def image_size(driver, before, timeout=60):
+    """``[naturalWidth, naturalHeight]`` of the GAN tab's image once one other than the image
+    ``before`` (its src) has loaded."""
+    return wait_for(driver, "const i = document.getElementById('gan-image');"
+                            f"return i.src !== {before!r} && i.complete && i.naturalWidth > 0"
+                            " && [i.naturalWidth, i.naturalHeight];", timeout)
+
+
+def click_for_image(driver, button):
+    from selenium.webdriver.common.by import By
+
+    before = driver.find_element(By.ID, "gan-image").get_attribute("src") or ""
+    driver.find_element(By.ID, button).click()
+    return image_size(driver, before)
+
+
+def test_gan_tab_grid_interpolation_and_a_bad_value_in_chromium(browser, gan_server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(gan_server)
+    wait_for(browser, "return document.body.dataset.ready === '1'", timeout=30)
+    assert browser.find_element(By.ID, "gan-section").is_displayed()
+    assert "3 classes" in browser.find_element(By.ID, "gan-model").text
+    # a conditional model: a row of 8 per class (32x32 images, 2-pixel padding)
+    assert click_for_image(browser, "gan-grid") == [8 * 34 + 2, 3 * 34 + 2]
+    # one class, then an interpolation strip of 2 rows x 5 steps
+    browser.execute_script("document.getElementById('gan-label').value = '1';"
+                           "document.getElementById('gan-rows').value = '2';"
+                           "document.getElementById('gan-steps').value = '5';")
+    assert click_for_image(browser, "gan-interpolate") == [5 * 34 + 2, 2 * 34 + 2]
+    # a bad value: the one-line error in the tab's own box, the last image kept
+    browser.execute_script("document.getElementById('gan-num').value = '0';")
+    browser.find_element(By.ID, "gan-grid").click()
+    message = wait_for(browser, "const e = document.getElementById('gan-error');"
+                                "return e.style.display === 'block' && e.textContent;", 30)
+    assert message == "error: num must be in 1..85, got 0"
+    assert browser.find_element(By.ID, "gan-image").is_displayed()

@@ -8,11 +8,14 @@ import paddle
 import pytest
 
 from ppgan_app.inference import build_engine
-from ppgan_app.inference.rewrites import (PhaseUpBlock, interleave_phases, is_mobile_up_block,
+from ppgan_app.inference.rewrites import (ChannelAffine, PhaseUpBlock, SeparableAntiAlias,
+                                          interleave_phases, is_mobile_up_block,
+                                          is_preactivation_res_block, is_separable_anti_alias,
                                           phase_kernels_from_up2_dwconv, rewritten_copy)
 from ppgan_app.models.firstorder import (build_fomm_networks, load_fomm_config,
                                         randomize_fomm_weights)
-from ppgan_app.modules.first_order import MobileUpBlock2d, upsample_nearest2x
+from ppgan_app.modules.first_order import (AntiAliasInterpolation2d, MobileResBlock2d,
+                                           MobileUpBlock2d, ResBlock2d, upsample_nearest2x)
 
 EXACT = 1e-5          # the bar for every rewrite (fp32, max abs diff vs dygraph)
 SIZE = 64
@@ -58,6 +61,45 @@ def test_phase_up_block_equals_mobile_up_block(shape):
         got, expected = PhaseUpBlock(block)(x), block(x)
     assert tuple(got.shape) == (shape[0], 5, 2 * shape[2], 2 * shape[3])
     assert _max_diff(got.numpy(), expected.numpy()) <= EXACT
+
+
+@pytest.mark.parametrize("scale, mobile, shape", [(0.25, False, (2, 3, 64, 48)),
+                                                  (0.25, True, (1, 3, 64, 64)),
+                                                  (0.5, False, (1, 3, 30, 17)),
+                                                  (1.0, False, (1, 3, 8, 8))])
+def test_separable_anti_alias_equals_blur_then_pick(scale, mobile, shape):
+    layer = AntiAliasInterpolation2d(3, scale, mobile_net=mobile)
+    assert is_separable_anti_alias(layer)
+    x = paddle.to_tensor(np.random.default_rng(9).uniform(0, 1, shape).astype("float32"))
+    got, expected = SeparableAntiAlias(layer)(x), layer(x)
+    assert got.shape == expected.shape
+    assert _max_diff(got.numpy(), expected.numpy()) <= 1e-6
+
+
+def test_a_kernel_that_is_not_separable_is_left_alone():
+    layer = AntiAliasInterpolation2d(3, 0.25)
+    weight = layer.weight.numpy()
+    weight[:, :, 0, 1] += 0.01                                   # no longer outer(k, k)
+    layer.weight.set_value(weight)
+    assert not is_separable_anti_alias(layer)
+    with pytest.raises(ValueError, match="not a separable Gaussian"):
+        SeparableAntiAlias(layer)
+
+
+@pytest.mark.parametrize("block_type", [ResBlock2d, MobileResBlock2d])
+def test_preactivation_norm_as_depthwise_conv_is_exact(block_type):
+    block = block_type(6, kernel_size=3, padding=1)
+    randomize_fomm_weights(block, np.random.default_rng(10), bias_std=0.05)
+    block.eval()
+    assert is_preactivation_res_block(block)
+    x = paddle.to_tensor(np.random.default_rng(11).normal(size=(2, 6, 5, 7)).astype("float32"))
+    with paddle.no_grad():
+        expected = block(x).numpy()
+        norm = block.norm1(x).numpy()
+        clone = rewritten_copy(paddle.nn.Sequential(block))[0]   # rules match children
+        assert isinstance(clone.norm1, ChannelAffine)
+        assert _max_diff(clone.norm1(x).numpy(), norm) <= EXACT
+        assert _max_diff(clone(x).numpy(), expected) <= EXACT
 
 
 def test_mobile_rewrite_replaces_every_up_block():

@@ -15,6 +15,12 @@ Routes (all JSON errors are ``{"error": "error: <the CLI's one-line message>"}``
 ``GET /api/jobs/<id>``                    state, queue position, stage, done/total frames
 ``GET /api/jobs/<id>/result``             the mp4 (byte ranges for seeking;
                                           ``?download=1`` as an attachment)
+``GET /api/gan``                          the GAN tab's model (``{"available": false}`` when
+                                          the server was started without ``--gan_checkpoint``)
+``POST /api/gan/grid``                    ``{"num", "seed", "truncation", "label"}`` → a PNG
+                                          sample grid
+``POST /api/gan/interpolate``             ``{"rows", "steps", "seed", "truncation", "label"}``
+                                          → a PNG latent interpolation strip
 ========================================  =====================================================
 
 The networks are built once per process and shared by every job; jobs run one at a time
@@ -63,11 +69,13 @@ class ExpressionApp:
         max_upload_mb: largest upload accepted.
         max_waiting: jobs that may wait in the queue.
         temp_parent: where the temp root goes (default: the system's temp folder).
+        gan: the GAN tab's generator (:class:`~ppgan_app.apps.web.gan_panel.GanPanel`), or
+            None for no GAN tab.
     """
 
     def __init__(self, options: TransferOptions, animator: Any = None, enhancer: Any = None,
                  max_upload_mb: float = MAX_UPLOAD_MB, max_waiting: int = 8,
-                 temp_parent: Optional[str] = None) -> None:
+                 temp_parent: Optional[str] = None, gan: Any = None) -> None:
         if not max_upload_mb > 0:
             raise InputError(f"--max_upload_mb must be > 0, got {max_upload_mb}")
         if max_waiting < 1:
@@ -80,6 +88,7 @@ class ExpressionApp:
         self.max_upload = int(max_upload_mb * (1 << 20))
         self._animator = animator
         self._enhancer = enhancer
+        self.gan = gan
         self.jobs = JobQueue(make_root(temp_parent), self._run_job, max_waiting)
 
     def warm_up(self) -> None:
@@ -180,6 +189,8 @@ class Handler(BaseHTTPRequestHandler):
             from ppgan_app.apps.expression_transfer.predictor import sample_paths
 
             self._send_file(Path(sample_paths()[0]), "image/jpeg")
+        elif url.path == "/api/gan":
+            self._json(HTTPStatus.OK, self.app.gan.info() if self.app.gan else {"available": False})
         elif job and job.group(2):
             self._result(job.group(1), "download" in parse_qs(url.query))
         elif job:
@@ -199,6 +210,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._upload(parse_qs(url.query))
             elif url.path == "/api/jobs":
                 self._submit()
+            elif url.path in ("/api/gan/grid", "/api/gan/interpolate"):
+                self._gan_image(url.path.rsplit("/", 1)[1])
             else:
                 self._error(HTTPStatus.NOT_FOUND, f"no page {url.path}")
         except InputError as err:
@@ -250,16 +263,30 @@ class Handler(BaseHTTPRequestHandler):
         upload_id = self.app.jobs.uploads.add(write, name, kind)
         self._json(HTTPStatus.OK, {"id": upload_id, "name": name, "kind": kind})
 
-    def _submit(self) -> None:
+    def _json_body(self, what: str) -> Dict[str, Any]:
+        """The request's JSON object (at most 64 KiB)."""
         length = self._length()
         if length > 1 << 16:
-            raise InputError("the job request is too large")
+            raise InputError(f"the {what} is too large")
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
         except (ValueError, UnicodeDecodeError):
-            raise InputError("the job request is not JSON") from None
+            raise InputError(f"the {what} is not JSON") from None
         if not isinstance(body, dict):
-            raise InputError("the job request must be a JSON object")
+            raise InputError(f"the {what} must be a JSON object")
+        return body
+
+    def _gan_image(self, kind: str) -> None:
+        body = self._json_body("GAN request")
+        if self.app.gan is None:
+            self._error(HTTPStatus.NOT_FOUND, "error: this server has no GAN tab; start it with "
+                                              "--gan_checkpoint <a GAN training checkpoint>")
+            return
+        make = self.app.gan.grid_png if kind == "grid" else self.app.gan.interpolation_png
+        self._send(HTTPStatus.OK, make(body), "image/png")
+
+    def _submit(self) -> None:
+        body = self._json_body("job request")
         options = self.app.job_options(body.get("options"))
         job = self.app.jobs.submit(body.get("source"), body.get("driving"), options)
         self._json(HTTPStatus.OK, {"id": job.id})

@@ -41,6 +41,21 @@ def clip_faces(faces: np.ndarray, image_hw: Tuple[int, int]) -> np.ndarray:
     return faces[keep]
 
 
+def clip_and_sort(faces: np.ndarray, points: np.ndarray, image_hw: Tuple[int, int]
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+    """:func:`clip_faces` then :func:`sort_largest_first`, with each face's landmarks
+    ``points [K,P,2]`` kept beside it (dropped and reordered alike)."""
+    height, width = image_hw
+    faces = np.array(faces, np.float32).reshape(-1, 5)
+    points = np.asarray(points, np.float32).reshape(len(faces), -1, 2)
+    faces[:, [0, 2]] = np.clip(faces[:, [0, 2]], 0, width)
+    faces[:, [1, 3]] = np.clip(faces[:, [1, 3]], 0, height)
+    keep = np.flatnonzero((faces[:, 2] > faces[:, 0]) & (faces[:, 3] > faces[:, 1]))
+    areas = (faces[keep, 2] - faces[keep, 0]) * (faces[keep, 3] - faces[keep, 1])
+    order = keep[np.argsort(-areas, kind="stable")]
+    return faces[order], points[order]
+
+
 def working_copy(image: np.ndarray, max_side: int = MAX_DETECT_SIDE) -> Tuple[np.ndarray, float]:
     """Shrink ``image`` so its longest side is at most ``max_side``; return it and the scale
     (detected boxes are divided by the scale to get back to the original pixels)."""
