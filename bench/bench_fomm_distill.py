@@ -8,8 +8,9 @@ Two arms train the same small student (configs/firstorder_tiny_motion_64_mobile.
 * ``distilled``: ``FirstOrderModelMobile`` against the frozen teacher, in PaddleGAN's stage
   names: ``kp_detector`` (here a keypoint regression onto the teacher: image losses off, so
   nothing is rendered, lr_kp_detector 2e-3), then ``both`` from that keypoint detector and a
-  fresh generator, with ``distillation`` (pixel pyramid to the teacher's frame) and
-  ``distillation_keypoints`` (teacher's keypoints and jacobians) on top of FOMM's losses.
+  fresh generator, with ``distillation_keypoints`` (teacher's keypoints and jacobians; weight
+  10) and optionally ``distillation`` (pixel pyramid to the teacher's frame; ``--distillation``,
+  default 0) on top of FOMM's losses.
   ``--generator-share`` > 0 adds PaddleGAN's ``generator`` stage in between.
 
 Each training process is stopped with SIGINT (the trainer finishes the iteration and saves a
@@ -143,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--generator-share", type=float, default=0.0,
                         help="share of PaddleGAN's generator stage (default 0: skipped)")
     parser.add_argument("--kp-lr", type=float, default=2e-3, help="lr of the keypoint regression stage")
-    parser.add_argument("--distillation", type=float, default=10.0)
+    parser.add_argument("--distillation", type=float, default=0.0,
+                        help="frame distillation weight (default 0: the best row measured)")
     parser.add_argument("--distillation-keypoints", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--parallel", action="store_true", help="run the two arms at the same time")
