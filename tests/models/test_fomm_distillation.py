@@ -33,10 +33,13 @@ def teacher(tmp_path_factory):
 
 def mobile(teacher_path, mode, **extra):
     cfg = {k: copy.deepcopy(v) for k, v in TINY_MODEL.items() if k not in ("name", "generator")}
+    weights = extra.pop("loss_weights", {})
     cfg.update(name="FirstOrderModelMobile", mode=mode, teacher_weights=str(teacher_path),
                generator_ori=copy.deepcopy(TINY_MODEL["generator"]), generator=copy.deepcopy(STUDENT),
                **extra)
-    cfg["train_params"]["loss_weights"].update(generator_gan=0, distillation=1)
+    cfg["train_params"]["loss_weights"].update(generator_gan=0, distillation=1,
+                                               distillation_keypoints=1)
+    cfg["train_params"]["loss_weights"].update(weights)
     return build_from_config(cfg, MODELS)
 
 
@@ -69,6 +72,11 @@ def test_a_stage_trains_only_its_student(teacher, mode, student, frozen, tmp_pat
     for name, value in model.teacher_kp.state_dict().items():  # the teacher itself never moves
         np.testing.assert_array_equal(value.numpy(), teacher_state["kp_detector"][name])
     assert np.isfinite(model.losses["distillation"]) and model.losses["distillation"] > 0
+    if mode == "kp_detector":     # the student's keypoints are pulled to the teacher's
+        value = model.losses["distillation_keypoints"]
+        assert np.isfinite(value) and value > 0
+    else:                         # the keypoints are the teacher's: nothing to distil
+        assert "distillation_keypoints" not in model.losses
     assert set(model.optimizers) == {"optimizer_Dis",
                                      "optimizer_KP" if mode == "kp_detector" else "optimizer_Gen"}
     student_params = sum(int(np.prod(p.shape)) for p in model.nets[student].parameters())
@@ -95,8 +103,11 @@ def test_both_stage_starts_from_the_stage_checkpoints(teacher, tmp_path):
             np.testing.assert_array_equal(loaded[name][key], value)
     _, changed = step(model)
     assert changed == {"kp_detector", "generator"}
-    with pytest.raises(ConfigError, match="kp_weight_path"):
-        mobile(path, "both")
+    fresh = snapshot(mobile(path, "both", kp_weight_path=str(stages["kp_detector"])))
+    for key, value in stages["kp_detector_state"].items():     # the generator stage is optional
+        np.testing.assert_array_equal(fresh["kp_detector"][key], value)
+    assert any(not np.array_equal(fresh["generator"][k], v)
+               for k, v in stages["generator_state"].items())
     with pytest.raises(ConfigError, match="mode"):
         mobile(path, "everything")
 
@@ -115,3 +126,53 @@ def test_stage_checkpoints_describe_the_nets_they_hold(teacher, tmp_path):
         state = training_state(model, 0, cfg)
         kp_detector, generator = build_fomm_networks(checkpoint_config(state))
         load_fomm_checkpoint(state, kp_detector, generator)      # strict: shapes must fit
+
+
+def test_distillation_losses_pull_the_student_towards_the_teacher(teacher):
+    """Keypoint and frame distillation alone (no FOMM loss): a few steps of the kp_detector
+    stage lower the keypoint gap to the teacher, and the losses equal their definitions."""
+    path, _ = teacher
+    model = mobile(path, "kp_detector", loss_weights={
+        "perceptual": [0] * 5, "equivariance_value": 0, "equivariance_jacobian": 0,
+        "distillation": 0, "distillation_keypoints": 1})
+    model.setup_optimizers({**LR, "lr_kp_detector": 1e-2}, {"name": "Adam"})
+    model.train()
+    rng = np.random.default_rng(1)
+    model.setup_input({k: paddle.to_tensor(rng.uniform(0, 1, (2, 3, SIZE, SIZE)).astype("float32"))
+                       for k in ("source", "driving")})
+    gaps = []
+    for _ in range(5):
+        model.train_iter(model.optimizers)
+        gaps.append(model.losses["distillation_keypoints"])
+    assert set(model.losses) == {"distillation_keypoints"}
+    assert not model.render and "prediction" not in model.generated   # no image loss: no rendering
+    assert gaps[-1] < gaps[0], gaps
+    teacher_out = model._teacher_outputs()                     # recompute by hand
+    student = {side: model.nets["kp_detector"](model.input[side.split("_")[1]])
+               for side in ("kp_source", "kp_driving")}
+    expected = sum(float(paddle.abs(student[s][p] - teacher_out[s][p]).mean())
+                   for s in student for p in ("value", "jacobian")) / 2
+    model.generated.update(student)
+    np.testing.assert_allclose(float(model._distillation_losses()["distillation_keypoints"]),
+                               expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [-1, "ten", True])
+def test_a_bad_distillation_weight_is_a_config_error(teacher, bad):
+    path, _ = teacher
+    with pytest.raises(ConfigError, match="distillation_keypoints"):
+        mobile(path, "generator", loss_weights={"distillation_keypoints": bad})
+
+
+def test_keypoint_only_stage_keeps_equivariance_and_trains_only_the_student(teacher):
+    """kp_detector stage without image losses: no rendering, keypoint distillation plus
+    FOMM's equivariance losses, and still only the student keypoint detector changes."""
+    path, _ = teacher
+    model = mobile(path, "kp_detector", loss_weights={"perceptual": [0] * 5, "distillation": 0})
+    assert not model.render
+    _, changed = step(model)
+    assert changed == {"kp_detector"}, changed
+    assert set(model.losses) == {"distillation_keypoints", "equivariance_value",
+                                 "equivariance_jacobian"}
+    assert all(np.isfinite(v) and v > 0 for v in model.losses.values()), model.losses
+    assert mobile(path, "generator", loss_weights={"perceptual": [0] * 5, "distillation": 0}).render

@@ -209,20 +209,29 @@ class FirstOrderGenerator(nn.Layer):
             losses["equivariance_jacobian"] = (self.loss_weights["equivariance_jacobian"]
                                                * paddle.abs(eye - value).mean())
 
-    def forward(self, x: Mapping[str, paddle.Tensor], discriminator: nn.Layer
-                ) -> Tuple[Dict[str, paddle.Tensor], Dict[str, Any]]:
+    def forward(self, x: Mapping[str, paddle.Tensor], discriminator: nn.Layer,
+                render: bool = True) -> Tuple[Dict[str, paddle.Tensor], Dict[str, Any]]:
+        """``render=False`` skips the generator and the image losses: only the keypoints
+        (``generated["kp_source"/"kp_driving"]``) and the equivariance losses are computed."""
         kp_source = self.kp_extractor(x["source"])
         kp_driving = self.kp_extractor(x["driving"])
-        generated: Dict[str, Any] = self.generator(x["source"], kp_driving=kp_driving,
-                                                   kp_source=kp_source)
-        generated.update({"kp_source": kp_source, "kp_driving": kp_driving})
         losses: Dict[str, paddle.Tensor] = {}
+        if not render:
+            generated: Dict[str, Any] = {"kp_source": kp_source, "kp_driving": kp_driving}
+            self._equivariance_losses(x["driving"], kp_driving, losses, generated)
+            return losses, generated
+        generated = self.generator(x["source"], kp_driving=kp_driving, kp_source=kp_source)
+        generated.update({"kp_source": kp_source, "kp_driving": kp_driving})
         real = self.pyramid(x["driving"])
         fake = self.pyramid(generated["prediction"])
         if sum(self.loss_weights["perceptual"]) != 0:
             losses["perceptual"] = self._perceptual(real, fake)
         if self.loss_weights["generator_gan"] != 0:
             self._adversarial(discriminator, real, fake, kp_driving, losses)
-        if self.loss_weights["equivariance_value"] + self.loss_weights["equivariance_jacobian"] != 0:
-            self._equivariance(x["driving"], kp_driving, losses, generated)
+        self._equivariance_losses(x["driving"], kp_driving, losses, generated)
         return losses, generated
+
+    def _equivariance_losses(self, driving: paddle.Tensor, kp_driving: KeyPoints,
+                             losses: Dict[str, paddle.Tensor], generated: Dict[str, Any]) -> None:
+        if self.loss_weights["equivariance_value"] + self.loss_weights["equivariance_jacobian"] != 0:
+            self._equivariance(driving, kp_driving, losses, generated)

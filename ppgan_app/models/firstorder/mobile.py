@@ -8,11 +8,26 @@ against a frozen teacher checkpoint:
 * ``mode: generator``: the student generator learns to render from the teacher's keypoint
   detector (loaded, frozen);
 * ``mode: both``: the two students (from the stage checkpoints ``kp_weight_path`` and
-  ``gen_weight_path``) are fine-tuned together.
+  ``gen_weight_path``) are fine-tuned together. PaddleGAN needs both checkpoints; here a
+  missing one starts that student afresh (PaddleGAN's initialisation), so the generator
+  stage can be skipped.
 
 Every stage uses FOMM's losses against the real driving frame. On top of PaddleGAN's recipe,
-``loss_weights.distillation`` (default 0: PaddleGAN's behaviour) adds ``w * mean |student
-prediction - teacher prediction|`` for the same source and driving frames.
+two distillation losses train the student against the teacher's own outputs for the same
+source and driving frames (both default to 0, PaddleGAN's behaviour):
+
+* ``loss_weights.distillation``: ``w * sum over train_params.scales of mean |pyramid(student
+  prediction) - pyramid(teacher prediction)|`` (the pixel pyramid of the offline perceptual
+  loss, aimed at the teacher's frame instead of the real one);
+* ``loss_weights.distillation_keypoints``: ``w * (mean |value_s - value_t| + mean |J_s - J_t|)``
+  over the source and driving keypoints, in the stages that train the keypoint detector
+  (it teaches the student the teacher's keypoint layout directly, instead of only through
+  the frozen teacher generator).
+
+When the ``kp_detector`` stage has every image loss at 0 (``perceptual``, ``generator_gan``,
+``distillation``), nothing depends on a rendered frame: the stage then skips the generator and
+trains the keypoint detector on ``distillation_keypoints`` and the equivariance losses alone,
+at a fraction of the cost of an iteration (a plain regression onto the teacher's keypoints).
 
 Nets ``kp_detector``, ``generator``, ``discriminator`` are the student's (a checkpoint feeds the
 predictor as a ``FirstOrderModel`` one does); the frozen half is among them, unchanged.
@@ -27,11 +42,13 @@ import paddle
 
 from ppgan_app.errors import ConfigError
 from ppgan_app.models.firstorder.model import FirstOrderModel
+from ppgan_app.modules.first_order import ImagePyramide
 from ppgan_app.registries import MODELS
 
 logger = logging.getLogger(__name__)
 
 MODES = ("kp_detector", "generator", "both")
+DISTILLATION_WEIGHTS = ("distillation", "distillation_keypoints")   # loss_weights keys, default 0
 _TRAINED = {"kp_detector": ("kp_detector",), "generator": ("generator",),
             "both": ("kp_detector", "generator")}
 _OPTIMIZER_OF = {"kp_detector": "optimizer_KP", "generator": "optimizer_Gen"}
@@ -81,9 +98,6 @@ class FirstOrderModelMobile(FirstOrderModel):
                  gen_weight_path: Optional[str] = None, init_weights: bool = True) -> None:
         if mode not in MODES:
             raise ConfigError(f"model.mode must be one of {MODES}, got {mode!r}")
-        if mode == "both" and not (kp_weight_path and gen_weight_path):
-            raise ConfigError("model.mode both needs model.kp_weight_path and "
-                              "model.gen_weight_path (the kp_detector and generator stage checkpoints)")
         if not teacher_weights:
             raise ConfigError("model.teacher_weights: give the teacher checkpoint to distil from")
         student = stage_generator({"mode": mode, "generator": generator,
@@ -94,7 +108,11 @@ class FirstOrderModelMobile(FirstOrderModel):
         super().__init__(common_params, train_params, student, discriminator, init_weights)
         self.mode = mode
         self.trained = _TRAINED[mode]
-        self.distill_weight = float(train_params["loss_weights"].get("distillation", 0))
+        self.distill_weights = _distillation_weights(train_params["loss_weights"])
+        self.render = not (mode == "kp_detector" and _image_losses_off(train_params["loss_weights"],
+                                                                        self.distill_weights))
+        self.distill_pyramid = ImagePyramide(list(train_params["scales"]),
+                                             int(common_params["num_channels"]))
         self._build_teacher(common_params, generator_ori, teacher_weights)
         self._start_students(mode, kp_weight_path, gen_weight_path)
 
@@ -116,8 +134,12 @@ class FirstOrderModelMobile(FirstOrderModel):
                         gen_weight_path: Optional[str]) -> None:
         """Copy the frozen half from the teacher, or load both students for ``both``."""
         if mode == "both":
-            self.nets["kp_detector"].set_state_dict(_load_state(kp_weight_path)["kp_detector"])
-            self.nets["generator"].set_state_dict(_load_state(gen_weight_path)["generator"])
+            for net, path in (("kp_detector", kp_weight_path), ("generator", gen_weight_path)):
+                if path:
+                    self.nets[net].set_state_dict(_load_state(path)[net])
+                else:
+                    logger.info("mode both: no stage checkpoint for the student %s, it starts "
+                                "afresh", net)
             return
         frozen = "generator" if mode == "kp_detector" else "kp_detector"
         self.nets[frozen].set_state_dict(self._teacher_state[frozen])
@@ -143,20 +165,45 @@ class FirstOrderModelMobile(FirstOrderModel):
         self.teacher_kp.eval()
         self.teacher_gen.eval()
 
-    def _teacher_prediction(self) -> paddle.Tensor:
+    def _teacher_outputs(self) -> Dict[str, Any]:
+        """The frozen teacher on the batch: ``kp_source``/``kp_driving`` (``value [N, K, 2]``,
+        ``jacobian [N, K, 2, 2]``) and ``prediction [N, 3, H, W]`` in [0, 1]; no gradients."""
         with paddle.no_grad():
             kp_source = self.teacher_kp(self.input["source"])
             kp_driving = self.teacher_kp(self.input["driving"])
             out = self.teacher_gen(self.input["source"], kp_driving=kp_driving, kp_source=kp_source)
-        return out["prediction"]
+        return {"kp_source": kp_source, "kp_driving": kp_driving, "prediction": out["prediction"]}
+
+    def _distillation_losses(self) -> Dict[str, paddle.Tensor]:
+        """The enabled distillation losses of the current batch (see the module docstring)."""
+        w_frame = self.distill_weights["distillation"]
+        w_kp = self.distill_weights["distillation_keypoints"]
+        if "kp_detector" not in self.trained:    # the keypoints are the teacher's already
+            w_kp = 0.0
+        if not (w_frame or w_kp):
+            return {}
+        teacher = self._teacher_outputs()
+        losses: Dict[str, paddle.Tensor] = {}
+        if w_frame:
+            fake = self.distill_pyramid(self.generated["prediction"])
+            target = self.distill_pyramid(teacher["prediction"])
+            losses["distillation"] = w_frame * paddle.add_n(
+                [paddle.abs(fake[key] - target[key]).mean() for key in fake])
+        if w_kp:
+            terms = [paddle.abs(self.generated[side][part] - teacher[side][part]).mean()
+                     for side in ("kp_source", "kp_driving") for part in ("value", "jacobian")
+                     if part in teacher[side]]
+            losses["distillation_keypoints"] = w_kp * paddle.add_n(terms) / 2
+        return losses
 
     def train_iter(self, optimizers: Optional[Dict[str, Any]] = None) -> None:
         """One step of the trained students (and the discriminator when the GAN loss is on)."""
-        losses, self.generated = self.gen_full(self.input, self.nets["discriminator"])
-        if self.distill_weight:
-            teacher = self._teacher_prediction()
-            losses["distillation"] = self.distill_weight * paddle.abs(
-                self.generated["prediction"] - teacher).mean()
+        losses, self.generated = self.gen_full(self.input, self.nets["discriminator"],
+                                               render=self.render)
+        losses.update(self._distillation_losses())
+        if not losses:
+            raise ConfigError("every loss of this distillation stage is 0: set "
+                              "model.train_params.loss_weights (e.g. distillation_keypoints)")
         self.set_requires_grad(self.nets["discriminator"], False)
         steps = [self.optimizers[_OPTIMIZER_OF[name]] for name in self.trained]
         for opt in steps:
@@ -165,6 +212,28 @@ class FirstOrderModelMobile(FirstOrderModel):
         for opt in steps:
             opt.step()
         self.losses = {k: float(v.mean()) for k, v in losses.items()}
-        self._discriminator_step()
-        self._set_visuals(self.input["source"], self.input["driving"], self.generated)
+        if self.render:
+            self._discriminator_step()
+            self._set_visuals(self.input["source"], self.input["driving"], self.generated)
+        else:
+            self.visual_items = {k: self.input[k].detach() * 2 - 1 for k in ("source", "driving")}
 
+
+
+def _distillation_weights(loss_weights: Mapping[str, Any]) -> Dict[str, float]:
+    """``{key: weight}`` for :data:`DISTILLATION_WEIGHTS` (missing: 0); a negative or
+    non-numeric weight is a :class:`ConfigError`."""
+    weights = {}
+    for key in DISTILLATION_WEIGHTS:
+        value = loss_weights.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"model.train_params.loss_weights.{key} must be a number >= 0 "
+                              f"(0 turns it off), got {value!r}")
+        weights[key] = float(value)
+    return weights
+
+
+def _image_losses_off(loss_weights: Mapping[str, Any], distill: Mapping[str, float]) -> bool:
+    """True when no loss of a stage looks at a rendered frame."""
+    return (sum(loss_weights.get("perceptual", [0])) == 0
+            and loss_weights.get("generator_gan", 0) == 0 and distill["distillation"] == 0)
