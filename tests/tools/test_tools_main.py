@@ -80,7 +80,9 @@ def test_three_iterations_then_resume(tmp_path, data):
     assert evaluated.stdout.startswith(f"evaluated {CONFIG}: fpd=")
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, data):
+def _interrupted_training(tmp_path, data, sig):
+    """Start a long tiny training run, send ``sig`` once it is under way; return
+    ``(output folder, exit code, stdout, stderr)``."""
     out = tmp_path / "out"
     args = _tiny(data, out) + ["total_iters=100000", "validate.interval=0", "log_config.visiual_interval=0",
                                "snapshot_config.interval=0"]
@@ -89,9 +91,14 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, data):
     for line in proc.stderr:  # wait until training is under way
         if "iter 2/100000" in line:
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr[-3000:]
+    return out, proc.returncode, stdout, stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, data):
+    out, code, stdout, stderr = _interrupted_training(tmp_path, data, signal.SIGINT)
+    assert code == 130, stderr[-3000:]
     assert "Traceback" not in stderr
     (run,) = out.iterdir()
     (ckpt,) = run.glob("iter_*_checkpoint.pdparams")
@@ -187,17 +194,8 @@ def test_resume_from_a_fomm_weights_file_exits_2(tmp_path, data):
 
 
 def test_sigterm_saves_a_checkpoint_that_resumes_and_exits_143(tmp_path, data):
-    out = tmp_path / "out"
-    args = _tiny(data, out) + ["total_iters=100000", "validate.interval=0", "log_config.visiual_interval=0",
-                               "snapshot_config.interval=0"]
-    proc = subprocess.Popen([sys.executable, str(MAIN), "-c", str(CONFIG), *args], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in proc.stderr:  # wait until training is under way
-        if "iter 2/100000" in line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 143, stderr[-3000:]
+    out, code, stdout, stderr = _interrupted_training(tmp_path, data, signal.SIGTERM)
+    assert code == 143, stderr[-3000:]
     assert "Traceback" not in stderr and "SIGTERM: finishing this iteration" in stderr
     (run,) = out.iterdir()
     (ckpt,) = run.glob("iter_*_checkpoint.pdparams")
