@@ -99,8 +99,16 @@ def train_cmd(config: str, overrides: Sequence[str], threads: int) -> List[str]:
             "-o", "total_iters=1000000", *overrides]
 
 
+def lr_overrides(args: argparse.Namespace) -> List[str]:
+    """``--lr`` for the generator, keypoint detector and discriminator (none: the configs')."""
+    if args.lr is None:
+        return []
+    return [f"lr_scheduler.{name}={args.lr}"
+            for name in ("lr_generator", "lr_kp_detector", "lr_discriminator")]
+
+
 def scratch_arm(args: argparse.Namespace, out: Path) -> List[Dict]:
-    overrides = [f"model.generator.kp_detector_cfg={STUDENT_KP}",
+    overrides = lr_overrides(args) + [f"model.generator.kp_detector_cfg={STUDENT_KP}",
                  f"model.generator.generator_cfg={STUDENT_GEN}", "validate.interval=0",
                  "snapshot_config.interval=0", f"dataset.train.dataroot={args.data}",
                  f"dataset.test.dataroot={args.data}", f"output_dir={out}/scratch"]
@@ -122,7 +130,8 @@ def distilled_arm(args: argparse.Namespace, out: Path) -> List[Dict]:
     cost = run_with_budget(train_cmd(config, common + kp_only, args.threads),
                            args.budget * args.kp_share, out / "kp.log")
     rows.append(dict(stage="kp_detector", checkpoint=last_checkpoint(out / "kp"), **cost))
-    both = ["model.mode=both", f"model.kp_weight_path={rows[0]['checkpoint']}", f"output_dir={out}/both"]
+    both = lr_overrides(args) + ["model.mode=both", f"model.kp_weight_path={rows[0]['checkpoint']}",
+                                 f"output_dir={out}/both"]
     if args.generator_share > 0:
         cost = run_with_budget(train_cmd(config, common + ["model.mode=generator", f"output_dir={out}/gen"],
                                          args.threads), args.budget * args.generator_share, out / "gen.log")
@@ -147,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--distillation", type=float, default=0.0,
                         help="frame distillation weight (default 0: the best row measured)")
     parser.add_argument("--distillation-keypoints", type=float, default=10.0)
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate of both arms' generator, keypoint detector and "
+                             "discriminator (default: the configs' 2e-4)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--parallel", action="store_true", help="run the two arms at the same time")
     args = parser.parse_args(argv)
