@@ -22,25 +22,6 @@ import time
 from typing import Dict, List
 
 
-class InlineStage:
-    """The stage's work done at once on the calling thread (the pipeline before the stage)."""
-
-    def __init__(self, fn, max_pending=2, name=""):
-        self.fn = fn
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def submit(self, item):
-        self.fn(item)
-
-    def close(self):
-        return None
-
-
 def random_weights(config: str, folder: str) -> str:
     """A random-weight checkpoint of ``config``'s networks; its path."""
     import paddle
@@ -67,6 +48,7 @@ def main(argv: List[str] | None = None) -> int:
     apply_cpu_env(os.cpu_count() or 1)
     from ppgan_app.apps import FirstOrderPredictor
     from ppgan_app.apps.expression_transfer import predictor as module
+    from ppgan_app.apps.ordered_stage import InlineStage
     from ppgan_app.utils.resources import packaged_config
 
     config = args.config or str(packaged_config("firstorder_tiny_64"))

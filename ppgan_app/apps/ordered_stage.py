@@ -94,3 +94,23 @@ class OrderedStage(Generic[T]):
     def _raise_worker_error(self) -> None:
         if self._error is not None:
             raise self._error
+
+
+class InlineStage(Generic[T]):
+    """:class:`OrderedStage`'s interface with the work done at once on the calling thread: the
+    pipeline without the worker (for comparisons; frames and errors are the same)."""
+
+    def __init__(self, fn: Callable[[T], None], max_pending: int = 2, name: str = "") -> None:
+        self.fn = fn
+
+    def __enter__(self) -> "InlineStage[T]":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, item: T) -> None:
+        self.fn(item)
+
+    def close(self) -> None:
+        return None

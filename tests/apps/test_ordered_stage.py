@@ -8,7 +8,7 @@ from typing import List
 import numpy as np
 import pytest
 
-from ppgan_app.apps.ordered_stage import OrderedStage
+from ppgan_app.apps.ordered_stage import InlineStage, OrderedStage
 from ppgan_app.errors import OutputError
 
 
@@ -100,25 +100,6 @@ def test_rejects_an_empty_queue():
         OrderedStage(print, max_pending=0)
 
 
-class SyncStage:
-    """The pipeline as it was before the stage: every item handled at once, on this thread."""
-
-    def __init__(self, fn, max_pending=2, name=""):
-        self.fn = fn
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def submit(self, item):
-        self.fn(item)
-
-    def close(self):
-        return None
-
-
 def test_demo_frames_same_as_without_the_worker_thread(tmp_path, media, fake_animator, monkeypatch):
     from ppgan_app.apps import FirstOrderPredictor
     from ppgan_app.apps.expression_transfer import predictor as predictor_module
@@ -130,7 +111,7 @@ def test_demo_frames_same_as_without_the_worker_thread(tmp_path, media, fake_ani
             batch_size=3).run(media["portrait"], media["clip"]))))
 
     threaded = run("threaded")
-    monkeypatch.setattr(predictor_module, "OrderedStage", SyncStage)
+    monkeypatch.setattr(predictor_module, "OrderedStage", InlineStage)
     inline = run("inline")
     assert len(threaded) == 12 and np.array_equal(threaded, inline)
     assert np.abs(np.diff(threaded.astype(float), axis=0)).mean(axis=(1, 2, 3)).min() > 0

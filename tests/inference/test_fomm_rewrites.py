@@ -31,6 +31,17 @@ def tiny_config(mobile: bool) -> dict:
     return config
 
 
+def random_setup(config: dict, seed: int):
+    """Networks with seeded random weights and a source ``[1,3,S,S]`` + 2 driving frames in [0, 1]."""
+    kp_detector, generator = build_fomm_networks(config, inference=True)
+    randomize_fomm_weights(kp_detector, np.random.default_rng(seed), bias_std=0.05)
+    randomize_fomm_weights(generator, np.random.default_rng(seed + 1), bias_std=0.05)
+    rng = np.random.default_rng(seed + 2)
+    source = rng.uniform(0, 1, (1, 3, SIZE, SIZE)).astype("float32")
+    driving = rng.uniform(0, 1, (2, 3, SIZE, SIZE)).astype("float32")
+    return kp_detector, generator, source, driving
+
+
 def _max_diff(a, b) -> float:
     return float(np.abs(np.asarray(a) - np.asarray(b)).max())
 
@@ -113,12 +124,7 @@ def test_mobile_rewrite_replaces_every_up_block():
 @pytest.mark.parametrize("mobile", [False, True], ids=["full", "mobile"])
 def test_fast_engine_is_exact(mobile, tmp_path):
     config = tiny_config(mobile)
-    kp_detector, generator = build_fomm_networks(config, inference=True)
-    randomize_fomm_weights(kp_detector, np.random.default_rng(3), bias_std=0.05)
-    randomize_fomm_weights(generator, np.random.default_rng(4), bias_std=0.05)
-    rng = np.random.default_rng(5)
-    source = rng.uniform(0, 1, (1, 3, SIZE, SIZE)).astype("float32")
-    driving = rng.uniform(0, 1, (2, 3, SIZE, SIZE)).astype("float32")
+    kp_detector, generator, source, driving = random_setup(config, seed=3)
     results = []
     for engine in (build_engine("dygraph", kp_detector, generator),
                    build_engine("fast", kp_detector, generator, cache_dir=tmp_path, threads=1,
@@ -137,12 +143,7 @@ def test_motion_and_decoder_graphs_equal_the_generator(tmp_path):
     from ppgan_app.inference.paddle_inference import (GraphRunner, keypoint_arrays,
                                                       make_predictor)
 
-    kp_detector, generator = build_fomm_networks(TINY, inference=True)
-    randomize_fomm_weights(kp_detector, np.random.default_rng(6), bias_std=0.05)
-    randomize_fomm_weights(generator, np.random.default_rng(7), bias_std=0.05)
-    rng = np.random.default_rng(8)
-    source = rng.uniform(0, 1, (1, 3, SIZE, SIZE)).astype("float32")
-    driving = rng.uniform(0, 1, (2, 3, SIZE, SIZE)).astype("float32")
+    kp_detector, generator, source, driving = random_setup(TINY, seed=6)
     dygraph = build_engine("dygraph", kp_detector, generator)
     kp_s, kp_d = dygraph.kp_detector(source), dygraph.kp_detector(driving)
     expected = dygraph.generator(source, kp_s, kp_d).numpy()
