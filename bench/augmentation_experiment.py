@@ -33,7 +33,7 @@ SUBSET_SEED = 0
 
 
 def subset(data_root: str, per_class: int):
-    from ppgan_app.apps.labelled_data import load_idx_arrays, per_class_subset
+    from ppgan_app.apps.gan.labelled_data import load_idx_arrays, per_class_subset
     x, y = load_idx_arrays(data_root, "train")
     keep = per_class_subset(y, per_class, SUBSET_SEED)
     return x[keep], y[keep]
@@ -41,7 +41,7 @@ def subset(data_root: str, per_class: int):
 
 def prepare(args: argparse.Namespace) -> None:
     """Write the real subset (train) and the full test split as an idx folder."""
-    from ppgan_app.apps.labelled_data import load_idx_arrays
+    from ppgan_app.apps.gan.labelled_data import load_idx_arrays
     from ppgan_app.datasets.mnist import write_idx
     x, y = subset(args.data_root, args.per_class)
     test_x, test_y = load_idx_arrays(args.data_root, "test")
@@ -65,11 +65,11 @@ def read_folder(folder: Path, prefix: str):
 
 
 def run(args: argparse.Namespace) -> None:
-    from ppgan_app.apps.classifier import FitOptions, accuracy, fit_classifier
+    from ppgan_app.apps.gan.classifier import FitOptions, accuracy, fit_classifier
     from ppgan_app.metrics.classifier_features import load_classifier
     from ppgan_app.models.classifier import predict
-    from ppgan_app.apps.gan_augment import write_augmented_dataset
-    from ppgan_app.apps.labelled_data import load_idx_arrays, resize_images
+    from ppgan_app.apps.gan.augment import write_augmented_dataset
+    from ppgan_app.apps.gan.labelled_data import load_idx_arrays, resize_images
 
     import paddle
     paddle.base.core.set_num_threads(args.threads)

@@ -50,7 +50,7 @@ def make_portraits(folder: str, count: int) -> list:
 
 def counted(predictor) -> dict:
     """Count driving decodes (VideoReader passes) and keypoint calls of ``predictor``."""
-    from ppgan_app.apps.video_io import VideoReader
+    from ppgan_app.media.video import VideoReader
 
     counts = {"decodes": 0, "keypoints": 0}
     iterate = VideoReader.__iter__

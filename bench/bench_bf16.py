@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import random_fomm
+
 LOG = logging.getLogger("bench_bf16")
 GATE_DB = 40.0
 
@@ -50,7 +52,7 @@ def sample_inputs(size: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     from ppgan_app.apps.expression_transfer.predictor import read_source_image, sample_paths
-    from ppgan_app.apps.video_io import VideoReader
+    from ppgan_app.media.video import VideoReader
 
     source_path, driving_path = sample_paths()
 
@@ -74,8 +76,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def build_networks(args):
-    from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
-                                             randomize_fomm_weights)
+    from ppgan_app.models.firstorder import build_fomm_networks, fomm_model_config
 
     config = fomm_model_config(args.config)
     kp_detector, generator = build_fomm_networks(config, inference=True)
@@ -87,9 +88,7 @@ def build_networks(args):
         kp_detector.set_state_dict(state["kp_detector"])
         generator.set_state_dict(state["generator"])
     else:
-        rng = np.random.default_rng(args.seed)
-        randomize_fomm_weights(kp_detector, rng, bias_std=0.05)
-        randomize_fomm_weights(generator, rng, bias_std=0.05)
+        kp_detector, generator = random_fomm(config, seed=args.seed, inference=True)
     return config, kp_detector, generator
 
 

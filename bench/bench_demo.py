@@ -22,30 +22,24 @@ import wave
 
 import numpy as np
 
+from harness import save_random_fomm
+
 TINY_CONFIG = "firstorder_tiny_64"
 IMAGE_SIZE = 64  # network side; the portrait (512x512) and the video keep their sizes
 
 
 def make_model(folder: str) -> tuple:
     """Write a random-weight checkpoint of the packaged tiny FOMM; return (config, weights) paths."""
-    import paddle
-
-    from ppgan_app.models.firstorder import build_fomm_networks
     from ppgan_app.utils.resources import packaged_config
 
     config = str(packaged_config(TINY_CONFIG))
-    paddle.seed(0)
-    kp_detector, generator = build_fomm_networks(config)
-    weights = os.path.join(folder, "tiny.pdparams")
-    paddle.save({"kp_detector": kp_detector.state_dict(), "generator": generator.state_dict()},
-                weights)
-    return config, weights
+    return config, save_random_fomm(config, os.path.join(folder, "tiny.pdparams"))
 
 
 def make_driving(path: str, n_frames: int) -> None:
     """Loop the bundled driving clip to ``n_frames`` frames, with a tone of the same length."""
     from ppgan_app.apps.expression_transfer.predictor import sample_paths
-    from ppgan_app.apps.video_io import Mp4Writer, VideoReader
+    from ppgan_app.media.video import Mp4Writer, VideoReader
 
     reader = VideoReader(sample_paths()[1])
     clip = list(reader)

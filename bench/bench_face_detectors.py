@@ -10,10 +10,11 @@ Usage: python bench/bench_face_detectors.py [--rounds 5] [--blazeface_dir DIR]
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
+
+from harness import time_rows
 
 
 def images() -> dict:
@@ -41,16 +42,6 @@ def detectors(blazeface_dir: Path) -> dict:
     return out
 
 
-def median_ms(detect, image, rounds: int) -> float:
-    detect(image)  # warm-up
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        detect(image)
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
-
-
 def main() -> None:
     import paddle
 
@@ -64,7 +55,9 @@ def main() -> None:
     print("| detector | " + " | ".join(f"{k} (ms)" for k in imgs) + " |")
     print("|---|" + "---|" * len(imgs))
     for name, detect in detectors(Path(args.blazeface_dir)).items():
-        cells = [f"{median_ms(detect, image, args.rounds):.0f}" for image in imgs.values()]
+        ms = time_rows({key: (lambda image=image: detect(image)) for key, image in imgs.items()},
+                       args.rounds)
+        cells = [f"{ms[key][0]:.0f}" for key in imgs]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 

@@ -36,6 +36,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from harness import random_fomm
+
 LOG = logging.getLogger("bench_fomm")
 REPO = Path(__file__).resolve().parents[1]
 PPGAN_LOADER = REPO / "tests" / "fixtures" / "make_fomm_fixtures.py"
@@ -310,15 +312,12 @@ def main(argv=None) -> None:
 
     from ppgan_app.inference import build_engine
     from ppgan_app.inference.paddle_inference import FastEngine
-    from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
-                                             randomize_fomm_weights)
+    from ppgan_app.models.firstorder import fomm_model_config
 
     paddle.set_device("cpu")
-    rng = np.random.default_rng(args.seed)
     model_cfg = fomm_model_config(args.config)
-    kp_detector, generator = build_fomm_networks(model_cfg, inference=True)
-    randomize_fomm_weights(kp_detector, rng, bias_std=0.05)
-    randomize_fomm_weights(generator, rng, bias_std=0.05)
+    kp_detector, generator = random_fomm(model_cfg, seed=args.seed, inference=True)
+    rng = np.random.default_rng(args.seed + 1)
     state = {"kp_detector": kp_detector.state_dict(), "generator": generator.state_dict()}
     sources, driving = make_inputs(args, rng)
     source = sources[:1]

@@ -39,6 +39,8 @@ from typing import Callable, Dict, List
 
 import numpy as np
 
+from harness import time_rows
+
 LOG = logging.getLogger("bench_gpen")
 REPO = Path(__file__).resolve().parents[1]
 PPGAN_LOADER = REPO / "tests" / "fixtures" / "make_gpen_fixtures.py"
@@ -211,22 +213,6 @@ def _paddlegan():
     return module.import_ppgan_gpen()
 
 
-def time_rows(rows: Dict[str, Callable[[], object]], rounds: int) -> Dict[str, tuple]:
-    """Median wall ms and process CPU ms per call of each row (one warm-up call each, then
-    interleaved rounds). CPU ms sums all threads and is less sensitive to other processes."""
-    for call in rows.values():
-        call()
-    wall, cpu = defaultdict(list), defaultdict(list)
-    for _ in range(rounds):
-        for name, call in rows.items():
-            start, start_cpu = time.perf_counter(), time.process_time()
-            call()
-            wall[name].append(time.perf_counter() - start)
-            cpu[name].append(time.process_time() - start_cpu)
-    return {name: (statistics.median(wall[name]) * 1000.0, statistics.median(cpu[name]) * 1000.0)
-            for name in wall}
-
-
 # --- where the time goes ---------------------------------------------------------------------
 def _kind(name: str, layer) -> str:
     """Layer kind for the breakdown; ``None`` for layers not timed on their own."""
@@ -324,7 +310,7 @@ def main(argv=None) -> None:
         print(f"\nGPEN, {args.threads} thread(s), median of {args.rounds} interleaved calls, "
               f"batch 1")
         print("| row | wall ms per face | CPU ms per face |\n|---|---|---|")
-        for name, (wall_ms, cpu_ms) in ms.items():
+        for name, (wall_ms, _, cpu_ms) in ms.items():
             faces = FACES_PER_CALL.get(name, 1)
             print(f"| {name} | {wall_ms / faces:.0f} | {cpu_ms / faces:.0f} |")
     if not args.no_breakdown:

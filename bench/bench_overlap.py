@@ -21,18 +21,7 @@ import tempfile
 import time
 from typing import Dict, List
 
-
-def random_weights(config: str, folder: str) -> str:
-    """A random-weight checkpoint of ``config``'s networks; its path."""
-    import paddle
-
-    from ppgan_app.models.firstorder import build_fomm_networks
-
-    paddle.seed(0)
-    kp_detector, generator = build_fomm_networks(config)
-    path = os.path.join(folder, "random.pdparams")
-    paddle.save({"kp_detector": kp_detector.state_dict(), "generator": generator.state_dict()}, path)
-    return path
+from harness import InlineStage, save_random_fomm
 
 
 def main(argv: List[str] | None = None) -> int:
@@ -48,7 +37,6 @@ def main(argv: List[str] | None = None) -> int:
     apply_cpu_env(os.cpu_count() or 1)
     from ppgan_app.apps import FirstOrderPredictor
     from ppgan_app.apps.expression_transfer import predictor as module
-    from ppgan_app.apps.ordered_stage import InlineStage
     from ppgan_app.utils.resources import packaged_config
 
     config = args.config or str(packaged_config("firstorder_tiny_64"))
@@ -66,7 +54,7 @@ def main(argv: List[str] | None = None) -> int:
     stages = {"threaded": module.OrderedStage, "inline": InlineStage}
     results: Dict[str, List[Dict[str, float]]] = {name: [] for name in stages}
     with tempfile.TemporaryDirectory() as tmp:
-        weights = random_weights(config, tmp)
+        weights = save_random_fomm(config, os.path.join(tmp, "random.pdparams"))
         predictor = FirstOrderPredictor(output=tmp, config=config, weight_path=weights,
                                         image_size=args.image_size, relative=True,
                                         adapt_scale=True, engine=args.engine, progress=False)

@@ -21,6 +21,8 @@ from unittest import mock
 
 import numpy as np
 
+from harness import random_fomm
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -45,8 +47,7 @@ def main(argv=None) -> None:
     from ppgan_app.inference import export as export_mod
     from ppgan_app.inference import rewrites
     from ppgan_app.inference.paddle_inference import FastEngine
-    from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
-                                             randomize_fomm_weights)
+    from ppgan_app.models.firstorder import fomm_model_config
 
     paddle.set_device("cpu")
     rules = {"all rules": rewrites.DEFAULT_RULES,
@@ -56,10 +57,8 @@ def main(argv=None) -> None:
         raise SystemExit(f"no rule named {args.without!r}; rules: "
                          f"{', '.join(rule[0].__name__ for rule in rewrites.DEFAULT_RULES)}")
     config = fomm_model_config(args.config)
-    kp_detector, generator = build_fomm_networks(config, inference=True)
-    rng = np.random.default_rng(args.seed)
-    randomize_fomm_weights(kp_detector, rng, bias_std=0.05)
-    randomize_fomm_weights(generator, rng, bias_std=0.05)
+    kp_detector, generator = random_fomm(config, seed=args.seed, inference=True)
+    rng = np.random.default_rng(args.seed + 1)
     s = args.image_size
     source = rng.uniform(0, 1, (1, 3, s, s)).astype("float32")
     driving = rng.uniform(0, 1, (4, 3, s, s)).astype("float32")

@@ -20,11 +20,13 @@ import argparse
 import cv2
 import numpy as np
 
+from harness import random_fomm
+
 
 def still_clip(frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """``[T,3,S,S] float32`` in [0, 1]: one frame with camera noise."""
     from ppgan_app.apps.expression_transfer.predictor import sample_paths
-    from ppgan_app.apps.video_io import VideoReader
+    from ppgan_app.media.video import VideoReader
 
     first = next(iter(VideoReader(sample_paths()[1])))
     base = cv2.resize(first, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -40,13 +42,9 @@ def still_clip(frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
 def detector_keypoints(clip: np.ndarray) -> dict:
     import paddle
 
-    from ppgan_app.models.firstorder import build_fomm_networks
-    from ppgan_app.models.firstorder.build import randomize_fomm_weights
     from ppgan_app.utils.resources import packaged_config
 
-    paddle.seed(0)
-    kp_detector, _ = build_fomm_networks(str(packaged_config("firstorder_tiny_64")))
-    randomize_fomm_weights(kp_detector, np.random.default_rng(0))
+    kp_detector, _ = random_fomm(str(packaged_config("firstorder_tiny_64")), bias_std=0.1)
     kp_detector.eval()
     with paddle.no_grad():
         out = kp_detector(paddle.to_tensor(clip))

@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ppgan_app.utils.cpu_env import cpuinfo_field
+
+from harness import machine_line
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "dcgan_fashion_mnist.yaml"
 Row = Tuple[str, str, int, Optional[str]]          # (label, framework, threads, MKL type)
@@ -199,7 +200,7 @@ def main(argv: List[str] | None = None) -> int:
         for row in (table if r % 2 == 0 else table[::-1]):
             results[row[0]].append(run_row(row, args))
     print(f"DCGAN {args.config.name} nets, batch {args.batch_size}, {args.iters} iterations x "
-          f"{args.rounds} rounds (median), CPU: {_cpu_name()}; load average "
+          f"{args.rounds} rounds (median), CPU: {machine_line()}; load average "
           f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{'row':40} {'img/s':>7} {'x ours 1t':>10} {'CPU ms/it':>10} {'peak RSS MB':>12}")
     base = None
@@ -212,8 +213,6 @@ def main(argv: List[str] | None = None) -> int:
     return 0
 
 
-def _cpu_name() -> str:
-    return f"{cpuinfo_field('model name') or 'unknown'}, {os.cpu_count()} cores"
 
 
 if __name__ == "__main__":

@@ -1,21 +1,47 @@
-"""Suite-wide fixtures: the tiny random-weight FOMM and ffprobe of tests/apps/app_helpers.py
-(made once per session for every folder), and isolation of the package logger."""
+"""Suite-wide fixtures: the tiny random-weight FOMM, test media, a fake animator and ffprobe of
+tests/apps/app_helpers.py (made once per session for every folder), and isolation of the
+package logger."""
 import importlib.util
 import logging
 from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "app_helpers", Path(__file__).resolve().parent / "apps" / "app_helpers.py")
-app_helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(app_helpers)
+
+def _shared_helper(name: str):
+    """Import ``tests/apps/<name>.py`` once under its own name, so every test folder can say
+    ``from <name> import ...`` (the helpers are shared by the app, CLI and inference tests)."""
+    import sys
+
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parent / "apps" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+app_helpers = _shared_helper("app_helpers")
+_shared_helper("kit_checkpoint")
 
 
 @pytest.fixture(scope="session")
 def tiny_fomm(tmp_path_factory) -> dict:
     """A random-weight tiny FOMM config + checkpoint, made once per session."""
     return app_helpers.make_tiny_checkpoint(tmp_path_factory.mktemp("tiny_fomm"))
+
+
+@pytest.fixture
+def fake_animator():
+    """An animator that shifts the source by the driving frame's mean (no network)."""
+    return app_helpers.FakeAnimator()
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory) -> dict:
+    """A portrait, a short driving clip with sound and other test media, made once."""
+    return app_helpers.make_media(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture

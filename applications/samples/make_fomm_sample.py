@@ -20,7 +20,7 @@ import wave
 import cv2
 import numpy as np
 
-from ppgan_app.apps.video_io import Mp4Writer
+from ppgan_app.media.video import Mp4Writer
 
 logger = logging.getLogger(__name__)
 

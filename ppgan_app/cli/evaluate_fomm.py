@@ -72,7 +72,7 @@ def _validate(args: argparse.Namespace) -> None:
 def _main(args: argparse.Namespace) -> int:
     import paddle
 
-    from ppgan_app.apps import fomm_evaluation as ev
+    from ppgan_app.apps.fomm_training import evaluation as ev
     from ppgan_app.engine.checkpoint import load_checkpoint
     from ppgan_app.utils.safe_files import atomic_output, check_destination
 
@@ -116,7 +116,7 @@ def _frame_size(states: list) -> int:
 
 def _methods(args: argparse.Namespace, states: list) -> dict:
     """``{row name: reconstruct(video)}``: the checkpoints, then the baselines."""
-    from ppgan_app.apps import fomm_evaluation as ev
+    from ppgan_app.apps.fomm_training import evaluation as ev
 
     labels = args.label or [Path(p).stem for p in args.checkpoint]
     methods = {label: ev.FommReconstructor.from_checkpoint(s) for label, s in zip(labels, states)}
@@ -132,7 +132,7 @@ def _methods(args: argparse.Namespace, states: list) -> dict:
 
 def _pictures(args: argparse.Namespace, video_path: Path, methods: dict, size: int) -> None:
     """``--overlay`` and ``--strip`` of one video."""
-    from ppgan_app.apps import fomm_evaluation as ev
+    from ppgan_app.apps.fomm_training import evaluation as ev
 
     if not (args.overlay or args.strip):
         return
@@ -147,7 +147,7 @@ def _pictures(args: argparse.Namespace, video_path: Path, methods: dict, size: i
 
 
 def _face_scorer(mode: str):
-    from ppgan_app.apps.fomm_evaluation import FaceScorer
+    from ppgan_app.apps.fomm_training.evaluation import FaceScorer
     from ppgan_app.errors import InputError
     if mode == "off":
         return None

@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(args: argparse.Namespace) -> int:
     import paddle
 
-    from ppgan_app.apps.fomm_export import export_checkpoint
+    from ppgan_app.apps.fomm_training.export import export_checkpoint
     from ppgan_app.errors import InputError
 
     if args.image_size is not None and args.image_size < 1:

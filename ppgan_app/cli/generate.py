@@ -105,7 +105,7 @@ def _setup(threads: int) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     _setup(args.threads)
-    from ppgan_app.apps import gan_sampler
+    from ppgan_app.apps.gan import sampler as gan_sampler
 
     if args.command == "images":
         summary = gan_sampler.generate_samples(args.checkpoint, args.output, args.num, labels=args.labels,
@@ -128,7 +128,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _augment(args: argparse.Namespace) -> int:
-    from ppgan_app.apps.gan_augment import write_augmented_dataset
+    from ppgan_app.apps.gan.augment import write_augmented_dataset
     from ppgan_app.errors import InputError
 
     if args.real_per_class is not None and args.real_data_root is None:
@@ -137,7 +137,7 @@ def _augment(args: argparse.Namespace) -> int:
         raise InputError(f"--real_per_class must be >= 1, got {args.real_per_class}")
     images = labels = None
     if args.real_data_root:
-        from ppgan_app.apps.labelled_data import load_idx_arrays, per_class_subset
+        from ppgan_app.apps.gan.labelled_data import load_idx_arrays, per_class_subset
         images, labels = load_idx_arrays(args.real_data_root, "train", args.real_dataset)
         if args.real_per_class is not None:
             keep = per_class_subset(labels, args.real_per_class, args.seed)

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ppgan_app.apps.motion_dataset import folder_stills, make_motion_dataset
+    from ppgan_app.apps.fomm_training.motion_dataset import folder_stills, make_motion_dataset
     stills = folder_stills(Path(args.images)) if args.images else None
     summary = make_motion_dataset(args.output, stills, size=args.size, frames=args.frames,
                                   train_clips=args.train_clips, test_clips=args.test_clips,

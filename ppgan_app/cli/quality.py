@@ -65,8 +65,8 @@ def _train_classifier(args: argparse.Namespace) -> int:
         raise InputError(f"--output {args.output} must end in .pdparams")
     check_destination(args.output, "classifier checkpoint")
     _setup(args.threads)
-    from ppgan_app.apps.classifier import FitOptions, accuracy, fit_classifier, save_classifier
-    from ppgan_app.apps.labelled_data import load_idx_arrays
+    from ppgan_app.apps.gan.classifier import FitOptions, accuracy, fit_classifier, save_classifier
+    from ppgan_app.apps.gan.labelled_data import load_idx_arrays
 
     train_x, train_y = load_idx_arrays(args.data_root, "train", args.dataset)
     test_x, test_y = load_idx_arrays(args.data_root, "test", args.dataset)
@@ -125,7 +125,7 @@ def _quality(args: argparse.Namespace) -> int:
     if args.json:
         check_destination(args.json, "JSON file")
     _setup(args.threads)
-    from ppgan_app.apps.gan_quality import evaluate_checkpoint, real_floor
+    from ppgan_app.apps.gan.quality import evaluate_checkpoint, real_floor
     from ppgan_app.metrics.inception import load_inception
 
     inception = load_inception(args.inception) if args.inception else None  # missing weights: before work

@@ -83,7 +83,7 @@ def face_set(blazeface_dir: Optional[Path] = None, lfw_faces: int = 24,
 
     from importlib import resources
 
-    from ppgan_app.apps.video_io import VideoReader
+    from ppgan_app.media.video import VideoReader
 
     assets = resources.files("ppgan_app") / "assets"
     # the bundled portrait is astronaut() itself: counted once

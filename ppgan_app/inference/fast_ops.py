@@ -19,7 +19,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from ppgan_app.modules.first_order import invert_2x2, make_coordinate_grid
+from ppgan_app.models.firstorder.blocks import invert_2x2, make_coordinate_grid
 
 KeyPoints = Mapping[str, paddle.Tensor]
 ROW_GATHER_MIN_CHANNELS = 16     # below this Paddle's grid_sample is faster
@@ -206,7 +206,7 @@ def resize_bilinear(x: paddle.Tensor, h: int, w: int) -> paddle.Tensor:
 def fast_fit_occlusion(generator: nn.Layer, occlusion_map: paddle.Tensor, h: int,
                        w: int) -> paddle.Tensor:
     """The generator's ``_fit_occlusion`` with :func:`resize_bilinear`."""
-    from ppgan_app.models.generators.occlusion_aware import border_frame_mask
+    from ppgan_app.models.firstorder.generator import border_frame_mask
 
     if tuple(occlusion_map.shape[2:]) != (h, w):
         occlusion_map = resize_bilinear(occlusion_map, h, w)
@@ -223,7 +223,7 @@ def fast_deform_input(generator: nn.Layer, inp: paddle.Tensor,
     Same steps as ``OcclusionAwareGenerator.deform_input``: resize the deformation to the
     input size, blend it to the identity at the border in inference mode, sample.
     """
-    from ppgan_app.models.generators.occlusion_aware import border_blend_weights
+    from ppgan_app.models.firstorder.generator import border_blend_weights
 
     _, h_old, w_old, _ = deformation.shape
     _, _, h, w = inp.shape

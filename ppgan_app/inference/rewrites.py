@@ -258,7 +258,7 @@ class SeparableAntiAlias(nn.Layer):
             raise ValueError("the anti-alias kernel is not a separable Gaussian")
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        from ppgan_app.modules.first_order import nearest_align_corners_index
+        from ppgan_app.models.firstorder.blocks import nearest_align_corners_index
 
         if self.scale == 1.0:
             return x

@@ -14,7 +14,7 @@ itself (``tools/train_classifier.py``). On those features:
   collapse shows as missing classes).
 
 A figure means little without the floor beside it: the same measures between two real
-sets of the same size (train vs test), ``real_floor`` in ``apps.gan_quality``.
+sets of the same size (train vs test), ``real_floor`` in ``apps.gan.quality``.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import wave
 
 import numpy as np
 
-from ppgan_app.apps.video_io import Mp4Writer
+from ppgan_app.media.video import Mp4Writer
 
 
 class FakeAnimator:

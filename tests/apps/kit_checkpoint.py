@@ -10,7 +10,7 @@ TINY_TRAIN = Path(__file__).resolve().parents[1] / "fixtures" / "fomm" / "tiny_t
 
 def tiny_motion_data(root: Path, stills: int = 4, frames: int = 4) -> Path:
     """A small synthetic motion data set (32 px, generic motion, no landmarks)."""
-    from ppgan_app.apps.motion_dataset import Still, make_motion_dataset
+    from ppgan_app.apps.fomm_training.motion_dataset import Still, make_motion_dataset
 
     rng = np.random.default_rng(0)
     images = [Still(f"s{i}", cv2.GaussianBlur(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8),

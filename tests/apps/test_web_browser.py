@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from ppgan_app.apps.expression_transfer.predictor import sample_paths
-from ppgan_app.apps.video_io import VideoReader
+from ppgan_app.media.video import VideoReader
 
 import browser_helpers as bh
 from app_helpers import ffprobe

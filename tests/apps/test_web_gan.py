@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ppgan_app.apps.gan_sampler import (generate_array, interpolation_array,
+from ppgan_app.apps.gan.sampler import (generate_array, interpolation_array,
                                         load_generator_model)
 from ppgan_app.apps.web.gan_panel import MAX_GRID_IMAGES, GanPanel
 from ppgan_app.cli.web import main as web_main

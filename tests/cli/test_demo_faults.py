@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ppgan_app.apps import video_io
+from ppgan_app.media import video as video_io
 from ppgan_app.cli.first_order import main
 
 GOOD = b"an earlier good result"

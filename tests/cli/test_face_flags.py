@@ -89,7 +89,7 @@ def _tiny_gpen(folder: Path):
 
 def test_face_enhancement_end_to_end_with_a_tiny_gpen(tmp_path, capsys, tiny_fomm, monkeypatch):
     from ppgan_app.apps.expression_transfer import predictor
-    from ppgan_app.apps.video_io import VideoReader
+    from ppgan_app.media.video import VideoReader
 
     enhancer = _tiny_gpen(tmp_path)
     calls = []

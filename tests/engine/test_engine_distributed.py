@@ -98,7 +98,7 @@ def test_fomm_trains_data_parallel_in_two_processes(tmp_path):
     ranks drift apart (different data shards and random warps per rank)."""
     import cv2
 
-    from ppgan_app.apps.motion_dataset import Still, make_motion_dataset
+    from ppgan_app.apps.fomm_training.motion_dataset import Still, make_motion_dataset
     rng = np.random.default_rng(0)
     stills = [Still(f"s{i}", cv2.GaussianBlur(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), (5, 5), 0))
               for i in range(4)]

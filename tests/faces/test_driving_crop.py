@@ -48,7 +48,7 @@ def test_wide_shot_is_cropped_around_the_face(face, yunet, caplog):
 
 def test_face_crop_clip_is_left_alone(yunet):
     from ppgan_app.apps.expression_transfer.predictor import sample_paths
-    from ppgan_app.apps.video_io import VideoReader
+    from ppgan_app.media.video import VideoReader
 
     frames = list(VideoReader(sample_paths()[1]))[:30]
     plan = plan_driving_crop(frames, len(frames), yunet, "auto")

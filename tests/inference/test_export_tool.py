@@ -11,15 +11,14 @@ import pytest
 pytest.importorskip("ppgan_app.inference.paddle_inference")
 
 from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator  # noqa: E402
-from ppgan_app.apps.fomm_export import export_checkpoint, is_export_dir  # noqa: E402
+from ppgan_app.apps.fomm_training.export import export_checkpoint, is_export_dir  # noqa: E402
 from ppgan_app.errors import InputError  # noqa: E402
 from ppgan_app.inference.paddle_inference import FastEngine  # noqa: E402
 from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint  # noqa: E402
 from ppgan_app.models.firstorder.checkpoint import checkpoint_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "apps"))   # noqa: E402 - the shared checkpoint helper
-from kit_checkpoint import tiny_kit_checkpoint  # noqa: E402
+from kit_checkpoint import tiny_kit_checkpoint  # noqa: E402 - shared by tests/conftest.py
 
 
 @pytest.fixture(scope="module")

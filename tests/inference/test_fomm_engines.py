@@ -12,7 +12,7 @@ from ppgan_app.inference import export as export_mod
 from ppgan_app.inference.rewrites import DeconvUpBlock, deconv_kernel_from_up2_conv, rewritten_copy
 from ppgan_app.models.firstorder import (build_fomm_networks, load_fomm_config,
                                         randomize_fomm_weights)
-from ppgan_app.modules.first_order import UpBlock2d
+from ppgan_app.models.firstorder.blocks import UpBlock2d
 
 TOL = 1e-4
 SIZE = 64

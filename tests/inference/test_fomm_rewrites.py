@@ -14,7 +14,7 @@ from ppgan_app.inference.rewrites import (ChannelAffine, PhaseUpBlock, Separable
                                           phase_kernels_from_up2_dwconv, rewritten_copy)
 from ppgan_app.models.firstorder import (build_fomm_networks, load_fomm_config,
                                         randomize_fomm_weights)
-from ppgan_app.modules.first_order import (AntiAliasInterpolation2d, MobileResBlock2d,
+from ppgan_app.models.firstorder.blocks import (AntiAliasInterpolation2d, MobileResBlock2d,
                                            MobileUpBlock2d, ResBlock2d, upsample_nearest2x)
 
 EXACT = 1e-5          # the bar for every rewrite (fp32, max abs diff vs dygraph)

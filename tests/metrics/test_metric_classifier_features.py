@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ppgan_app.apps.classifier import FitOptions, fit_classifier, save_classifier
+from ppgan_app.apps.gan.classifier import FitOptions, fit_classifier, save_classifier
 from ppgan_app.errors import CheckpointError
 from ppgan_app.metrics.classifier_features import (class_statistics, feature_fd, kid, precision_recall,
                                                    quality_figures)

@@ -40,7 +40,7 @@ def test_there_are_gan_configs():
 @pytest.fixture(scope="module")
 def tiny_classifier(tmp_path_factory) -> Path:
     """A stand-in for the metric classifier (tools/train_classifier.py makes the real one)."""
-    from ppgan_app.apps.classifier import FitOptions, fit_classifier, save_classifier
+    from ppgan_app.apps.gan.classifier import FitOptions, fit_classifier, save_classifier
     x = np.random.default_rng(0).uniform(-1, 1, (20, 1, 28, 28)).astype(np.float32)
     net = fit_classifier(x, np.arange(20) % 10, 10, FitOptions(epochs=1, batch_size=10), width=4, feature_dim=8)
     return save_classifier(net, tmp_path_factory.mktemp("clf") / "clf.pdparams", {})

@@ -9,7 +9,7 @@
 * :mod:`.composite`: pasting animated faces back with feathered masks.
 
 Faces (detectors, crops, landmarks, smoothing) live in :mod:`ppgan_app.faces`; video reading and
-writing in :mod:`ppgan_app.apps.video_io`.
+writing in :mod:`ppgan_app.media.video`.
 """
 from ppgan_app.apps.expression_transfer.predictor import FirstOrderPredictor, RunSummary
 

@@ -3,7 +3,7 @@
 Builds the keypoint detector and generator from a config (default: the packaged vox config that
 matches ``image_size``/``mobile_net``), loads weights through ``resolve_weights`` and runs them
 with an engine from :mod:`ppgan_app.inference`. Keypoint normalisation is
-:func:`ppgan_app.modules.normalize_kp.normalize_kp`; nothing here is pipeline I/O.
+:func:`ppgan_app.models.firstorder.normalize_kp.normalize_kp`; nothing here is pipeline I/O.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from ppgan_app.apps.errors import InputError
-from ppgan_app.apps.fomm_export import is_export_dir
+from ppgan_app.errors import InputError
+from ppgan_app.apps.fomm_training.export import is_export_dir
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class FommAnimator:
         """``source [1,3,S,S]`` moved by the driving keypoints →
         ``[N,3,S,S] float32 in [0,1]``."""
         from ppgan_app.inference.engines import to_numpy
-        from ppgan_app.modules.normalize_kp import normalize_kp
+        from ppgan_app.models.firstorder.normalize_kp import normalize_kp
 
         kp_norm = normalize_kp(kp_source=kp_source, kp_driving=kp_driving,
                                kp_driving_initial=kp_driving_initial,

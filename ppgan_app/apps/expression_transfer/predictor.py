@@ -29,8 +29,8 @@ from ppgan_app.apps.expression_transfer.composite import Compositor
 from ppgan_app.apps.expression_transfer.motion import (DrivingMotion, animate_batch,
                                                       driving_keypoints, to_chw_float)
 from ppgan_app.apps.expression_transfer.options import TransferOptions, check_filename
-from ppgan_app.apps.ordered_stage import OrderedStage
-from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
+from ppgan_app.utils.ordered_stage import OrderedStage
+from ppgan_app.media.video import Mp4Writer, VideoReader, iter_chunks
 from ppgan_app.apps.expression_transfer.batch import (BatchSummary, PortraitResult,
                                                      batch_names, list_portraits)
 from ppgan_app.errors import InputError
@@ -425,7 +425,7 @@ class FirstOrderPredictor:
         """
         from tqdm.auto import tqdm
 
-        from ppgan_app.apps.video_io import probe_streams
+        from ppgan_app.media.video import probe_streams
 
         animator = self.animator
         self.enhancer  # noqa: B018 - built (its weights found) before any frame is written

@@ -56,7 +56,7 @@ class GanPanel:
     """
 
     def __init__(self, checkpoint: str | Path) -> None:
-        from ppgan_app.apps.gan_sampler import load_generator_model
+        from ppgan_app.apps.gan.sampler import load_generator_model
 
         self.checkpoint = Path(checkpoint)
         self.model = load_generator_model(checkpoint)
@@ -90,7 +90,7 @@ class GanPanel:
         Raises:
             InputError: a value out of range or of the wrong kind.
         """
-        from ppgan_app.apps.gan_sampler import check_sampling, encode_image, grid_array
+        from ppgan_app.apps.gan.sampler import check_sampling, encode_image, grid_array
         from ppgan_app.utils.visual import make_grid
 
         classes = max(int(self.model.n_class or 0), 1)
@@ -111,7 +111,7 @@ class GanPanel:
         Raises:
             InputError: a value out of range or of the wrong kind.
         """
-        from ppgan_app.apps.gan_sampler import check_sampling, encode_image, interpolation_array
+        from ppgan_app.apps.gan.sampler import check_sampling, encode_image, interpolation_array
         from ppgan_app.utils.visual import make_grid
 
         rows = _int_value(values, "rows", 4, 1, MAX_ROWS)

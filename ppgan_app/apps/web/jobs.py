@@ -82,7 +82,7 @@ def check_upload(path: Path, kind: str) -> None:
 
         read_source_image(str(path))
     else:
-        from ppgan_app.apps.video_io import VideoReader
+        from ppgan_app.media.video import VideoReader
 
         VideoReader(str(path))
 

@@ -1,4 +1,3 @@
 """Discriminators, registered in ``DISCRIMINATORS``."""
 from ppgan_app.models.discriminators import mlp  # noqa: F401
 from ppgan_app.models.discriminators import dcgan  # noqa: F401
-from ppgan_app.models.discriminators import firstorder_discriminator  # noqa: F401

@@ -1,8 +1,10 @@
 """First Order Motion Model: building networks from configs, checkpoints, keypoint maths.
 
-The networks themselves live in ``ppgan_app.modules`` (keypoint detector, dense motion)
-and ``ppgan_app.models.generators.occlusion_aware`` / ``...discriminators.firstorder_discriminator``.
+The networks live here too: ``blocks`` (hourglass, down/up blocks), ``keypoint_detector``,
+``dense_motion``, ``generator`` (occlusion-aware), ``discriminator``, ``normalize_kp``; importing
+this package registers the generator and discriminator.
 """
+from ppgan_app.models.firstorder import discriminator, generator  # noqa: F401 - registers
 from ppgan_app.models.firstorder.build import (DEFAULT_CONFIG, build_fomm_networks,  # noqa: F401
                                                fomm_model_config, fomm_size_multiple,
                                                load_fomm_config,

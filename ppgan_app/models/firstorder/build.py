@@ -13,8 +13,8 @@ import numpy as np
 import paddle
 
 from ppgan_app.errors import ConfigError
-from ppgan_app.modules.keypoint_detector import KPDetector
-from ppgan_app.models.generators.occlusion_aware import OcclusionAwareGenerator
+from ppgan_app.models.firstorder.keypoint_detector import KPDetector
+from ppgan_app.models.firstorder.generator import OcclusionAwareGenerator
 from ppgan_app.utils.config import parse_yaml
 from ppgan_app.utils.resources import packaged_config
 

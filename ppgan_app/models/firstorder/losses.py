@@ -14,10 +14,10 @@ import paddle
 import paddle.nn as nn
 
 from ppgan_app.errors import ConfigError
-from ppgan_app.models.generators.occlusion_aware import OcclusionAwareGenerator
-from ppgan_app.modules.first_order import (ImagePyramide, grid_sample, invert_2x2,
+from ppgan_app.models.firstorder.generator import OcclusionAwareGenerator
+from ppgan_app.models.firstorder.blocks import (ImagePyramide, grid_sample, invert_2x2,
                                            make_coordinate_grid)
-from ppgan_app.modules.keypoint_detector import KPDetector
+from ppgan_app.models.firstorder.keypoint_detector import KPDetector
 from ppgan_app.registries import GENERATORS
 
 logger = logging.getLogger(__name__)

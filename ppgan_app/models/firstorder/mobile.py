@@ -42,7 +42,7 @@ import paddle
 
 from ppgan_app.errors import ConfigError
 from ppgan_app.models.firstorder.model import FirstOrderModel
-from ppgan_app.modules.first_order import ImagePyramide
+from ppgan_app.models.firstorder.blocks import ImagePyramide
 from ppgan_app.registries import MODELS
 
 logger = logging.getLogger(__name__)

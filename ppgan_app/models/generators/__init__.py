@@ -1,4 +1,3 @@
 """Generators, registered in ``GENERATORS``."""
 from ppgan_app.models.generators import mlp  # noqa: F401
 from ppgan_app.models.generators import dcgan  # noqa: F401
-from ppgan_app.models.generators import occlusion_aware  # noqa: F401

@@ -1,0 +1,1 @@
+"""FOMM training applications: motion data sets from videos, held-out evaluation, export to the fast engine."""

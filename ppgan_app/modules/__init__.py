@@ -1,1 +1,0 @@
-"""Network building blocks shared by models (pure ``paddle.nn`` code, no I/O)."""

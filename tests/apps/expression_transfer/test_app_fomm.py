@@ -1,0 +1,64 @@
+"""The pipeline with real (tiny, random-weight) FOMM networks behind both engines."""
+import numpy as np
+import pytest
+
+from ppgan_app.apps import FirstOrderPredictor
+from ppgan_app.errors import InputError
+from ppgan_app.apps.expression_transfer.predictor import render_chunk, to_chw_float
+from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator, default_model
+from ppgan_app.media.video import VideoReader
+
+from app_helpers import ffprobe
+
+
+@pytest.fixture(scope="module")
+def tiny_animator(tiny_fomm):
+    return build_fomm_animator(config=tiny_fomm["config"], weight_path=tiny_fomm["weights"],
+                               image_size=64, engine="dygraph")
+
+
+def test_batch_4_equals_batch_1_with_real_networks(tiny_animator):
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
+    source = to_chw_float(rng.integers(0, 255, (1, 64, 64, 3), dtype=np.uint8))
+    kp_source = tiny_animator.keypoints(source)
+    kp_initial = tiny_animator.keypoints(to_chw_float(frames[:1]))
+    outs = {b: render_chunk(tiny_animator, frames, [source], [kp_source], kp_initial, b,
+                            relative=True, adapt_scale=True)[0] for b in (1, 4)}
+    assert outs[1].shape == (6, 64, 64, 3) and outs[1].dtype == np.uint8
+    assert np.abs(outs[1].astype(int) - outs[4].astype(int)).max() <= 1
+
+
+def test_absolute_and_relative_motion_differ(tiny_animator):
+    rng = np.random.default_rng(1)
+    frames = to_chw_float(rng.integers(0, 255, (2, 64, 64, 3), dtype=np.uint8))
+    source = frames[:1]
+    kp_s, kp_d = tiny_animator.keypoints(source), tiny_animator.keypoints(frames)
+    kw = dict(kp_source=kp_s, kp_driving=kp_d,
+              kp_driving_initial=tiny_animator.keypoints(frames[1:]))
+    rel = tiny_animator.animate(source, relative=True, adapt_scale=False, **kw)
+    absolute = tiny_animator.animate(source, relative=False, adapt_scale=False, **kw)
+    assert rel.shape == absolute.shape == (2, 3, 64, 64)
+    assert 0.0 <= rel.min() and rel.max() <= 1.0
+    assert not np.allclose(rel, absolute)
+
+
+def test_fast_engine_end_to_end(tmp_path, media, tiny_fomm):
+    pytest.importorskip("ppgan_app.inference.paddle_inference")
+    out = FirstOrderPredictor(output=str(tmp_path), config=tiny_fomm["config"],
+                              weight_path=tiny_fomm["weights"], image_size=64, relative=True,
+                              engine="fast", progress=False).run_with_summary(
+        media["portrait"], media["clip_audio"])
+    assert (out.frames, out.fps, out.audio) == (12, 10.0, True)
+    assert ffprobe(out.path) == {"codec": "h264", "fps": 10.0, "audio": True}
+    assert len(list(VideoReader(out.path))) == 12
+
+
+def test_model_choices_and_weight_errors(tmp_path):
+    assert default_model(256, False) == {"config": "firstorder_vox_256", "weights": "vox-cpk"}
+    assert default_model(512, False)["weights"] == "vox-cpk-512"
+    assert default_model(256, True)["weights"] == "vox-mobile"
+    with pytest.raises(InputError, match="256 and 512"):
+        default_model(128, False)
+    with pytest.raises(InputError, match="neither an existing file"):
+        build_fomm_animator(weight_path=str(tmp_path / "missing.pdparams"))
