@@ -214,7 +214,7 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
     check_image_size(image_size, cfg)
     kp_detector, generator = build_fomm_networks(cfg)
     load_fomm_checkpoint(state if state is not None else str(weights), kp_detector, generator)
-    from ppgan_app.inference.engines import build_engine
+    from ppgan_app.inference.factory import build_engine
 
     cache = _export_cache(weights) if name == "fast" else None
     logger.info("FOMM weights %s, %d px, engine %s", weights, image_size, name)
