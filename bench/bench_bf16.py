@@ -76,20 +76,16 @@ def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def build_networks(args):
     from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
                                              randomize_fomm_weights)
+    from ppgan_app.weights.fomm import load_fomm
 
     config = fomm_model_config(args.config)
-    kp_detector, generator = build_fomm_networks(config, inference=True)
     if args.weights:
-        import paddle
-
-        state = paddle.load(args.weights)
-        state = state.get("nets", state)             # a training checkpoint keeps them there
-        kp_detector.set_state_dict(state["kp_detector"])
-        generator.set_state_dict(state["generator"])
-    else:
-        rng = np.random.default_rng(args.seed)
-        randomize_fomm_weights(kp_detector, rng, bias_std=0.05)
-        randomize_fomm_weights(generator, rng, bias_std=0.05)
+        kp_detector, generator, *_ = load_fomm(args.weights, {"model": config}, args.image_size)
+        return config, kp_detector, generator
+    kp_detector, generator = build_fomm_networks(config, inference=True)
+    rng = np.random.default_rng(args.seed)
+    randomize_fomm_weights(kp_detector, rng, bias_std=0.05)
+    randomize_fomm_weights(generator, rng, bias_std=0.05)
     return config, kp_detector, generator
 
 

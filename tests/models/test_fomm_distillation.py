@@ -114,8 +114,7 @@ def test_both_stage_starts_from_the_stage_checkpoints(teacher, tmp_path):
 
 def test_stage_checkpoints_describe_the_nets_they_hold(teacher, tmp_path):
     from ppgan_app.engine.checkpoint import training_state
-    from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint
-    from ppgan_app.models.firstorder.checkpoint import checkpoint_config
+    from ppgan_app.weights.fomm import load_fomm
     path, _ = teacher
     for mode in ("kp_detector", "generator"):
         model = mobile(path, mode)
@@ -124,8 +123,7 @@ def test_stage_checkpoints_describe_the_nets_they_hold(teacher, tmp_path):
                          "name": "FirstOrderModelMobile", "mode": mode,
                          "generator_ori": TINY_MODEL["generator"], "generator": STUDENT}}
         state = training_state(model, 0, cfg)
-        kp_detector, generator = build_fomm_networks(checkpoint_config(state))
-        load_fomm_checkpoint(state, kp_detector, generator)      # strict: shapes must fit
+        load_fomm(state, require_config=True)      # its own config; strict: shapes must fit
 
 
 def test_distillation_losses_pull_the_student_towards_the_teacher(teacher):

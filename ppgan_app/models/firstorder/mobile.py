@@ -41,6 +41,7 @@ from typing import Any, Dict, Mapping, Optional
 import paddle
 
 from ppgan_app.errors import ConfigError
+from ppgan_app.models.firstorder.checkpoint import stage_generator
 from ppgan_app.models.firstorder.model import FirstOrderModel
 from ppgan_app.modules.first_order import ImagePyramide
 from ppgan_app.registries import MODELS
@@ -56,24 +57,10 @@ _OPTIMIZER_OF = {"kp_detector": "optimizer_KP", "generator": "optimizer_Gen"}
 
 def _load_state(weights: str) -> Mapping[str, Any]:
     """``{"kp_detector": sd, "generator": sd}`` of a checkpoint path or known weight name."""
-    from ppgan_app.models.firstorder.checkpoint import fomm_state_dicts
     from ppgan_app.utils.download import resolve_weights
+    from ppgan_app.weights.fomm import fomm_state_dicts
 
     return fomm_state_dicts(str(resolve_weights(weights)))
-
-
-def stage_generator(model: Mapping[str, Any]) -> Dict[str, Any]:
-    """The generator entry a stage actually trains (its checkpoint's architecture): in mode
-    ``kp_detector`` the student keypoint detector with the teacher's generator, in mode
-    ``generator`` the teacher's keypoint detector with the student generator, in ``both``
-    the student's own."""
-    student = copy.deepcopy(dict(model["generator"]))
-    mode = model.get("mode", "kp_detector")
-    if mode == "kp_detector":     # the teacher's generator renders the student's keypoints
-        student["generator_cfg"] = copy.deepcopy(model["generator_ori"]["generator_cfg"])
-    elif mode == "generator":     # the student generator renders the teacher's keypoints
-        student["kp_detector_cfg"] = copy.deepcopy(model["generator_ori"]["kp_detector_cfg"])
-    return student
 
 
 @MODELS.register()

@@ -2,7 +2,7 @@
 
 Nets (checkpointed by the engine): ``kp_detector``, ``generator``, ``discriminator``: the
 same names as PaddleGAN's published checkpoints, so a kit checkpoint feeds
-``load_fomm_checkpoint`` / the predictor directly. Optimizers ``optimizer_KP``,
+``ppgan_app.weights.fomm.load_fomm`` / the predictor directly. Optimizers ``optimizer_KP``,
 ``optimizer_Gen``, ``optimizer_Dis`` (Adam by default), each with a MultiStepDecay
 (gamma 0.1) at PaddleGAN's ``lr_scheduler.epoch_milestones`` (stepped per iteration).
 """
