@@ -1,7 +1,8 @@
 """The one weights reader: read a weight file, compare it with networks, load it strictly.
 
 Every weight file the kit reads (FOMM checkpoints, GPEN, the face detectors, Inception, the
-feature classifier) goes through :func:`read_weights` and :func:`load_strict`. Paddle's own
+feature classifier, and the weights a model starts training from: :func:`load_pretrained`)
+goes through :func:`read_weights` and :func:`load_strict`. Paddle's own
 ``set_state_dict`` only warns about keys that do not fit; here any missing, unexpected or
 mis-shaped key is one :class:`~ppgan_app.errors.CheckpointMismatchError` naming the count and
 the first difference, and nothing is loaded. The engine's training-checkpoint reader
@@ -155,3 +156,30 @@ def load_strict(net: paddle.nn.Layer, state: StateDict, what: str, target: str =
         raise CheckpointMismatchError(f"{what}: expected a state dict, got {type(state).__name__}"
                                       f"{_fix(hint)}")
     load_nets_strict({"": net}, {"": state}, what, target, hint, may_lack, ignore)
+
+
+def load_pretrained(model: Any) -> int:
+    """Fill the networks ``model.pretrained_weights()`` lists (see
+    :class:`ppgan_app.models.pretrained.PretrainedWeights`), strictly; each file is resolved
+    and read once. Returns the number of networks filled.
+
+    Raises:
+        WeightsUnavailableError: a known name that is neither cached nor downloadable.
+        CheckpointError: an unreadable file, or weights that do not fit their network.
+    """
+    from ppgan_app.utils.download import resolve_weights
+
+    files: Dict[str, Tuple[Path, Mapping[str, Any]]] = {}
+    wanted = model.pretrained_weights()
+    for request in wanted:
+        if request.source not in files:
+            path = Path(resolve_weights(str(request.source)))
+            files[request.source] = (path, read_weights(path, request.what))
+        path, content = files[request.source]
+        what = f"{request.what} {path}"
+        state = net_states(content, [request.net], what)[request.net] if request.net else content
+        if request.convert is not None:
+            state = request.convert(state)
+        load_strict(request.layer, state, what, f"its {type(request.layer).__name__}")
+        logger.info("loaded %s%s", what, f" ({request.net})" if request.net else "")
+    return len(wanted)

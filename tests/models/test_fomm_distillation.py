@@ -8,6 +8,7 @@ import pytest
 from ppgan_app.errors import ConfigError
 from ppgan_app.registries import MODELS
 from ppgan_app.utils.registry import build_from_config
+from ppgan_app.weights.reader import load_pretrained
 
 from test_fomm_training import LR, SIZE, TINY_MODEL
 
@@ -40,7 +41,9 @@ def mobile(teacher_path, mode, **extra):
     cfg["train_params"]["loss_weights"].update(generator_gan=0, distillation=1,
                                                distillation_keypoints=1)
     cfg["train_params"]["loss_weights"].update(weights)
-    return build_from_config(cfg, MODELS)
+    model = build_from_config(cfg, MODELS)
+    load_pretrained(model)        # the teacher (and stage checkpoints): the caller loads them
+    return model
 
 
 def snapshot(model):
