@@ -157,7 +157,7 @@ class Trainer:
             logger.warning("%s was saved after a forced stop in the middle of iteration %d: training "
                            "continues, but will not reproduce an uninterrupted run exactly",
                            source, self.iter + 1)
-        _warn_config_changes(state.get("config") or {}, self.cfg)
+        _warn_config_changes(state.get("config") or {}, self.model.checkpoint_config(self.cfg))
         if self.rank > 0:  # the checkpoint holds rank 0's generators: give each rank its own
             ckpt.seed_everything(self.seed + self.rank + 7919 * self.iter)
 

@@ -81,6 +81,11 @@ class BaseModel:
         the caller loads them (:func:`ppgan_app.weights.reader.load_pretrained`)."""
         return []
 
+    def checkpoint_config(self, config: Mapping[str, Any]) -> Dict[str, Any]:
+        """The config a checkpoint of this model carries: ``config`` itself, plus whatever a
+        model must add so that readers rebuild its nets from the checkpoint alone."""
+        return dict(config)
+
     def get_current_losses(self) -> Dict[str, float]:
         return dict(self.losses)
 

@@ -2,7 +2,10 @@
 
 Pure functions of a loaded checkpoint (reading files and loading weights is
 :mod:`ppgan_app.weights`). This kit's training checkpoints carry their config
-(``{"nets": ..., "config": ...}``); PaddleGAN's published files carry none.
+(``{"nets": ..., "config": ...}``); PaddleGAN's published files carry none. A model whose
+nets differ from its ``model.generator`` entry (a distillation stage) writes their
+architecture as ``config.nets_generator`` (``BaseModel.checkpoint_config``), so no reader
+needs to know the model.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from typing import Any, Dict, Mapping, Optional
 from ppgan_app.errors import CheckpointError
 
 logger = logging.getLogger(__name__)
+
+NETS_GENERATOR = "nets_generator"   # config key: the FirstOrderGenerator entry of the saved nets
 
 
 def stage_generator(model: Mapping[str, Any]) -> Dict[str, Any]:
@@ -33,8 +38,9 @@ def stage_generator(model: Mapping[str, Any]) -> Dict[str, Any]:
 def checkpoint_config(checkpoint: Mapping[str, Any], required: bool = False
                       ) -> Optional[Dict[str, Any]]:
     """The config a kit training checkpoint carries (``{"model": ..., "dataset": ...}``), with
-    ``model.generator`` the architecture of the nets it holds: for a distillation stage
-    (a ``model`` with ``generator_ori``) the stage's, not the student's.
+    ``model.generator`` the architecture of the nets it holds: ``config.nets_generator`` when
+    the checkpoint has one; for a distillation stage saved before that field (a ``model``
+    with ``generator_ori``) the stage's, computed from its config.
 
     PaddleGAN's published files carry none: then None, or with ``required`` a
     :class:`CheckpointError` saying to pass the config.
@@ -43,7 +49,9 @@ def checkpoint_config(checkpoint: Mapping[str, Any], required: bool = False
     if isinstance(config, Mapping) and isinstance(config.get("model"), Mapping):
         config = dict(config)
         model = config["model"]
-        if isinstance(model.get("generator_ori"), Mapping):   # a distillation stage
+        if isinstance(config.get(NETS_GENERATOR), Mapping):
+            config["model"] = {**model, "generator": copy.deepcopy(dict(config[NETS_GENERATOR]))}
+        elif isinstance(model.get("generator_ori"), Mapping):   # a stage saved before the field
             config["model"] = {**model, "generator": stage_generator(model)}
         return config
     if required:

@@ -41,7 +41,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import paddle
 
 from ppgan_app.errors import ConfigError
-from ppgan_app.models.firstorder.checkpoint import stage_generator
+from ppgan_app.models.firstorder.checkpoint import NETS_GENERATOR, stage_generator
 from ppgan_app.models.firstorder.model import FirstOrderModel
 from ppgan_app.models.pretrained import PretrainedWeights
 from ppgan_app.modules.first_order import ImagePyramide
@@ -87,6 +87,7 @@ class FirstOrderModelMobile(FirstOrderModel):
             train_params = copy.deepcopy(dict(train_params))
             train_params["loss_weights"].update(equivariance_value=0, equivariance_jacobian=0)
         super().__init__(common_params, train_params, student, discriminator, init_weights)
+        self.nets_generator = student
         self.mode = mode
         self.trained = _TRAINED[mode]
         self.distill_weights = _distillation_weights(train_params["loss_weights"])
@@ -135,6 +136,11 @@ class FirstOrderModelMobile(FirstOrderModel):
             frozen = "generator" if self.mode == "kp_detector" else "kp_detector"
             wanted.append(PretrainedWeights(self.nets[frozen], self.teacher_weights, teacher, frozen))
         return wanted + super().pretrained_weights()
+
+    def checkpoint_config(self, config: Mapping[str, Any]) -> Dict[str, Any]:
+        """``config`` plus ``nets_generator``: the architecture of the nets this stage
+        checkpoints (see :func:`~ppgan_app.models.firstorder.checkpoint.checkpoint_config`)."""
+        return {**super().checkpoint_config(config), NETS_GENERATOR: copy.deepcopy(self.nets_generator)}
 
     def setup_optimizers(self, lr_cfg: Optional[Mapping[str, Any]],
                          optimizer_cfg: Mapping[str, Any]) -> Dict[str, Any]:
