@@ -46,7 +46,8 @@ class VGG19(nn.Layer):
         if weights is None:
             logger.warning("VGG19 for the perceptual loss is randomly initialised "
                            "(vgg_weights: null); use it for smoke tests only")
-        features = paddle.vision.models.vgg19(pretrained=False).features
+        vgg = paddle.vision.models.vgg19(pretrained=False, num_classes=0, with_pool=False)
+        features = vgg.features     # no classifier: its 102M parameters are never used
         self.slices = nn.LayerList([
             nn.Sequential(*[features[i] for i in range(start, stop)]) for start, stop in _VGG_SLICES])
         self.register_buffer("mean", paddle.to_tensor([0.485, 0.456, 0.406]).reshape([1, 3, 1, 1]),
