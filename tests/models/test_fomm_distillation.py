@@ -1,5 +1,7 @@
 """FirstOrderModelMobile: PaddleGAN's distillation stages; only the students change."""
 import copy
+import json
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -12,14 +14,8 @@ from ppgan_app.weights.reader import load_pretrained
 
 from test_fomm_training import LR, SIZE, TINY_MODEL
 
-STUDENT = {"name": "FirstOrderGenerator", "perceptual_features": "pixels",
-           "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 4, "max_features": 8,
-                               "scale_factor": 0.25, "num_blocks": 3, "mobile_net": True},
-           "generator_cfg": {"block_expansion": 4, "max_features": 8, "num_down_blocks": 2,
-                             "num_bottleneck_blocks": 1, "estimate_occlusion_map": True,
-                             "mobile_net": True,
-                             "dense_motion_params": {"block_expansion": 4, "max_features": 8,
-                                                     "num_blocks": 3, "scale_factor": 0.25}}}
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fomm"
+STUDENT = json.loads((FIXTURES / "tiny_student.json").read_text())   # mobile nets, narrower
 
 
 @pytest.fixture(scope="module")

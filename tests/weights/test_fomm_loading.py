@@ -21,14 +21,7 @@ from ppgan_app.weights.reader import load_pretrained
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fomm"
 TINY_TRAIN = yaml.safe_load((FIXTURES / "tiny_train.yaml").read_text())
-STUDENT = {"name": "FirstOrderGenerator", "perceptual_features": "pixels",
-           "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 4, "max_features": 8,
-                               "scale_factor": 0.5, "num_blocks": 3, "mobile_net": True},
-           "generator_cfg": {"block_expansion": 4, "max_features": 8, "num_down_blocks": 2,
-                             "num_bottleneck_blocks": 1, "estimate_occlusion_map": True,
-                             "mobile_net": True,
-                             "dense_motion_params": {"block_expansion": 4, "max_features": 8,
-                                                     "num_blocks": 3, "scale_factor": 0.5}}}
+STUDENT = json.loads((FIXTURES / "tiny_student.json").read_text())   # mobile nets
 
 
 def assert_loaded(loaded, states) -> None:
