@@ -15,7 +15,7 @@ from typing import Any, Dict, Mapping, NamedTuple, Optional, Union
 
 import paddle
 
-from ppgan_app.errors import CheckpointError, InputError
+from ppgan_app.errors import InputError
 from ppgan_app.models.firstorder.build import (ConfigLike, build_fomm_networks, fomm_model_config,
                                                fomm_size_multiple, load_fomm_config)
 from ppgan_app.models.firstorder.checkpoint import checkpoint_config, config_frame_size
