@@ -173,3 +173,28 @@ def test_keypoint_only_stage_keeps_equivariance_and_trains_only_the_student(teac
                                  "equivariance_jacobian"}
     assert all(np.isfinite(v) and v > 0 for v in model.losses.values()), model.losses
     assert mobile(path, "generator", loss_weights={"perceptual": [0] * 5, "distillation": 0}).render
+
+
+def test_the_trainer_loads_the_teacher_the_model_asks_for(teacher, tmp_path):
+    """The model reads no file: the trainer fills the teacher and the frozen half right after
+    building it, and a teacher that does not fit fails there, naming the first key."""
+    import yaml
+
+    from ppgan_app.engine.trainer import Trainer
+    from ppgan_app.errors import CheckpointMismatchError
+    from ppgan_app.utils.config import resolve_config
+
+    path, states = teacher
+    raw = yaml.safe_load((FIXTURES / "tiny_train.yaml").read_text())
+    raw["model"] = {k: copy.deepcopy(v) for k, v in TINY_MODEL.items() if k != "generator"}
+    raw["model"].update(name="FirstOrderModelMobile", mode="kp_detector", teacher_weights=str(path),
+                        generator_ori=copy.deepcopy(TINY_MODEL["generator"]),
+                        generator=copy.deepcopy(STUDENT))
+    cfg = resolve_config(raw, [f"output_dir={tmp_path / 'out'}"])
+    model = Trainer(cfg, name="t", train_data=False).model
+    for net in (model.teacher_gen, model.nets["generator"]):
+        for key, value in states["generator"].items():
+            np.testing.assert_array_equal(net.state_dict()[key].numpy(), value)
+    cfg["model"]["generator_ori"]["kp_detector_cfg"]["num_blocks"] = 2      # not the teacher's
+    with pytest.raises(CheckpointMismatchError, match="distillation teacher .* does not fit"):
+        Trainer(cfg, name="t", train_data=False)
