@@ -76,19 +76,14 @@ def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def build_networks(args):
-    from ppgan_app.models.firstorder import build_fomm_networks, fomm_model_config
+    from ppgan_app.models.firstorder import fomm_model_config
+    from ppgan_app.weights.fomm import load_fomm
 
     config = fomm_model_config(args.config)
-    kp_detector, generator = build_fomm_networks(config, inference=True)
     if args.weights:
-        import paddle
-
-        state = paddle.load(args.weights)
-        state = state.get("nets", state)             # a training checkpoint keeps them there
-        kp_detector.set_state_dict(state["kp_detector"])
-        generator.set_state_dict(state["generator"])
-    else:
-        kp_detector, generator = random_fomm(config, seed=args.seed, inference=True)
+        kp_detector, generator, *_ = load_fomm(args.weights, {"model": config}, args.image_size)
+        return config, kp_detector, generator
+    kp_detector, generator = random_fomm(config, seed=args.seed, inference=True)
     return config, kp_detector, generator
 
 

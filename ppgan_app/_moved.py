@@ -26,6 +26,7 @@ MOVED: Dict[str, str] = {
     "ppgan_app.apps.fomm_export": "ppgan_app.apps.fomm_training.export",
     "ppgan_app.apps.ordered_stage": "ppgan_app.utils.ordered_stage",
     "ppgan_app.apps.errors": "ppgan_app.errors",
+    "ppgan_app.utils.weights": "ppgan_app.weights.reader",
     "ppgan_app.modules.first_order": "ppgan_app.models.firstorder.blocks",
     "ppgan_app.modules.dense_motion": "ppgan_app.models.firstorder.dense_motion",
     "ppgan_app.modules.keypoint_detector": "ppgan_app.models.firstorder.keypoint_detector",

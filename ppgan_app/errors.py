@@ -16,6 +16,8 @@ Exit codes (documented in the README):
 """
 from __future__ import annotations
 
+from typing import List, Optional
+
 EXIT_OK = 0
 EXIT_FAULT = 1
 EXIT_USAGE = 2
@@ -43,6 +45,15 @@ class ConfigError(InputError):
 
 class CheckpointError(InputError):
     """A checkpoint or weight file that cannot be read or does not fit the model."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """Weights that do not fit the network: the message gives the count and the first
+    offending key; ``details`` lists them all (``"[<net>: ]<missing|unexpected|mis-shaped> <key>"``)."""
+
+    def __init__(self, message: str, details: Optional[List[str]] = None) -> None:
+        super().__init__(message)
+        self.details = list(details or [])
 
 
 class WeightsUnavailableError(InputError):

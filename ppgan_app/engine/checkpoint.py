@@ -95,7 +95,7 @@ def training_state(model: Any, iteration: int, config: Mapping[str, Any],
         "lr_schedulers": {k: s.state_dict() for k, s in model.lr_schedulers.items()},
         "iter": iteration,
         "rng": get_rng_state(),
-        "config": dict(config),
+        "config": model.checkpoint_config(config),
         "mid_iteration": mid_iteration,
     }
 

@@ -34,6 +34,7 @@ from ppgan_app.utils.safe_files import remove_quietly
 from ppgan_app.utils.logger import add_file_handler
 from ppgan_app.utils.registry import build_from_config
 from ppgan_app.utils.visual import make_grid, save_image_grid
+from ppgan_app.weights.reader import load_pretrained
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Trainer:
         self._skipped_in_a_row = 0
         ckpt.seed_everything(self.seed + self.rank)
         self.model = build_from_config(self.cfg["model"], MODELS)
+        load_pretrained(self.model)      # e.g. VGG19 of a perceptual loss, a distillation teacher
         self.model.setup_optimizers(self.cfg["lr_scheduler"], self.cfg["optimizer"])
         if self.world_size > 1:
             wrap_nets(self.model, self.cfg["find_unused_parameters"])
@@ -155,7 +157,7 @@ class Trainer:
             logger.warning("%s was saved after a forced stop in the middle of iteration %d: training "
                            "continues, but will not reproduce an uninterrupted run exactly",
                            source, self.iter + 1)
-        _warn_config_changes(state.get("config") or {}, self.cfg)
+        _warn_config_changes(state.get("config") or {}, self.model.checkpoint_config(self.cfg))
         if self.rank > 0:  # the checkpoint holds rank 0's generators: give each rank its own
             ckpt.seed_everything(self.seed + self.rank + 7919 * self.iter)
 

@@ -18,7 +18,7 @@ from typing import Any
 _LAZY = {
     "Engine": "ppgan_app.inference.engines",
     "DygraphEngine": "ppgan_app.inference.engines",
-    "build_engine": "ppgan_app.inference.engines",
+    "build_engine": "ppgan_app.inference.factory",
     "ENGINE_NAMES": "ppgan_app.inference.engines",
     "FastEngine": "ppgan_app.inference.paddle_inference",
     "export_fomm": "ppgan_app.inference.export",

@@ -29,7 +29,7 @@ from ppgan_app.metrics.base import Metric
 from ppgan_app.metrics.frechet import frechet_distance
 from ppgan_app.models.classifier import CHECKPOINT_KIND, FeatureClassifier, predict
 from ppgan_app.registries import METRICS
-from ppgan_app.utils.weights import load_checked, read_weights
+from ppgan_app.weights.reader import load_strict, read_weights
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def load_classifier(path: str | Path) -> Tuple[FeatureClassifier, Dict[str, Any]
         net = FeatureClassifier(**state["arch"])
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: bad classifier architecture entry ({err})") from None
-    load_checked(net, state.get("net"), f"classifier checkpoint {path}")
+    load_strict(net, state.get("net"), f"classifier checkpoint {path}", "its feature classifier")
     net.eval()
     return net, dict(state.get("meta") or {})
 

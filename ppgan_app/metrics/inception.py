@@ -23,7 +23,7 @@ from ppgan_app.metrics.base import Metric
 from ppgan_app.metrics.frechet import frechet_distance_of_samples
 from ppgan_app.models.inception import INPUT_SIZE, FIDInceptionV3
 from ppgan_app.registries import METRICS
-from ppgan_app.utils.weights import load_checked, read_weights
+from ppgan_app.weights.reader import load_strict, read_weights
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,6 @@ def load_inception(weights: str | Path = WEIGHTS_NAME, input_size: int = INPUT_S
             f"cached and could not be downloaded; fetch that file elsewhere and copy it to "
             f"{download.cached_path(WEIGHTS_NAME)} (or pass its path)") from err
     state = read_weights(path, "Inception weights")
-    if not isinstance(state, dict):
-        state = {}
     fc = state.get("fc.weight")
     n_class = int(np.shape(fc)[1]) if fc is not None and "fc.bias" in state else None
     net = FIDInceptionV3(n_class=n_class, input_size=input_size)
@@ -62,7 +60,8 @@ def load_inception(weights: str | Path = WEIGHTS_NAME, input_size: int = INPUT_S
     if extra:
         logger.info("Inception weights %s: ignoring %d keys outside the FID network (%s...)", path,
                     len(extra), extra[0])
-    load_checked(net, state, f"Inception weights {path}", ignore=extra)
+    load_strict(net, state, f"Inception weights file {path}", "the FID Inception network",
+                ignore=extra)
     net.eval()
     return net
 

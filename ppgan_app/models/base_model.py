@@ -1,7 +1,8 @@
 """The contract between a model and the training engine (PaddleGAN's, kept).
 
 A model owns its networks, losses and optimizer steps; the engine owns the loop, data,
-logging and checkpoints. Models never touch files.
+logging and checkpoints. Models never touch files: weights they start from are listed by
+``pretrained_weights()`` and loaded by the caller.
 
 Engine-facing attributes:
     nets:          name -> ``paddle.nn.Layer`` (checkpointed, e.g. ``{"netG": ..., "netD": ...}``)
@@ -13,10 +14,11 @@ Engine-facing attributes:
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import paddle
 
+from ppgan_app.models.pretrained import PretrainedWeights
 from ppgan_app.solver import build_lr_scheduler, build_optimizer
 
 
@@ -73,6 +75,16 @@ class BaseModel:
             if scheduler is not None:
                 self.lr_schedulers[opt_name] = scheduler
         return self.optimizers
+
+    def pretrained_weights(self) -> List[PretrainedWeights]:
+        """Networks to fill from published weight files before training (none by default);
+        the caller loads them (:func:`ppgan_app.weights.reader.load_pretrained`)."""
+        return []
+
+    def checkpoint_config(self, config: Mapping[str, Any]) -> Dict[str, Any]:
+        """The config a checkpoint of this model carries: ``config`` itself, plus whatever a
+        model must add so that readers rebuild its nets from the checkpoint alone."""
+        return dict(config)
 
     def get_current_losses(self) -> Dict[str, float]:
         return dict(self.losses)

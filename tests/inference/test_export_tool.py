@@ -14,8 +14,7 @@ from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator
 from ppgan_app.apps.fomm_training.export import export_checkpoint, is_export_dir  # noqa: E402
 from ppgan_app.errors import InputError  # noqa: E402
 from ppgan_app.inference.paddle_inference import FastEngine  # noqa: E402
-from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint  # noqa: E402
-from ppgan_app.models.firstorder.checkpoint import checkpoint_config  # noqa: E402
+from ppgan_app.weights.fomm import load_fomm  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 from kit_checkpoint import tiny_kit_checkpoint  # noqa: E402 - shared by tests/conftest.py
@@ -31,8 +30,7 @@ def exported(tmp_path_factory):
 def test_fast_engine_from_export_equals_dygraph(exported):
     ckpt, folder = exported
     assert is_export_dir(folder) and (folder / "config.yaml").is_file()
-    kp_detector, generator = build_fomm_networks(checkpoint_config(str(ckpt)))
-    load_fomm_checkpoint(str(ckpt), kp_detector, generator)
+    kp_detector, generator, *_ = load_fomm(str(ckpt))
     engine = FastEngine.from_export(folder, threads=1)
     rng = np.random.default_rng(0)
     source = rng.uniform(0, 1, (1, 3, 32, 32)).astype("float32")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ppgan_app.engine.data import build_loader
-from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint
+from ppgan_app.weights.fomm import load_fomm
 from ppgan_app.utils.config import load_config, resolve_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,8 +109,7 @@ def test_two_iterations_through_tools_main(tmp_path, vox):
     ckpt = run / "iter_0000002_checkpoint.pdparams"
     assert ckpt.is_file()
     saved = yaml.safe_load((run / "config.yaml").read_text())
-    kp_detector, generator = build_fomm_networks({"model": saved["model"]})
-    load_fomm_checkpoint(str(ckpt), kp_detector, generator)   # strict: raises on any mismatch
+    load_fomm(str(ckpt), saved)   # the run's config.yaml; strict: raises on any mismatch
 
 
 def test_missing_data_is_a_clear_user_error(tmp_path):

@@ -1,8 +1,8 @@
 """The real :class:`~ppgan_app.apps.expression_transfer.animator.Animator`: FOMM networks behind an inference engine.
 
-Builds the keypoint detector and generator from a config (default: the packaged vox config that
-matches ``image_size``/``mobile_net``), loads weights through ``resolve_weights`` and runs them
-with an engine from :mod:`ppgan_app.inference`. Keypoint normalisation is
+Loads the keypoint detector and generator with :func:`ppgan_app.weights.fomm.load_fomm` (the
+checkpoint's own config, or the packaged vox config that matches ``image_size``/``mobile_net``)
+and runs them with an engine from :mod:`ppgan_app.inference`. Keypoint normalisation is
 :func:`ppgan_app.models.firstorder.normalize_kp.normalize_kp`; nothing here is pipeline I/O.
 """
 from __future__ import annotations
@@ -20,21 +20,6 @@ from ppgan_app.apps.fomm_training.export import is_export_dir
 logger = logging.getLogger(__name__)
 
 ENGINE_CHOICES = ("auto", "dygraph", "fast")
-DEFAULT_IMAGE_SIZE = 256   # the official checkpoints' size, when nothing else says
-
-
-def default_model(image_size: int, mobile_net: bool) -> Dict[str, str]:
-    """Packaged config name and official weight name for a model choice."""
-    if mobile_net:
-        if image_size != 256:
-            raise InputError("--mobile_net exists for --image_size 256 only")
-        return {"config": "firstorder_vox_mobile_256", "weights": "vox-mobile"}
-    if image_size == 512:
-        return {"config": "firstorder_vox_512", "weights": "vox-cpk-512"}
-    if image_size == 256:
-        return {"config": "firstorder_vox_256", "weights": "vox-cpk"}
-    raise InputError(f"--image_size {image_size}: the official models are 256 and 512; "
-                     "pass --config and --weight_path for other sizes")
 
 
 class FommAnimator:
@@ -69,26 +54,6 @@ class FommAnimator:
         return to_numpy(self.engine.generator(source, kp_source, kp_norm))
 
 
-def _resolve(weight_path: Optional[str], default_name: str) -> Path:
-    from ppgan_app.utils.download import resolve_weights
-
-    return Path(resolve_weights(weight_path or default_name))
-
-
-def check_image_size(image_size: int, cfg: Any) -> None:
-    """Refuse, before any work, a frame side the networks of ``cfg`` cannot take.
-
-    Raises:
-        InputError: ``image_size`` is not a positive multiple of the architecture's rule.
-    """
-    from ppgan_app.models.firstorder import fomm_size_multiple
-
-    multiple = fomm_size_multiple(cfg)
-    if image_size < multiple or image_size % multiple:
-        raise InputError(f"--image_size {image_size}: this architecture takes multiples of "
-                         f"{multiple} (e.g. {max(multiple, image_size // multiple * multiple)})")
-
-
 def _pick_engine(engine: str, device: Optional[str]) -> str:
     import paddle
 
@@ -121,27 +86,6 @@ def _export_cache(weights: Path) -> Path:
     from ppgan_app.utils.download import cache_dir
 
     return cache_dir() / "inference"
-
-
-def _checkpoint_state(weights: Path) -> Any:
-    """The checkpoint file, loaded once (a read error names the file)."""
-    import paddle
-
-    from ppgan_app.errors import CheckpointError
-
-    try:
-        return paddle.load(str(weights))
-    except (OSError, ValueError, EOFError, RuntimeError) as err:
-        raise CheckpointError(f"cannot read weights {weights}: {err}; download them again") from None
-
-
-def _frame_size(cfg: Any, image_size: Optional[int]) -> int:
-    """``image_size`` if given, else the frame size the config trains on, else 256."""
-    from ppgan_app.models.firstorder.checkpoint import config_frame_size
-
-    if image_size is not None:
-        return image_size
-    return config_frame_size(cfg) or DEFAULT_IMAGE_SIZE
 
 
 def _exported_animator(folder: str, image_size: Optional[int], engine: str) -> FommAnimator:
@@ -185,10 +129,9 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         InputError: weights unavailable, checkpoint not fitting, bad engine/device/precision
             choice.
     """
-    from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
-                                             load_fomm_checkpoint, load_fomm_config)
-    from ppgan_app.models.firstorder.checkpoint import checkpoint_config
+    from ppgan_app.inference.factory import build_engine
     from ppgan_app.utils.device import set_device
+    from ppgan_app.weights.fomm import load_fomm
 
     if device is not None:
         set_device(device)
@@ -198,25 +141,9 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
                          f"the {name} engine: use --precision fp32 or --engine fast")
     if weight_path is not None and is_export_dir(weight_path):
         return _exported_animator(weight_path, image_size, name)
-    state = None
-    if weight_path is not None:
-        weights = _resolve(weight_path, "")
-        if config is None:
-            state = _checkpoint_state(weights)
-            config = checkpoint_config(state)
-    if config is None or weight_path is None:
-        choice = default_model(image_size or DEFAULT_IMAGE_SIZE, mobile_net)
-        config = config if config is not None else choice["config"]
-        weights = _resolve(weight_path, choice["weights"])
-    cfg = load_fomm_config(config)
-    fomm_model_config(cfg)  # a GAN or other config fails here, naming the problem
-    image_size = _frame_size(cfg, image_size)
-    check_image_size(image_size, cfg)
-    kp_detector, generator = build_fomm_networks(cfg)
-    load_fomm_checkpoint(state if state is not None else str(weights), kp_detector, generator)
-    from ppgan_app.inference.engines import build_engine
-
-    cache = _export_cache(weights) if name == "fast" else None
-    logger.info("FOMM weights %s, %d px, engine %s", weights, image_size, name)
-    return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg,
-                                     precision=precision), image_size)
+    loaded = load_fomm(weight_path, config, image_size, mobile_net)
+    cache = _export_cache(loaded.path) if name == "fast" else None
+    logger.info("FOMM weights %s, %d px, engine %s", loaded.path, loaded.image_size, name)
+    engine = build_engine(name, loaded.kp_detector, loaded.generator, cache_dir=cache,
+                          config=loaded.config, precision=precision)
+    return FommAnimator(engine, loaded.image_size)

@@ -68,15 +68,16 @@ class FommReconstructor:
         gives the same architecture with PaddleGAN's initialisation (seeded): the untrained model."""
         import paddle
 
-        from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint
+        from ppgan_app.models.firstorder import build_fomm_networks
         from ppgan_app.models.firstorder.checkpoint import checkpoint_config
         from ppgan_app.models.firstorder.model import reset_fomm_parameters
+        from ppgan_app.weights.fomm import load_fomm
 
-        config = checkpoint_config(checkpoint, required=True)
-        kp_detector, generator = build_fomm_networks(config, inference=False)
         if trained:
-            load_fomm_checkpoint(checkpoint, kp_detector, generator)
+            kp_detector, generator, *_ = load_fomm(checkpoint, inference=False, require_config=True)
         else:
+            kp_detector, generator = build_fomm_networks(checkpoint_config(checkpoint, required=True),
+                                                         inference=False)
             paddle.seed(seed)
             reset_fomm_parameters(kp_detector)
             reset_fomm_parameters(generator)

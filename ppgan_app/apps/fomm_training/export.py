@@ -39,24 +39,17 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path, config: Any = 
         config: architecture; ``None`` = the checkpoint's own.
         image_size: frame side; ``None`` = the config's training size, else 256.
     """
-    from ppgan_app.apps.expression_transfer.fomm_animator import (DEFAULT_IMAGE_SIZE, _checkpoint_state, _resolve,
-                                              check_image_size)
     from ppgan_app.inference.export import export_key, write_export
-    from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
-                                             load_fomm_checkpoint, load_fomm_config)
-    from ppgan_app.models.firstorder.checkpoint import checkpoint_config, config_frame_size
+    from ppgan_app.models.firstorder import fomm_model_config
+    from ppgan_app.weights.fomm import load_fomm
 
     output = Path(output)
     if output.exists() and not (overwrite and (is_export_dir(output) or not any(output.iterdir()))):
         raise InputError(f"--output {output} exists; choose a new folder (or --overwrite an export)")
     check_destination(output.parent / f"{output.name}.probe", what="output folder")
-    state = _checkpoint_state(_resolve(str(checkpoint), ""))
-    cfg = load_fomm_config(config if config is not None else checkpoint_config(state, required=True))
+    kp_detector, generator, cfg, size, _ = load_fomm(checkpoint, config, image_size,
+                                                     require_config=True)
     model = fomm_model_config(cfg)
-    size = image_size or config_frame_size(cfg) or DEFAULT_IMAGE_SIZE
-    check_image_size(size, cfg)
-    kp_detector, generator = build_fomm_networks(cfg)
-    load_fomm_checkpoint(state, kp_detector, generator)
     key = export_key(kp_detector, generator, (size, size), {"model": model})
     tmp = temp_path(output, "export")
     try:

@@ -1,4 +1,4 @@
-"""Load PaddleGAN's detector weights through the kit's one weight resolver, checked."""
+"""Load PaddleGAN's detector weights through the kit's one weight resolver and reader."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ppgan_app.errors import CheckpointError, WeightsUnavailableError
+from ppgan_app.weights.reader import load_strict, read_weights
 
 logger = logging.getLogger(__name__)
 
@@ -38,24 +39,10 @@ def load_net_weights(net, name_or_path: str, purpose: str) -> None:
         WeightsUnavailableError: see :func:`resolve_detector_file`.
         CheckpointError: unreadable file, or keys/shapes that do not match the network.
     """
-    import paddle
-
     path = resolve_detector_file(name_or_path, purpose)
-    try:
-        state = paddle.load(str(path))
-    except (OSError, ValueError, RuntimeError, EOFError) as err:
-        raise CheckpointError(f"{purpose}: cannot read weights {path} ({err}); delete the file "
-                              "so it is downloaded again") from None
-    expected = {k: list(v.shape) for k, v in net.state_dict().items()}
-    got = {k: list(np.shape(v)) for k, v in state.items()} if isinstance(state, dict) else {}
-    if got != expected:
-        missing = sorted(set(expected) - set(got))[:3]
-        wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])[:3]
-        raise CheckpointError(
-            f"{purpose}: {path} does not hold the expected network's weights "
-            f"(missing {missing or 'none'}, wrong shapes {wrong or 'none'}); "
-            "use PaddleGAN's published file")
-    net.set_state_dict(state)
+    hint = "use PaddleGAN's published file (delete a damaged one so it is downloaded again)"
+    state = read_weights(path, f"{purpose}: weights", hint=hint)
+    load_strict(net, state, f"{purpose}: weights file {path}", "the expected network", hint=hint)
     logger.info("%s: loaded %s", purpose, path)
 
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
 
 import cv2
 import numpy as np
 import paddle
 
-from ppgan_app.errors import CheckpointError, InputError, WeightsUnavailableError
+from ppgan_app.errors import InputError, WeightsUnavailableError
 from ppgan_app.faces.enhancement.gpen import GPEN
-from ppgan_app.models.firstorder.checkpoint import state_dict_mismatch
 from ppgan_app.utils import download
+from ppgan_app.weights.reader import load_strict, read_weights
 
 logger = logging.getLogger(__name__)
 
@@ -46,21 +46,6 @@ def feather_mask(size: int) -> np.ndarray:
     return mask
 
 
-def _load_state(path: Path) -> Mapping[str, Any]:
-    """The state dict stored at ``path``; CheckpointError when unreadable or not a dict."""
-    try:
-        state = paddle.load(str(path))
-    except Exception as err:  # paddle.load raises many types (pickle, OSError, ValueError...)
-        raise CheckpointError(
-            f"cannot read GPEN weights {path}: {type(err).__name__}: {err}; "
-            f"pass PaddleGAN's GPEN-512.pdparams") from err
-    if not isinstance(state, Mapping):
-        raise CheckpointError(
-            f"GPEN weights {path} hold a {type(state).__name__}, not a state dict; "
-            f"pass PaddleGAN's GPEN-512.pdparams")
-    return state
-
-
 def load_gpen_weights(net: GPEN, path: Path) -> None:
     """Load ``path`` into ``net`` strictly (nothing is loaded when a key does not fit);
     only the buffers in ``OPTIONAL_BUFFERS`` may be absent.
@@ -69,17 +54,10 @@ def load_gpen_weights(net: GPEN, path: Path) -> None:
         CheckpointError: unreadable file, or keys missing / unexpected / mis-shaped (the
             message gives the count and the first one).
     """
-    state = _load_state(path)
-    missing, unexpected, mis_shaped = state_dict_mismatch(net, state)
-    missing = [k for k in missing if not k.endswith(OPTIONAL_BUFFERS)]
-    problems = ([f"missing {k}" for k in missing] + [f"unexpected {k}" for k in unexpected]
-                + [f"mis-shaped {k}" for k in mis_shaped])
-    if problems:
-        raise CheckpointError(
-            f"GPEN weights {path} do not fit GPEN(size={net.size}): {len(problems)} "
-            f"mismatched key(s), first: {problems[0]}; pass PaddleGAN's GPEN-512.pdparams "
-            f"(or weights made for this architecture)")
-    net.set_state_dict({**net.state_dict(), **state})
+    hint = "pass PaddleGAN's GPEN-512.pdparams"
+    state = read_weights(path, "GPEN weights", hint=hint)
+    load_strict(net, state, f"GPEN weights file {path}", f"GPEN(size={net.size})",
+                hint=f"{hint} (or weights made for this architecture)", may_lack=OPTIONAL_BUFFERS)
     logger.info("loaded GPEN weights %s (%d tensors)", path, len(state))
 
 

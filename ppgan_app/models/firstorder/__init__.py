@@ -1,4 +1,6 @@
-"""First Order Motion Model: building networks from configs, checkpoints, keypoint maths.
+"""First Order Motion Model: building networks from configs, what checkpoints say, keypoint maths.
+
+Loading weights into them is :func:`ppgan_app.weights.fomm.load_fomm`.
 
 The networks live here too: ``blocks`` (hourglass, down/up blocks), ``keypoint_detector``,
 ``dense_motion``, ``generator`` (occlusion-aware), ``discriminator``, ``normalize_kp``; importing
@@ -9,9 +11,8 @@ from ppgan_app.models.firstorder.build import (DEFAULT_CONFIG, build_fomm_networ
                                                fomm_model_config, fomm_size_multiple,
                                                load_fomm_config,
                                                randomize_fomm_weights)
-from ppgan_app.models.firstorder.checkpoint import (CheckpointMismatchError,  # noqa: F401
-                                                    fomm_state_dicts, load_fomm_checkpoint,
-                                                    state_dict_mismatch)
+from ppgan_app.errors import CheckpointMismatchError  # noqa: F401
+from ppgan_app.models.firstorder.checkpoint import checkpoint_config, config_frame_size  # noqa: F401
 from ppgan_app.models.firstorder.losses import FirstOrderGenerator, Transform, VGG19  # noqa: F401
 from ppgan_app.models.firstorder.model import FirstOrderModel  # noqa: F401
 from ppgan_app.models.firstorder.mobile import FirstOrderModelMobile  # noqa: F401

@@ -15,6 +15,7 @@ import paddle.nn as nn
 
 from ppgan_app.errors import ConfigError
 from ppgan_app.models.firstorder.generator import OcclusionAwareGenerator
+from ppgan_app.models.pretrained import PretrainedWeights
 from ppgan_app.models.firstorder.blocks import (ImagePyramide, grid_sample, invert_2x2,
                                            make_coordinate_grid)
 from ppgan_app.models.firstorder.keypoint_detector import KPDetector
@@ -32,23 +33,21 @@ class VGG19(nn.Layer):
 
     Args:
         weights: a ``resolve_weights`` name or path (PaddleGAN's ``vgg19.pdparams``, a
-            ``paddle.vision`` VGG19 state dict), or None for random weights (tests only: the
-            perceptual loss is then meaningless; a warning is logged).
+            ``paddle.vision`` VGG19 state dict) that :meth:`pretrained` asks the caller to
+            load, or None for random weights (tests only: the perceptual loss is then
+            meaningless; a warning is logged).
 
     Forward: ``x [N, 3, H, W]`` in [0, 1] -> five feature maps.
     """
 
     def __init__(self, weights: Optional[str] = "vgg19") -> None:
         super().__init__()
-        vgg = paddle.vision.models.vgg19(pretrained=False)
+        self.weights = weights
         if weights is None:
             logger.warning("VGG19 for the perceptual loss is randomly initialised "
                            "(vgg_weights: null); use it for smoke tests only")
-        else:
-            from ppgan_app.utils.download import resolve_weights
-
-            vgg.set_state_dict(paddle.load(str(resolve_weights(weights))))
-        features = vgg.features
+        vgg = paddle.vision.models.vgg19(pretrained=False, num_classes=0, with_pool=False)
+        features = vgg.features     # no classifier: its 102M parameters are never used
         self.slices = nn.LayerList([
             nn.Sequential(*[features[i] for i in range(start, stop)]) for start, stop in _VGG_SLICES])
         self.register_buffer("mean", paddle.to_tensor([0.485, 0.456, 0.406]).reshape([1, 3, 1, 1]),
@@ -57,6 +56,28 @@ class VGG19(nn.Layer):
                              persistable=False)
         for param in self.parameters():
             param.stop_gradient = True
+
+    @staticmethod
+    def from_vision_keys(state: Mapping[str, Any]) -> Dict[str, Any]:
+        """A ``paddle.vision`` VGG19 state dict (``features.<i>.<param>``) in this layer's keys
+        (``slices.<s>.<j>.<param>``); layers past relu5_1 and the classifier are left out."""
+        out = {}
+        for key, value in state.items():
+            parts = key.split(".", 2)
+            if len(parts) != 3 or parts[0] != "features" or not parts[1].isdigit():
+                continue
+            index = int(parts[1])
+            for slice_id, (start, stop) in enumerate(_VGG_SLICES):
+                if start <= index < stop:
+                    out[f"slices.{slice_id}.{index - start}.{parts[2]}"] = value
+        return out
+
+    def pretrained(self) -> List[PretrainedWeights]:
+        """The weights this VGG19 starts from (none when ``weights`` is None)."""
+        if self.weights is None:
+            return []
+        return [PretrainedWeights(self, self.weights, "VGG19 weights (perceptual loss)",
+                                  convert=self.from_vision_keys)]
 
     def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
         out = (x - self.mean) / self.std

@@ -36,13 +36,15 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import paddle
 
 from ppgan_app.errors import ConfigError
+from ppgan_app.models.firstorder.checkpoint import NETS_GENERATOR, stage_generator
 from ppgan_app.models.firstorder.model import FirstOrderModel
 from ppgan_app.models.firstorder.blocks import ImagePyramide
+from ppgan_app.models.pretrained import PretrainedWeights
 from ppgan_app.registries import MODELS
 
 logger = logging.getLogger(__name__)
@@ -52,28 +54,6 @@ DISTILLATION_WEIGHTS = ("distillation", "distillation_keypoints")   # loss_weigh
 _TRAINED = {"kp_detector": ("kp_detector",), "generator": ("generator",),
             "both": ("kp_detector", "generator")}
 _OPTIMIZER_OF = {"kp_detector": "optimizer_KP", "generator": "optimizer_Gen"}
-
-
-def _load_state(weights: str) -> Mapping[str, Any]:
-    """``{"kp_detector": sd, "generator": sd}`` of a checkpoint path or known weight name."""
-    from ppgan_app.models.firstorder.checkpoint import fomm_state_dicts
-    from ppgan_app.utils.download import resolve_weights
-
-    return fomm_state_dicts(str(resolve_weights(weights)))
-
-
-def stage_generator(model: Mapping[str, Any]) -> Dict[str, Any]:
-    """The generator entry a stage actually trains (its checkpoint's architecture): in mode
-    ``kp_detector`` the student keypoint detector with the teacher's generator, in mode
-    ``generator`` the teacher's keypoint detector with the student generator, in ``both``
-    the student's own."""
-    student = copy.deepcopy(dict(model["generator"]))
-    mode = model.get("mode", "kp_detector")
-    if mode == "kp_detector":     # the teacher's generator renders the student's keypoints
-        student["generator_cfg"] = copy.deepcopy(model["generator_ori"]["generator_cfg"])
-    elif mode == "generator":     # the student generator renders the teacher's keypoints
-        student["kp_detector_cfg"] = copy.deepcopy(model["generator_ori"]["kp_detector_cfg"])
-    return student
 
 
 @MODELS.register()
@@ -86,7 +66,8 @@ class FirstOrderModelMobile(FirstOrderModel):
             ``generator_cfg``).
         generator: the student's entry.
         mode: ``kp_detector``, ``generator`` or ``both`` (see the module docstring).
-        teacher_weights: the teacher checkpoint (path or known name, e.g. ``vox-cpk``).
+        teacher_weights: the teacher checkpoint (path or known name, e.g. ``vox-cpk``),
+            loaded by the caller (:meth:`pretrained_weights`).
         kp_weight_path, gen_weight_path: ``both`` only: the stage checkpoints holding the
             student keypoint detector and generator.
     """
@@ -106,6 +87,7 @@ class FirstOrderModelMobile(FirstOrderModel):
             train_params = copy.deepcopy(dict(train_params))
             train_params["loss_weights"].update(equivariance_value=0, equivariance_jacobian=0)
         super().__init__(common_params, train_params, student, discriminator, init_weights)
+        self.nets_generator = student
         self.mode = mode
         self.trained = _TRAINED[mode]
         self.distill_weights = _distillation_weights(train_params["loss_weights"])
@@ -113,37 +95,52 @@ class FirstOrderModelMobile(FirstOrderModel):
                                                                         self.distill_weights))
         self.distill_pyramid = ImagePyramide(list(train_params["scales"]),
                                              int(common_params["num_channels"]))
-        self._build_teacher(common_params, generator_ori, teacher_weights)
-        self._start_students(mode, kp_weight_path, gen_weight_path)
+        self.teacher_weights = teacher_weights
+        self.stage_weights = {"kp_detector": kp_weight_path, "generator": gen_weight_path}
+        self._build_teacher(common_params, generator_ori)
+        self._freeze_students(mode)
 
-    def _build_teacher(self, common_params: Mapping[str, Any], generator_ori: Mapping[str, Any],
-                       teacher_weights: str) -> None:
+    def _build_teacher(self, common_params: Mapping[str, Any], generator_ori: Mapping[str, Any]
+                       ) -> None:
+        """The frozen teacher networks (their weights: :meth:`pretrained_weights`)."""
         from ppgan_app.models.firstorder.build import build_fomm_networks
 
         config = {"model": {"common_params": dict(common_params), "generator": dict(generator_ori)}}
         self.teacher_kp, self.teacher_gen = build_fomm_networks(config, inference=False)
-        state = _load_state(teacher_weights)
-        self.teacher_kp.set_state_dict(state["kp_detector"])
-        self.teacher_gen.set_state_dict(state["generator"])
         for net in (self.teacher_kp, self.teacher_gen):
             self.set_requires_grad(net, False)
-        self._teacher_state = state
-        logger.info("distilling from teacher %s (mode %s)", teacher_weights, self.mode)
+        logger.info("distilling from teacher %s (mode %s)", self.teacher_weights, self.mode)
 
-    def _start_students(self, mode: str, kp_weight_path: Optional[str],
-                        gen_weight_path: Optional[str]) -> None:
-        """Copy the frozen half from the teacher, or load both students for ``both``."""
+    def _freeze_students(self, mode: str) -> None:
+        """Freeze the half a stage does not train (it starts as the teacher's)."""
         if mode == "both":
-            for net, path in (("kp_detector", kp_weight_path), ("generator", gen_weight_path)):
-                if path:
-                    self.nets[net].set_state_dict(_load_state(path)[net])
-                else:
+            for net, path in self.stage_weights.items():
+                if not path:
                     logger.info("mode both: no stage checkpoint for the student %s, it starts "
                                 "afresh", net)
             return
         frozen = "generator" if mode == "kp_detector" else "kp_detector"
-        self.nets[frozen].set_state_dict(self._teacher_state[frozen])
         self.set_requires_grad(self.nets[frozen], False)
+
+    def pretrained_weights(self) -> List[PretrainedWeights]:
+        """The teacher's two nets; the frozen half of a ``kp_detector`` or ``generator`` stage
+        from the teacher too; in ``both``, each student from its stage checkpoint (when
+        given); plus VGG19's (see :class:`FirstOrderModel`)."""
+        teacher = "the distillation teacher (model.teacher_weights)"
+        wanted = [PretrainedWeights(self.teacher_kp, self.teacher_weights, teacher, "kp_detector"),
+                  PretrainedWeights(self.teacher_gen, self.teacher_weights, teacher, "generator")]
+        if self.mode == "both":
+            wanted += [PretrainedWeights(self.nets[net], path, f"the {net} stage checkpoint", net)
+                       for net, path in self.stage_weights.items() if path]
+        else:
+            frozen = "generator" if self.mode == "kp_detector" else "kp_detector"
+            wanted.append(PretrainedWeights(self.nets[frozen], self.teacher_weights, teacher, frozen))
+        return wanted + super().pretrained_weights()
+
+    def checkpoint_config(self, config: Mapping[str, Any]) -> Dict[str, Any]:
+        """``config`` plus ``nets_generator``: the architecture of the nets this stage
+        checkpoints (see :func:`~ppgan_app.models.firstorder.checkpoint.checkpoint_config`)."""
+        return {**super().checkpoint_config(config), NETS_GENERATOR: copy.deepcopy(self.nets_generator)}
 
     def setup_optimizers(self, lr_cfg: Optional[Mapping[str, Any]],
                          optimizer_cfg: Mapping[str, Any]) -> Dict[str, Any]:

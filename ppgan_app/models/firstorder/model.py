@@ -2,7 +2,7 @@
 
 Nets (checkpointed by the engine): ``kp_detector``, ``generator``, ``discriminator``: the
 same names as PaddleGAN's published checkpoints, so a kit checkpoint feeds
-``load_fomm_checkpoint`` / the predictor directly. Optimizers ``optimizer_KP``,
+``ppgan_app.weights.fomm.load_fomm`` / the predictor directly. Optimizers ``optimizer_KP``,
 ``optimizer_Gen``, ``optimizer_Dis`` (Adam by default), each with a MultiStepDecay
 (gamma 0.1) at PaddleGAN's ``lr_scheduler.epoch_milestones`` (stepped per iteration).
 """
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import paddle
 import paddle.nn as nn
 
 from ppgan_app.models.base_model import BaseModel
+from ppgan_app.models.pretrained import PretrainedWeights
 from ppgan_app.registries import DISCRIMINATORS, GENERATORS, MODELS
 from ppgan_app.solver import build_optimizer
 from ppgan_app.utils.registry import build_from_config
@@ -100,6 +101,11 @@ class FirstOrderModel(BaseModel):
                 self.lr_schedulers[opt_name] = learning_rate
             self.optimizers[opt_name] = build_optimizer(optimizer_cfg, params, learning_rate)
         return self.optimizers
+
+    def pretrained_weights(self) -> List[PretrainedWeights]:
+        """The perceptual loss's VGG19 weights (when it uses VGG19 features)."""
+        vgg = getattr(self.gen_full, "vgg", None)
+        return vgg.pretrained() if vgg is not None else []
 
     def setup_input(self, batch: Mapping[str, Any]) -> None:
         self.input = dict(batch)

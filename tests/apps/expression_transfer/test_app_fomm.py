@@ -5,8 +5,9 @@ import pytest
 from ppgan_app.apps import FirstOrderPredictor
 from ppgan_app.errors import InputError
 from ppgan_app.apps.expression_transfer.predictor import render_chunk, to_chw_float
-from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator, default_model
+from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator
 from ppgan_app.media.video import VideoReader
+from ppgan_app.weights.fomm import default_model
 
 from app_helpers import ffprobe
 

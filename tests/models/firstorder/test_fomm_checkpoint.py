@@ -8,8 +8,9 @@ import numpy as np
 import paddle
 import pytest
 
-from ppgan_app.models.firstorder import (CheckpointMismatchError, build_fomm_networks,
-                                         load_fomm_checkpoint)
+from ppgan_app.errors import CheckpointMismatchError
+from ppgan_app.models.firstorder import build_fomm_networks
+from ppgan_app.weights.fomm import load_fomm_checkpoint
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fomm"
 
@@ -51,7 +52,7 @@ def test_mismatch_lists_missing_unexpected_and_misshaped_keys(tiny_nets, tiny_we
         load_fomm_checkpoint({"kp_detector": kp_state, "generator": gen_state},
                              kp_detector, generator)
     message = str(info.value)
-    assert "\n" not in message and "3 mismatched key(s), first kp_detector: missing kp.weight" in message
+    assert "\n" not in message and "3 mismatched key(s), first: kp_detector: missing kp.weight" in message
     assert info.value.details == [
         "kp_detector: missing kp.weight", "kp_detector: unexpected extra.weight",
         "generator: mis-shaped final.weight: checkpoint [3, 1, 7, 7] vs network [3, 8, 7, 7]"]

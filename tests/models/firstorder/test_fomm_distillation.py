@@ -1,5 +1,7 @@
 """FirstOrderModelMobile: PaddleGAN's distillation stages; only the students change."""
 import copy
+import json
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -8,17 +10,12 @@ import pytest
 from ppgan_app.errors import ConfigError
 from ppgan_app.registries import MODELS
 from ppgan_app.utils.registry import build_from_config
+from ppgan_app.weights.reader import load_pretrained
 
 from test_fomm_training import LR, SIZE, TINY_MODEL
 
-STUDENT = {"name": "FirstOrderGenerator", "perceptual_features": "pixels",
-           "kp_detector_cfg": {"temperature": 0.1, "block_expansion": 4, "max_features": 8,
-                               "scale_factor": 0.25, "num_blocks": 3, "mobile_net": True},
-           "generator_cfg": {"block_expansion": 4, "max_features": 8, "num_down_blocks": 2,
-                             "num_bottleneck_blocks": 1, "estimate_occlusion_map": True,
-                             "mobile_net": True,
-                             "dense_motion_params": {"block_expansion": 4, "max_features": 8,
-                                                     "num_blocks": 3, "scale_factor": 0.25}}}
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fomm"
+STUDENT = json.loads((FIXTURES / "tiny_student.json").read_text())   # mobile nets, narrower
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +37,9 @@ def mobile(teacher_path, mode, **extra):
     cfg["train_params"]["loss_weights"].update(generator_gan=0, distillation=1,
                                                distillation_keypoints=1)
     cfg["train_params"]["loss_weights"].update(weights)
-    return build_from_config(cfg, MODELS)
+    model = build_from_config(cfg, MODELS)
+    load_pretrained(model)        # the teacher (and stage checkpoints): the caller loads them
+    return model
 
 
 def snapshot(model):
@@ -114,8 +113,7 @@ def test_both_stage_starts_from_the_stage_checkpoints(teacher, tmp_path):
 
 def test_stage_checkpoints_describe_the_nets_they_hold(teacher, tmp_path):
     from ppgan_app.engine.checkpoint import training_state
-    from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint
-    from ppgan_app.models.firstorder.checkpoint import checkpoint_config
+    from ppgan_app.weights.fomm import load_fomm
     path, _ = teacher
     for mode in ("kp_detector", "generator"):
         model = mobile(path, mode)
@@ -124,8 +122,7 @@ def test_stage_checkpoints_describe_the_nets_they_hold(teacher, tmp_path):
                          "name": "FirstOrderModelMobile", "mode": mode,
                          "generator_ori": TINY_MODEL["generator"], "generator": STUDENT}}
         state = training_state(model, 0, cfg)
-        kp_detector, generator = build_fomm_networks(checkpoint_config(state))
-        load_fomm_checkpoint(state, kp_detector, generator)      # strict: shapes must fit
+        load_fomm(state, require_config=True)      # its own config; strict: shapes must fit
 
 
 def test_distillation_losses_pull_the_student_towards_the_teacher(teacher):
@@ -176,3 +173,28 @@ def test_keypoint_only_stage_keeps_equivariance_and_trains_only_the_student(teac
                                  "equivariance_jacobian"}
     assert all(np.isfinite(v) and v > 0 for v in model.losses.values()), model.losses
     assert mobile(path, "generator", loss_weights={"perceptual": [0] * 5, "distillation": 0}).render
+
+
+def test_the_trainer_loads_the_teacher_the_model_asks_for(teacher, tmp_path):
+    """The model reads no file: the trainer fills the teacher and the frozen half right after
+    building it, and a teacher that does not fit fails there, naming the first key."""
+    import yaml
+
+    from ppgan_app.engine.trainer import Trainer
+    from ppgan_app.errors import CheckpointMismatchError
+    from ppgan_app.utils.config import resolve_config
+
+    path, states = teacher
+    raw = yaml.safe_load((FIXTURES / "tiny_train.yaml").read_text())
+    raw["model"] = {k: copy.deepcopy(v) for k, v in TINY_MODEL.items() if k != "generator"}
+    raw["model"].update(name="FirstOrderModelMobile", mode="kp_detector", teacher_weights=str(path),
+                        generator_ori=copy.deepcopy(TINY_MODEL["generator"]),
+                        generator=copy.deepcopy(STUDENT))
+    cfg = resolve_config(raw, [f"output_dir={tmp_path / 'out'}"])
+    model = Trainer(cfg, name="t", train_data=False).model
+    for net in (model.teacher_gen, model.nets["generator"]):
+        for key, value in states["generator"].items():
+            np.testing.assert_array_equal(net.state_dict()[key].numpy(), value)
+    cfg["model"]["generator_ori"]["kp_detector_cfg"]["num_blocks"] = 2      # not the teacher's
+    with pytest.raises(CheckpointMismatchError, match="distillation teacher .* does not fit"):
+        Trainer(cfg, name="t", train_data=False)

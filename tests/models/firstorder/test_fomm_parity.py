@@ -8,7 +8,8 @@ import numpy as np
 import paddle
 import pytest
 
-from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint
+from ppgan_app.models.firstorder import build_fomm_networks
+from ppgan_app.weights.fomm import load_fomm_checkpoint
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fomm"
 TOL = 1e-4

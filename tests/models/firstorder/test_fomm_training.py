@@ -7,7 +7,7 @@ import numpy as np
 import paddle
 import pytest
 
-from ppgan_app.models.firstorder import build_fomm_networks, load_fomm_checkpoint
+from ppgan_app.weights.fomm import load_fomm
 from ppgan_app.registries import MODELS
 from ppgan_app.utils.registry import build_from_config
 
@@ -79,8 +79,7 @@ def test_reconstruction_eval(trained):
 def test_kit_checkpoint_feeds_the_inference_networks(trained):
     model, _ = trained
     nets_state = {name: net.state_dict() for name, net in model.nets.items()}
-    kp_detector, generator = build_fomm_networks({"model": TINY_MODEL})
-    load_fomm_checkpoint({"nets": nets_state}, kp_detector, generator)
+    load_fomm({"nets": nets_state}, {"model": TINY_MODEL})   # strict: raises on any mismatch
 
 
 def test_offline_pixel_perceptual_loss_trains_every_net():

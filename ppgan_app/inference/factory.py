@@ -1,0 +1,53 @@
+"""The engine factory: :func:`build_engine` picks the dygraph or the fast engine by name.
+
+It sits above both engines (``engines`` holds the interface and the dygraph engine,
+``paddle_inference`` the fast one), so neither has to import the other's module back.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import paddle
+
+from ppgan_app.inference.engines import (ENGINE_NAMES, PRECISIONS, DygraphEngine, Engine,
+                                         default_cpu_threads)
+
+
+def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
+                 cache_dir: str | Path | None = None, threads: int | None = None,
+                 config: Mapping | None = None, precision: str = "fp32") -> Engine:
+    """Build the engine called ``name`` for the given networks.
+
+    Args:
+        name: ``"dygraph"`` or ``"fast"`` (Paddle Inference + oneDNN, CPU only).
+        kp_detector: keypoint detector layer, weights loaded.
+        generator: generator layer, weights loaded.
+        cache_dir: where the fast engine keeps its exported graphs (e.g. next to the weights);
+            required for ``"fast"``.
+        threads: CPU math threads. ``"fast"``: per predictor, default all available cores.
+            ``"dygraph"``: sets Paddle's process-wide thread count (``None`` leaves Paddle's
+            default, one thread on CPU), so pass it from an entry point.
+        config: the model configuration; part of the export cache key.
+        precision: ``"fp32"``, or ``"bf16"`` for the fast engine (oneDNN bfloat16; changes outputs,
+            check the quality first).
+
+    Returns:
+        An :class:`Engine`.
+    """
+    if name not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if name == "dygraph":
+        if precision != "fp32":
+            raise ValueError("the dygraph engine runs fp32 only")
+        if threads is not None:
+            paddle.base.core.set_num_threads(int(threads))
+        return DygraphEngine(kp_detector, generator)
+    if cache_dir is None:
+        raise ValueError("the fast engine needs a cache_dir for its exported graphs")
+    from ppgan_app.inference.paddle_inference import FastEngine  # Paddle Inference: loaded on demand
+
+    return FastEngine(kp_detector, generator, cache_dir=cache_dir,
+                      threads=threads or default_cpu_threads(), config=config, precision=precision)
