@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import abc
 import logging
-import os
 from pathlib import Path
 from typing import Mapping, Union
 
 import numpy as np
 import paddle
 
+from ppgan_app.utils.process import ENGINES, PRECISIONS, cpu_threads
+
 LOG = logging.getLogger(__name__)
 
 ArrayLike = Union[np.ndarray, paddle.Tensor]
 KeypointDict = Mapping[str, ArrayLike]
 
-ENGINE_NAMES = ("dygraph", "fast")
-PRECISIONS = ("fp32", "bf16")     # bf16: the fast engine's oneDNN bfloat16 kernels (opt-in)
+ENGINE_NAMES = tuple(e for e in ENGINES if e != "auto")  # the engines themselves
 
 
 class Engine(abc.ABC):
@@ -139,9 +139,9 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
         generator: generator layer, weights loaded.
         cache_dir: where the fast engine keeps its exported graphs (e.g. next to the weights);
             required for ``"fast"``.
-        threads: CPU math threads. ``"fast"``: per predictor, default all available cores.
-            ``"dygraph"``: sets Paddle's process-wide thread count (``None`` leaves Paddle's
-            default, one thread on CPU), so pass it from an entry point.
+        threads: the fast engine's CPU math threads (per predictor; default
+            :func:`~ppgan_app.utils.process.cpu_threads`). The dygraph engine runs on the
+            process's threads, set by the entry point (:mod:`ppgan_app.utils.process`).
         config: the model configuration; part of the export cache key.
         precision: ``"fp32"``, or ``"bf16"`` for the fast engine (oneDNN bfloat16; changes outputs,
             check the quality first).
@@ -156,8 +156,6 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
     if name == "dygraph":
         if precision != "fp32":
             raise ValueError("the dygraph engine runs fp32 only")
-        if threads is not None:
-            paddle.base.core.set_num_threads(int(threads))
         return DygraphEngine(kp_detector, generator)
     if cache_dir is None:
         raise ValueError("the fast engine needs a cache_dir for its exported graphs")
@@ -167,9 +165,4 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
                       threads=threads or default_cpu_threads(), config=config, precision=precision)
 
 
-def default_cpu_threads() -> int:
-    """CPU cores available to this process (the fast engine's default thread count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:               # not on Linux
-        return max(1, os.cpu_count() or 1)
+default_cpu_threads = cpu_threads  # the fast engine's default thread count (one policy)
