@@ -58,8 +58,8 @@ class EvaluateOptions(Options):
                        metavar="N")
     json: Optional[str] = option(None, "also write the table as JSON here", metavar="FILE",
                                  kind=str)
-    threads: Optional[int] = option(1, "CPU threads", check=in_range(1, MAX_THREADS),
-                                    metavar="N", kind=int)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
     overlay: Optional[str] = option(None, "also draw the first checkpoint's keypoints on "
                                     "source / driving / prediction of the first video",
                                     metavar="PNG", kind=str)

@@ -43,8 +43,8 @@ class SamplingOptions(Options):
     truncation: Optional[float] = option(
         None, "redraw noise entries beyond +-T (e.g. 1.0): fewer odd samples, less variety",
         check=_positive, metavar="T", kind=float)
-    threads: Optional[int] = option(1, "CPU threads", check=in_range(1, MAX_THREADS),
-                                    metavar="N", kind=int)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,8 @@ class ClassifierOptions(Options):
     epochs: int = option(2, "passes over the 60,000 images", check=in_range(1, 1000),
                          metavar="N")
     seed: int = option(0, "seed", check=in_range(0, MAX_SEED), metavar="N")
-    threads: Optional[int] = option(1, "CPU threads", check=in_range(1, MAX_THREADS),
-                                    metavar="N", kind=int)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -114,8 +114,8 @@ class QualityOptions(Options):
         "(the flag alone: inception-v3-fid)", metavar="WEIGHTS", kind=str)
     json: Optional[str] = option(None, "also write the figures to this JSON file",
                                  metavar="FILE", kind=str)
-    threads: Optional[int] = option(1, "CPU threads", check=in_range(1, MAX_THREADS),
-                                    metavar="N", kind=int)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
 
 
 def quality_parser():
