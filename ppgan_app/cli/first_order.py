@@ -49,13 +49,9 @@ class ConsoleFlags(Options):
 _CLI_ONLY = tuple(f.name for cls in (DemoInputs, ConsoleFlags) for f in dataclasses.fields(cls))
 
 
-@dataclass(frozen=True)
-class DemoRun:
-    """A parsed demo command line: inputs, and the predictor options (checked)."""
-
-    inputs: DemoInputs
-    options: Any  # TransferOptions
-    explicit: Dict[str, Any]  # the predictor options given on the command line
+class PredictorRun:
+    """A parsed command line around predictor options (``self.options``): the process policy
+    reads their threads and device."""
 
     @property
     def threads(self) -> Optional[int]:
@@ -64,6 +60,14 @@ class DemoRun:
     @property
     def device(self) -> Optional[str]:
         return self.options.device
+
+
+@dataclass(frozen=True)
+class DemoRun(PredictorRun):
+    """A parsed demo command line: inputs, and the predictor options (checked)."""
+
+    inputs: DemoInputs
+    options: Any  # TransferOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +116,7 @@ def parse(argv: Optional[List[str]]) -> DemoRun:
             and "filename" in kwargs:
         raise InputError("--filename names one result; with several portraits each result is "
                          "named after its portrait (<output>/<name>.mp4): drop --filename")
-    return DemoRun(inputs, TransferOptions.from_kwargs(**kwargs), kwargs)
+    return DemoRun(inputs, TransferOptions.from_kwargs(**kwargs))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from ppgan_app.apps.web.server import MAX_UPLOAD_MB
+from ppgan_app.cli.first_order import PredictorRun
 from ppgan_app.utils.options import Options, in_range, option
 
 logger = logging.getLogger("ppgan_app.web")
@@ -46,19 +47,11 @@ class ServerOptions(Options):
 
 
 @dataclass(frozen=True)
-class WebRun:
+class WebRun(PredictorRun):
     """A parsed web command line: server options and the page's default predictor options."""
 
     server: ServerOptions
     options: Any  # TransferOptions
-
-    @property
-    def threads(self) -> Optional[int]:
-        return self.options.threads
-
-    @property
-    def device(self) -> Optional[str]:
-        return self.options.device
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,6 @@
 """Bad values at every command line's edge: one line, exit 2, before any work or folder."""
+import dataclasses
+
 import pytest
 
 from ppgan_app.cli import evaluate_fomm, export_model, generate, motion_dataset, quality, train
@@ -76,9 +78,16 @@ def test_old_and_paddlegan_spellings_reach_the_same_option():
     kit = options_from(export_model.ExportOptions, parser.parse_args(
         ["--checkpoint", "c", "--output", "o", "--config", "y.yaml", "--image-size", "64"]))
     paddlegan = options_from(export_model.ExportOptions, parser.parse_args(
-        ["--load", "c", "--output_dir", "o", "-c", "y.yaml", "--image_size", "64"]))
-    assert kit == paddlegan
+        ["--load", "c", "--output_dir", "o", "-c", "y.yaml", "-s", "1,3,64,64;1,10,2;1,10,2,2"]))
+    assert kit == dataclasses.replace(paddlegan, inputs_size=None)
     assert kit.load == "c" and kit.output_dir == "o" and kit.config_file == "y.yaml"
+
+
+def test_paddlegan_inputs_size_contradicting_image_size_is_refused(tmp_path, capsys):
+    argv = ["--load", "c", "--output_dir", str(tmp_path / "e"), "-s", "1,3,64,64",
+            "--image_size", "128"]
+    assert export_model.main(argv) == 2
+    assert "gives 64 px frames but --image_size says 128" in _one_error_line(capsys)
 
 
 def test_train_total_iters_beyond_the_schema_is_refused_at_load(tmp_path, capsys):
