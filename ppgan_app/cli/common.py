@@ -85,7 +85,10 @@ def run_main(parse: Callable[[list], T], body: Callable[[T], int],
         console: log plain messages (``--verbose``/``--quiet`` levels) instead of the
             timestamped format of the tools.
     """
+    from ppgan_app.utils.process import prepare_process
+
     args = sys.argv[1:] if argv is None else list(argv)
+    prepare_process()  # before a check (--device) may import Paddle and load its MKL
     try:
         options = parse(args)
     except KitError as err:

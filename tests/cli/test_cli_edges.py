@@ -102,3 +102,25 @@ def test_no_internal_warning_reaches_users(capsys, caplog):
         assert train.main(["-c", CONFIG, "--dry-run", "-o", "total_iters=3"]) == 0
     captured = capsys.readouterr()
     assert "apply_cpu_env" not in captured.err + captured.out + caplog.text
+
+
+def test_a_bad_value_after_a_device_check_is_still_one_line(tmp_path):
+    """--device imports Paddle while the flags are checked: its warnings stay hidden and MKL's
+    variables are set first (a fresh process, as a user starts it)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "MKL_DEBUG_CPU_TYPE"}
+    env["PYTHONPATH"] = str(repo)
+    code = ("import os, sys; from ppgan_app.cli.first_order import main; "
+            "code = main(['--device', 'cpu', '--batch_size', '0']); "
+            "from ppgan_app.utils.cpu_env import recommended_cpu_env; "
+            "assert all(os.environ.get(k) == v for k, v in recommended_cpu_env().items()); "
+            "sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == ["error: --batch_size must be >= 1, got 0"]
