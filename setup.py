@@ -24,8 +24,17 @@ setup(
     extras_require={"dlib": ["dlib-bin>=19.24"], "yunet": ["yuface>=2023.5"], "test": ["pytest>=7", "nbformat>=5.9", "nbclient>=0.8",
                                                        "ipykernel>=6.25", "ipywidgets>=8.0",
                                                        "selenium>=4.10"]},
-    entry_points={"console_scripts": ["ppgan-train=ppgan_app.cli.train:main",
-                                      "ppgan-first-order=ppgan_app.cli.first_order:main",
-                                      "ppgan-app=ppgan_app.cli.web:main",
-                                      "ppgan-motion-dataset=ppgan_app.cli.motion_dataset:main"]},
+    # One console script per front end in tools/ and applications/tools/ (each is a thin
+    # main(argv=None)); tools/face_crop_convention.py is a developer tool and is not installed.
+    entry_points={"console_scripts": [
+        "ppgan-train=ppgan_app.cli.train:main",                      # tools/main.py
+        "ppgan-generate=ppgan_app.cli.generate:main",                # tools/generate.py
+        "ppgan-gan-quality=ppgan_app.cli.quality:quality_main",      # tools/gan_quality.py
+        "ppgan-train-classifier=ppgan_app.cli.quality:train_classifier_main",
+        "ppgan-evaluate-fomm=ppgan_app.cli.evaluate_fomm:main",      # tools/evaluate_fomm.py
+        "ppgan-export-model=ppgan_app.cli.export_model:main",        # tools/export_model.py
+        "ppgan-motion-dataset=ppgan_app.cli.motion_dataset:main",    # tools/make_motion_dataset.py
+        "ppgan-first-order=ppgan_app.cli.first_order:main",          # first-order-demo.py
+        "ppgan-app=ppgan_app.cli.web:main",                          # web-demo.py
+    ]},
 )

@@ -10,18 +10,18 @@ person / source out), with the mapping now in ``ppgan_app/faces/crop_convention.
 source; then the fitted mappings on LFW faces never used in fitting. ``--write`` puts the
 mappings fitted here into that file (other detectors are kept).
 """
-from __future__ import annotations
 
-import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from ppgan_app.cli.common import parse_and_run
+from ppgan_app.cli.common import run_main
 from ppgan_app.errors import InputError
+from ppgan_app.utils.options import Options, option
 
 
 def _reference(blazeface_dir: Optional[str]):
@@ -150,7 +150,22 @@ def _detector_names(value: str) -> List[str]:
     return names
 
 
-def _main(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class ConventionOptions(Options):
+    """``tools/face_crop_convention.py`` options (a developer tool: not installed)."""
+
+    blazeface_dir: Optional[str] = option(None, "folder with blazeface.pdparams and anchors.npy "
+                                          "(default: the weight cache)", metavar="DIR",
+                                          kind=str)
+    detectors: str = option("yunet,dlib", "detectors to measure and fit, comma-separated: "
+                            "yunet, dlib, sfd (sfd needs s3fd_paddle.pdparams in the weight "
+                            "cache and takes about 6 s per image)",
+                            check=lambda v: _detector_names(v) and None, metavar="NAMES")
+    write: bool = option(False, "write the fitted mappings of these detectors to "
+                         "ppgan_app/faces/crop_convention.json (others are kept)")
+
+
+def _main(args: ConventionOptions) -> int:
     from ppgan_app.faces import calibration
     from ppgan_app.faces.convention import MAPPINGS_FILE, load_mappings
     from ppgan_app.faces.detectors import build_raw_detector
@@ -194,17 +209,19 @@ def _print_held_out(reports, fits) -> None:
               f"{report.crop_ious().mean():.3f} | {' | '.join(cells)} |")
 
 
+def build_parser():
+    """The parser, one flag per :class:`ConventionOptions` field."""
+    from ppgan_app.cli.options import build_parser as from_options
+
+    return from_options(ConventionOptions, "face_crop_convention", __doc__.splitlines()[0])
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blazeface_dir", help="folder with blazeface.pdparams and anchors.npy")
-    parser.add_argument("--detectors", default="yunet,dlib",
-                        help="detectors to measure and fit, comma-separated: yunet, dlib, sfd "
-                             "(sfd needs s3fd_paddle.pdparams in the weight cache and takes "
-                             "about 6 s per image)")
-    parser.add_argument("--write", action="store_true",
-                        help="write the fitted mappings of these detectors to "
-                             "ppgan_app/faces/crop_convention.json (others are kept)")
-    return parse_and_run(parser, _main, argv, __name__)
+    """Measure (and with ``--write`` refit) the crop convention; returns the exit code."""
+    from ppgan_app.cli.options import options_from
+
+    return run_main(lambda a: options_from(ConventionOptions, build_parser().parse_args(a)),
+                    _main, argv, __name__)
 
 
 if __name__ == "__main__":

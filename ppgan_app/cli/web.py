@@ -16,71 +16,89 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import Any, List, Optional
+
+from ppgan_app.apps.web.server import MAX_UPLOAD_MB
+from ppgan_app.cli.first_order import PredictorRun
+from ppgan_app.utils.options import Options, in_range, option
 
 logger = logging.getLogger("ppgan_app.web")
 
 #: Predictor options that make no sense for a server (each job has its own folder).
 _NOT_FLAGS = ("output", "filename")
-_SERVER_ONLY = ("host", "port", "max_upload_mb", "queue_size", "share", "quiet", "verbose",
-                "cpu", "gan_checkpoint")
+
+
+@dataclass(frozen=True)
+class ServerOptions(Options):
+    """The web app's own flags (the predictor's are :class:`TransferOptions`)."""
+
+    host: str = option("127.0.0.1", "address to listen on (127.0.0.1: this machine only; "
+                       "0.0.0.0 opens it to the network, without any login)")
+    port: int = option(7860, "port (0: a free one)", check=in_range(0, 65535))
+    max_upload_mb: float = option(MAX_UPLOAD_MB, "largest upload accepted, in MiB",
+                                  check=lambda v: None if v > 0 else "must be > 0", kind=float)
+    queue_size: int = option(8, "jobs that may wait while one runs", check=in_range(1))
+    gan_checkpoint: Optional[str] = option(
+        None, "a GAN training checkpoint (tools/main.py): adds a tab with sample grids and "
+        "latent interpolations from its generator", metavar="CKPT", kind=str)
+    share: bool = option(False, "not offered: see the README (a public link needs a relay "
+                         "service)")
+
+
+@dataclass(frozen=True)
+class WebRun(PredictorRun):
+    """A parsed web command line: server options and the page's default predictor options."""
+
+    server: ServerOptions
+    options: Any  # TransferOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The web app's flags: server flags plus every predictor option of the demo."""
-    from ppgan_app.apps.expression_transfer.options import option_fields
-    from ppgan_app.apps.web.server import MAX_UPLOAD_MB
-    from ppgan_app.cli.first_order import _add_option, _Parser
+    from ppgan_app.apps.expression_transfer.options import TransferOptions
+    from ppgan_app.cli.first_order import ConsoleFlags
+    from ppgan_app.cli.options import Parser, add_options
 
-    p = _Parser(prog="ppgan-app", argument_default=argparse.SUPPRESS,
-                description="Web app for expression transfer: open the printed address in a "
-                            "browser, upload a portrait and a driving video (or use the bundled "
-                            "sample) and watch the result.")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default: 127.0.0.1, this machine only; "
-                        "0.0.0.0 opens it to the network, without any login)")
-    p.add_argument("--port", type=int, default=7860, help="port (default: 7860; 0: a free one)")
-    p.add_argument("--max_upload_mb", type=float, default=MAX_UPLOAD_MB,
-                   help=f"largest upload accepted (default: {MAX_UPLOAD_MB})")
-    p.add_argument("--queue_size", type=int, default=8,
-                   help="jobs that may wait while one runs (default: 8)")
-    p.add_argument("--gan_checkpoint", default=None,
-                   help="a GAN training checkpoint (tools/main.py): adds a tab with sample "
-                        "grids and latent interpolations from its generator")
-    p.add_argument("--share", action="store_true", default=False,
-                   help="not offered: see the README (a public link needs a relay service)")
-    for f in option_fields():
-        if f.metadata["cli"] and f.name not in _NOT_FLAGS:
-            _add_option(p, f)
-    p.add_argument("--cpu", action="store_true", help="run on the CPU (same as --device cpu)")
-    p.add_argument("--quiet", action="store_true", help="warnings only")
-    p.add_argument("--verbose", action="store_true", help="debug logging (every request)")
+    p = Parser(prog="ppgan-app", argument_default=argparse.SUPPRESS,
+               description="Web app for expression transfer: open the printed address in a "
+                           "browser, upload a portrait and a driving video (or use the bundled "
+                           "sample) and watch the result.")
+    add_options(p, ServerOptions, suppress=True)
+    add_options(p, TransferOptions, skip=_NOT_FLAGS, suppress=True)
+    add_options(p, ConsoleFlags, suppress=True)
     return p
+
+
+def parse(argv: Optional[List[str]]) -> WebRun:
+    """The checked web command line (options checked before the server starts)."""
+    from ppgan_app.apps.expression_transfer.options import TransferOptions
+    from ppgan_app.cli.first_order import predictor_kwargs
+    from ppgan_app.cli.options import options_from
+    from ppgan_app.errors import InputError
+
+    args = build_parser().parse_args(argv)
+    server = options_from(ServerOptions, args)
+    if server.share:
+        raise InputError("--share is not offered: a public link needs a relay service outside "
+                         "this machine; use --host 0.0.0.0 on a network you trust, or an SSH "
+                         "tunnel (ssh -L 7860:127.0.0.1:7860 host)")
+    server_only = {f for f in vars(args) if f in ServerOptions.__dataclass_fields__}
+    kwargs = {k: v for k, v in predictor_kwargs(args).items() if k not in server_only}
+    return WebRun(server, TransferOptions.from_kwargs(progress=False, **kwargs))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Serve until Ctrl-C/SIGTERM; return the exit code (2 bad flags, 130/143 stopped)."""
-    from ppgan_app.cli.common import console_logging, run_cli
+    from ppgan_app.cli.common import run_main
 
-    argv = console_logging(argv)
-    return run_cli(lambda: _serve(build_parser().parse_args(argv)), logger_name=logger.name)
+    return run_main(parse, _serve, argv, logger.name, console=True)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from ppgan_app.apps.expression_transfer.options import TransferOptions
+def _serve(run: WebRun) -> int:
     from ppgan_app.apps.web.server import ExpressionApp, make_server
-    from ppgan_app.cli.first_order import _setup_runtime, predictor_kwargs
-    from ppgan_app.errors import InputError
 
-    if args.share:
-        raise InputError("--share is not offered: a public link needs a relay service outside "
-                         "this machine; use --host 0.0.0.0 on a network you trust, or an SSH "
-                         "tunnel (ssh -L 7860:127.0.0.1:7860 host)")
-    if not 0 <= args.port <= 65535:
-        raise InputError(f"--port must be in 0..65535, got {args.port}")
-    kwargs = {k: v for k, v in predictor_kwargs(args).items() if k not in _SERVER_ONLY}
-    options = TransferOptions.from_kwargs(progress=False, **kwargs)  # checked before any work
-    _setup_runtime(options.device)
+    args, options = run.server, run.options
     gan = None
     if args.gan_checkpoint:
         from ppgan_app.apps.web.gan_panel import GanPanel

@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import abc
 import logging
-import os
 from typing import Mapping, Union
 
 import numpy as np
 import paddle
+
+from ppgan_app.utils.process import ENGINES
 
 LOG = logging.getLogger(__name__)
 
 ArrayLike = Union[np.ndarray, paddle.Tensor]
 KeypointDict = Mapping[str, ArrayLike]
 
-ENGINE_NAMES = ("dygraph", "fast")
-PRECISIONS = ("fp32", "bf16")     # bf16: the fast engine's oneDNN bfloat16 kernels (opt-in)
+ENGINE_NAMES = tuple(e for e in ENGINES if e != "auto")  # the engines themselves
 
 
 class Engine(abc.ABC):
@@ -128,9 +128,3 @@ def broadcast_batch(tensor: paddle.Tensor, n: int) -> paddle.Tensor:
     return paddle.expand(tensor, [n] + list(tensor.shape[1:]))
 
 
-def default_cpu_threads() -> int:
-    """CPU cores available to this process (the fast engine's default thread count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:               # not on Linux
-        return max(1, os.cpu_count() or 1)

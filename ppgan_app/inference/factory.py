@@ -10,8 +10,8 @@ from typing import Mapping
 
 import paddle
 
-from ppgan_app.inference.engines import (ENGINE_NAMES, PRECISIONS, DygraphEngine, Engine,
-                                         default_cpu_threads)
+from ppgan_app.inference.engines import ENGINE_NAMES, DygraphEngine, Engine
+from ppgan_app.utils.process import PRECISIONS, cpu_threads
 
 
 def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
@@ -25,9 +25,9 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
         generator: generator layer, weights loaded.
         cache_dir: where the fast engine keeps its exported graphs (e.g. next to the weights);
             required for ``"fast"``.
-        threads: CPU math threads. ``"fast"``: per predictor, default all available cores.
-            ``"dygraph"``: sets Paddle's process-wide thread count (``None`` leaves Paddle's
-            default, one thread on CPU), so pass it from an entry point.
+        threads: the fast engine's CPU math threads (per predictor; default
+            :func:`~ppgan_app.utils.process.cpu_threads`). The dygraph engine runs on the
+            process's threads, set by the entry point (:mod:`ppgan_app.utils.process`).
         config: the model configuration; part of the export cache key.
         precision: ``"fp32"``, or ``"bf16"`` for the fast engine (oneDNN bfloat16; changes outputs,
             check the quality first).
@@ -42,12 +42,10 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
     if name == "dygraph":
         if precision != "fp32":
             raise ValueError("the dygraph engine runs fp32 only")
-        if threads is not None:
-            paddle.base.core.set_num_threads(int(threads))
         return DygraphEngine(kp_detector, generator)
     if cache_dir is None:
         raise ValueError("the fast engine needs a cache_dir for its exported graphs")
     from ppgan_app.inference.paddle_inference import FastEngine  # Paddle Inference: loaded on demand
 
     return FastEngine(kp_detector, generator, cache_dir=cache_dir,
-                      threads=threads or default_cpu_threads(), config=config, precision=precision)
+                      threads=threads or cpu_threads(), config=config, precision=precision)

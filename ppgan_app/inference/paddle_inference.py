@@ -15,10 +15,11 @@ import numpy as np
 import paddle
 from paddle import inference as paddle_infer
 
-from ppgan_app.inference.engines import (PRECISIONS, ArrayLike, Engine, KeypointDict,
-                                         batch_size_of, check_images, to_numpy)
+from ppgan_app.inference.engines import (ArrayLike, Engine, KeypointDict, batch_size_of,
+                                         check_images, to_numpy)
 from ppgan_app.inference.export import ExportInfo, describe, export_fomm, graph_files
 from ppgan_app.inference.source_cache import DEFAULT_SOURCE_ENTRIES, SourceCache
+from ppgan_app.utils.process import PRECISIONS
 
 LOG = logging.getLogger(__name__)
 

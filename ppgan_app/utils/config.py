@@ -114,9 +114,11 @@ class Rule:
 #: Type and range of every trainer value, by dotted key (``*``: any key at that level, e.g.
 #: both ``dataset.train`` and ``dataset.test``). Checked by ``validate`` at load time, before
 #: anything is built; model, dataset and optimizer kwargs are checked by their constructors.
+MAX_ITERS = 10**9  # a run length beyond this is a typo (1e9 iterations: weeks on a GPU)
+
 SCHEMA: Dict[str, Rule] = {
-    "total_iters": Rule("int", minimum=1),
-    "epochs": Rule("int", minimum=1),
+    "total_iters": Rule("int", minimum=1, maximum=MAX_ITERS),
+    "epochs": Rule("int", minimum=1, maximum=MAX_ITERS),
     "output_dir": Rule("text", optional=False),
     "seed": Rule("int", minimum=0, maximum=2**32 - 1),
     "dataset": Rule("mapping", optional=False),

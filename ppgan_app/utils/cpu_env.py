@@ -1,9 +1,10 @@
 """CPU runtime environment for entry points (no ``paddle`` import here).
 
 The MKL bundled with Paddle dispatches to a slow code path on AMD CPUs unless
-``MKL_DEBUG_CPU_TYPE=5`` is set before MKL is loaded, i.e. before ``import paddle``. Entry
-points (``main()`` functions, benchmarks) call :func:`apply_cpu_env` first thing; library code
-never does, so importing ``ppgan_app`` changes no process state.
+``MKL_DEBUG_CPU_TYPE=5`` is set before MKL is loaded, i.e. before ``import paddle``. Command
+lines apply it through the process policy (:func:`ppgan_app.utils.process.prepare_process`),
+benchmarks call :func:`apply_cpu_env` first thing; library code never does, so importing
+``ppgan_app`` changes no process state.
 """
 from __future__ import annotations
 

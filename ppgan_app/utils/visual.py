@@ -20,6 +20,10 @@ def to_numpy(images: Any) -> np.ndarray:
     return array
 
 
+#: Most images one grid picture holds (32 x 32 tiles); the sampling tools refuse more.
+MAX_GRID_IMAGES = 1024
+
+
 def make_grid(images: Any, nrow: Optional[int] = None, padding: int = 2) -> np.ndarray:
     """Tile ``images`` ([N, C, H, W] in [-1, 1], C in {1, 3}) into one ``[H', W', C]`` uint8 image.
 

@@ -127,9 +127,11 @@ def test_every_shipped_config_loads_and_validates(path):
 
 
 @pytest.mark.parametrize("item, shown, expected", [
-    ("total_iters=abc", "total_iters='abc'", "an integer >= 1 or null"),
-    ("total_iters=-5", "total_iters=-5", "an integer >= 1 or null"),
-    ("epochs=1.5", "epochs=1.5", "an integer >= 1 or null"),
+    ("total_iters=abc", "total_iters='abc'", "an integer >= 1 and <= 1000000000 or null"),
+    ("total_iters=-5", "total_iters=-5", "an integer >= 1 and <= 1000000000 or null"),
+    ("total_iters=100000000000000000000000", "total_iters=100000000000000000000000",
+     "an integer >= 1 and <= 1000000000"),  # refused at load, not after minutes of training
+    ("epochs=1.5", "epochs=1.5", "an integer >= 1 and <= 1000000000 or null"),
     ("seed=abc", "seed='abc'", "an integer >= 0 and <= 4294967295 or null"),
     ("seed=-1", "seed=-1", "an integer >= 0"),
     ("seed=true", "seed=true", "an integer >= 0"),

@@ -16,10 +16,11 @@ import numpy as np
 
 from ppgan_app.errors import InputError
 from ppgan_app.apps.fomm_training.export import is_export_dir
+from ppgan_app.utils.process import ENGINES, cpu_threads
 
 logger = logging.getLogger(__name__)
 
-ENGINE_CHOICES = ("auto", "dygraph", "fast")
+ENGINE_CHOICES = ENGINES  # the one engine list (ppgan_app.utils.process)
 
 
 class FommAnimator:
@@ -88,10 +89,10 @@ def _export_cache(weights: Path) -> Path:
     return cache_dir() / "inference"
 
 
-def _exported_animator(folder: str, image_size: Optional[int], engine: str) -> FommAnimator:
+def _exported_animator(folder: str, image_size: Optional[int], engine: str,
+                       threads: Optional[int] = None) -> FommAnimator:
     """The fast engine over a ``tools/export_model.py`` folder (no networks built)."""
     from ppgan_app.inference.export import ExportInfo
-    from ppgan_app.inference.engines import default_cpu_threads
     from ppgan_app.inference.paddle_inference import FastEngine
 
     if engine != "fast":
@@ -101,13 +102,13 @@ def _exported_animator(folder: str, image_size: Optional[int], engine: str) -> F
     if image_size is not None and image_size != size:
         raise InputError(f"--image_size {image_size}: the export in {folder} takes {size} px "
                          "frames; omit --image_size or export again with --image_size")
-    return FommAnimator(FastEngine.from_export(folder, default_cpu_threads()), size)
+    return FommAnimator(FastEngine.from_export(folder, threads or cpu_threads()), size)
 
 
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
                         image_size: Optional[int] = None, mobile_net: bool = False,
                         engine: str = "auto", device: Optional[str] = None,
-                        precision: str = "fp32") -> FommAnimator:
+                        precision: str = "fp32", threads: Optional[int] = None) -> FommAnimator:
     """Build networks, load weights and wrap them in an engine.
 
     A training checkpoint of this kit carries its config: given as ``weight_path`` without
@@ -124,6 +125,7 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast``.
         device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
         precision: ``fp32``, or ``bf16`` for the fast engine's generator.
+        threads: the fast engine's CPU threads (``None``: the cores this process may use).
 
     Raises:
         InputError: weights unavailable, checkpoint not fitting, bad engine/device/precision
@@ -140,10 +142,10 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         raise InputError(f"--precision {precision} needs the fast engine (CPU); this run uses "
                          f"the {name} engine: use --precision fp32 or --engine fast")
     if weight_path is not None and is_export_dir(weight_path):
-        return _exported_animator(weight_path, image_size, name)
+        return _exported_animator(weight_path, image_size, name, threads)
     loaded = load_fomm(weight_path, config, image_size, mobile_net)
     cache = _export_cache(loaded.path) if name == "fast" else None
     logger.info("FOMM weights %s, %d px, engine %s", loaded.path, loaded.image_size, name)
     engine = build_engine(name, loaded.kp_detector, loaded.generator, cache_dir=cache,
-                          config=loaded.config, precision=precision)
+                          config=loaded.config, precision=precision, threads=threads)
     return FommAnimator(engine, loaded.image_size)

@@ -12,38 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 from ppgan_app.errors import InputError
+from ppgan_app.utils.options import SAME as _SAME  # noqa: F401 - kept for existing imports
+from ppgan_app.utils.options import (changed, check_value, choices_of, from_kwargs, in_range,
+                                     option, value_kind)
+from ppgan_app.utils.process import ENGINES, MAX_THREADS, PRECISIONS
 
-_SAME = object()  # PaddleGAN's default is ours
-
-
-def option(default: Any, help: str, *, paddlegan: Any = _SAME,
-           choices: Optional[Sequence[str]] = None,
-           check: Optional[Callable[[Any], Optional[str]]] = None,
-           cli: bool = True, metavar: Optional[str] = None, kind: Optional[type] = None) -> Any:
-    """A dataclass field with its help text and checks.
-
-    Args:
-        default: the one default.
-        help: one-line help (the CLI's and the docs').
-        paddlegan: PaddleGAN's default when it differs from ours.
-        choices: names of choice lists (see :func:`_choices`), each owned by its module.
-        check: ``value -> error text or None`` for other rules.
-        cli: the option is a command-line flag (``progress`` is API-only).
-        kind: value type when the default (``None``) does not tell it.
-    """
-    meta = {"help": help, "paddlegan": paddlegan, "choices": tuple(choices or ()),
-            "check": check, "cli": cli, "metavar": metavar, "kind": kind}
-    return field(default=default, metadata=meta)
-
-
-def _at_least(low: float) -> Callable[[Any], Optional[str]]:
-    def check(value: Any) -> Optional[str]:
-        return None if value >= low else f"must be >= {low:g}"
-    return check
+__all__ = ["TransferOptions", "check_filename", "choices_of", "option", "option_fields",
+           "value_kind"]
 
 
 def _ratio(value: float) -> Optional[str]:
@@ -80,21 +59,17 @@ def _device(value: Optional[str]) -> Optional[str]:
     return None
 
 
-def _choices(name: str) -> Sequence[str]:
-    """The one list of choices of ``name``, from the module that owns it."""
-    if name == "face_detector":
-        from ppgan_app.faces.detectors import DETECTOR_NAMES
-        return DETECTOR_NAMES
-    if name == "crop_driving":
-        from ppgan_app.faces.driving_crop import CROP_DRIVING_CHOICES
-        return CROP_DRIVING_CHOICES
-    if name == "engine":
-        from ppgan_app.apps.expression_transfer.fomm_animator import ENGINE_CHOICES
-        return ENGINE_CHOICES
-    if name == "precision":
-        from ppgan_app.inference.engines import PRECISIONS
-        return PRECISIONS
-    raise KeyError(name)
+def _detectors() -> Sequence[str]:
+    from ppgan_app.faces.detectors import DETECTOR_NAMES
+    return DETECTOR_NAMES
+
+
+def _crop_driving() -> Sequence[str]:
+    from ppgan_app.faces.driving_crop import CROP_DRIVING_CHOICES
+    return CROP_DRIVING_CHOICES
+
+
+
 
 
 @dataclass(frozen=True)
@@ -118,41 +93,43 @@ class TransferOptions:
                                    "pose is closest to the portrait's (needs dlib's 68-point "
                                    "landmark model)")
     best_frame: Optional[int] = option(None, "measure motion from this driving frame",
-                                       check=lambda v: None if v is None or v >= 0
-                                       else "must be >= 0", metavar="N", kind=int)
+                                       check=in_range(0), metavar="N", kind=int)
     ratio: float = option(0.4, "radius of the pasted face region as a fraction of the face "
                           "crop's height (0.4-0.5)", check=_ratio)
     face_detector: str = option(
         "yunet", "face detector: yunet (no download; crops agree best with BlazeFace's), "
         "blazeface and sfd (PaddleGAN's, weights downloaded once), dlib (HOG)",
-        paddlegan="sfd", choices=("face_detector",))
+        paddlegan="sfd", choices=_detectors)
     multi_person: bool = option(False, "animate every face found, not only the largest")
     image_size: Optional[int] = option(
         None, "network input size: 256, or 512 for the 512 model; default: the size a "
         "kit-trained checkpoint (or --config) was trained on, else 256",
-        check=lambda v: None if v is None or v >= 1 else "must be >= 1", metavar="S", kind=int)
+        check=in_range(1), metavar="S", kind=int)
     batch_size: int = option(1, "driving frames per network call (gives the same frames as 1)",
-                             check=_at_least(1), metavar="N")
+                             check=in_range(1), metavar="N")
     face_enhancement: bool = option(False, "GPEN face restoration of the animated faces")
     mobile_net: bool = option(False, "the small distilled model (vox-mobile)")
     slice_size: int = option(0, "driving frames held in memory at once (0 = 16)",
-                             check=_at_least(0), metavar="N")
+                             check=in_range(0), metavar="N")
     device: Optional[str] = option(None, "device to run on: cpu, gpu, gpu:N, xpu (default: "
                                    "Paddle's default)", paddlegan="gpu unless --cpu",
                                    check=_device, kind=str)
     engine: str = option("auto", "inference engine: fast (Paddle Inference + oneDNN, CPU), "
                          "dygraph, or auto (fast on CPU when available)",
-                         paddlegan="dygraph", choices=("engine",))
+                         paddlegan="dygraph", choices=ENGINES)
     precision: str = option("fp32", "fp32, or bf16: the fast engine runs the generator's "
                             "decoder in oneDNN bfloat16 (about 2x faster on vox-256 on CPUs "
                             "with AVX512-BF16; frames differ slightly, see "
-                            "docs/performance.md)", choices=("precision",))
+                            "docs/performance.md)", choices=PRECISIONS)
+    threads: Optional[int] = option(
+        None, "CPU math threads (default: the cores this process may use)",
+        check=in_range(1, MAX_THREADS), metavar="N", kind=int)
     audio: bool = option(True, "copy the driving video's sound track (when it has one)",
                          paddlegan=False)
     crop_driving: str = option(
         "auto", "crop the driving video to one square per shot around its face: auto (when the "
         "face is small in the frame or the frame is not square), on, off",
-        paddlegan="off (whole frames squashed to a square)", choices=("crop_driving",))
+        paddlegan="off (whole frames squashed to a square)", choices=_crop_driving)
     smooth: bool = option(False, "smooth the driving keypoints (causal One-Euro filter): less "
                           "jitter, a little lag")
     no_face_ok: bool = option(False, "animate the whole portrait when no face is found in it "
@@ -163,7 +140,7 @@ class TransferOptions:
         if isinstance(self.crop_driving, bool):  # the old on/off flag
             object.__setattr__(self, "crop_driving", "on" if self.crop_driving else "off")
         for f in dataclasses.fields(self):
-            _check_field(f, getattr(self, f.name))
+            check_value(f, getattr(self, f.name))
         if self.precision != "fp32" and self.engine == "dygraph":
             raise InputError(f"--precision {self.precision} needs the fast engine; use "
                              "--engine fast (or auto, on the CPU) or --precision fp32")
@@ -171,55 +148,13 @@ class TransferOptions:
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "TransferOptions":
         """Options from keyword arguments; an unknown name is an :class:`InputError`."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(kwargs) - names)
-        if unknown:
-            raise InputError(f"unknown option(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(names))}")
-        return cls(**kwargs)
+        return from_kwargs(cls, **kwargs)
 
     def changed(self) -> Dict[str, Any]:
         """Options that differ from the defaults (for logging)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != f.default}
-
-
-def value_kind(f: dataclasses.Field) -> Optional[type]:
-    """The value type of an option: from its metadata, else its default's (``None``: any)."""
-    if f.metadata.get("kind") is not None:
-        return f.metadata["kind"]
-    return type(f.default) if isinstance(f.default, (bool, int, float, str)) else None
-
-
-def _check_field(f: dataclasses.Field, value: Any) -> None:
-    flag = f"--{f.name}"
-    kind = value_kind(f)
-    if value is None and f.default is None:
-        return
-    if kind is bool:
-        ok = isinstance(value, bool)
-    elif kind in (int, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and (kind is float or float(value).is_integer())
-    else:
-        ok = kind is None or isinstance(value, kind)
-    if not ok:
-        raise InputError(f"{flag} must be {'true or false' if kind is bool else kind.__name__}"
-                         f", got {value!r}")
-    choices = choices_of(f)
-    if choices and value not in choices:
-        raise InputError(f"{flag} {value!r} is not one of: {', '.join(choices)}")
-    check = f.metadata["check"]
-    problem = check(value) if check is not None else None
-    if problem:
-        raise InputError(f"{flag} {problem}, got {value!r}")
+        return changed(self)
 
 
 def option_fields() -> Iterator[dataclasses.Field]:
     """The option fields in declaration order."""
     return iter(dataclasses.fields(TransferOptions))
-
-
-def choices_of(f: dataclasses.Field) -> Sequence[str]:
-    """The allowed values of an option (empty when free)."""
-    return [c for name in f.metadata["choices"] for c in _choices(name)]

@@ -269,7 +269,7 @@ class FirstOrderPredictor:
             self._animator = build_fomm_animator(
                 config=self.config, weight_path=self.weight_path, image_size=self.image_size,
                 mobile_net=self.mobile_net, engine=self.engine, device=self.device,
-                precision=self.precision)
+                precision=self.precision, threads=self.threads)
         return self._animator
 
     @property

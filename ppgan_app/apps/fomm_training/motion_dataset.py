@@ -252,6 +252,6 @@ def _validate(size: int, frames: int, train_clips: int, test_clips: int,
     if frames < 2:
         raise InputError(f"--frames must be at least 2, got {frames}")
     if train_clips < 1 or test_clips < 1:
-        raise InputError("--train-clips and --test-clips must be at least 1")
+        raise InputError("--train_clips and --test_clips must be at least 1")
     if not 0 < test_fraction < 1:
-        raise InputError(f"--test-fraction must be in (0, 1), got {test_fraction}")
+        raise InputError(f"--test_fraction must be in (0, 1), got {test_fraction}")

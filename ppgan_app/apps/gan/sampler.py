@@ -37,12 +37,13 @@ from ppgan_app.registries import MODELS
 from ppgan_app.utils.registry import build_from_config
 from ppgan_app.utils.safe_files import (atomic_output, check_destination, clean_stale_temps,
                                         remove_quietly, temp_path)
-from ppgan_app.utils.visual import make_grid
+from ppgan_app.utils.visual import MAX_GRID_IMAGES, make_grid
 
 logger = logging.getLogger(__name__)
 
 GRID_PER_CLASS = 8       # grid columns for a conditional model (one row per class)
 GRID_UNCONDITIONAL = 64  # images in the grid of an unconditional model
+GRID_COLUMNS = 32        # most images per grid row when every generated image is drawn
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
@@ -126,6 +127,17 @@ def check_sampling(num: int, batch_size: int = 1, seed: int = 0, truncation: Opt
         raise InputError(f"--seed must be in 0..{2**32 - 1}, got {seed}")
     if truncation is not None and not (np.isfinite(truncation) and truncation > 0):
         raise InputError(f"--truncation must be a positive number (e.g. 1.0), got {truncation}")
+
+
+def check_grid_count(count: int) -> None:
+    """A grid picture holds at most :data:`MAX_GRID_IMAGES` images (checked before work).
+
+    Raises:
+        InputError: ``count`` is larger.
+    """
+    if count > MAX_GRID_IMAGES:
+        raise InputError(f"a grid holds at most {MAX_GRID_IMAGES} images, {count} asked: lower "
+                         "--num (or the classes with --labels)")
 
 
 def check_image_path(path: str | Path, what: str = "--grid") -> Path:
@@ -295,15 +307,18 @@ def generate_samples(checkpoint: str | Path, output: str | Path, num: int,
     grid_path = check_image_path(grid) if grid else None
     model = load_generator_model(checkpoint)
     class_ids = check_labels(labels, model.n_class)
+    if grid_path is not None:  # the grid draws every image written
+        check_grid_count(num * (len(class_ids) if class_ids is not None else 1))
     clean_stale_temps(output)
     logger.info("generating %d image(s) %s from %s into %s", num,
                 f"for each of classes {class_ids}" if class_ids is not None else "(unconditional)",
                 checkpoint, output)
     tmp = temp_path(output)
     try:
-        files, grid_images = _write_folder(model, tmp, num, class_ids, batch_size, seed, truncation)
+        files, grid_images = _write_folder(model, tmp, num, class_ids, batch_size, seed, truncation,
+                                           keep_all=grid_path is not None)
         if grid_path is not None:
-            nrow = None if class_ids is None else min(num, GRID_PER_CLASS)
+            nrow = None if class_ids is None else min(num, GRID_COLUMNS)
             write_grid(np.stack(grid_images), grid_path, nrow=nrow)
         publish_folder(tmp, output)
     except OSError as err:
@@ -316,8 +331,9 @@ def generate_samples(checkpoint: str | Path, output: str | Path, num: int,
 
 
 def _write_folder(model: Any, folder: Path, num: int, class_ids: Optional[List[int]], batch_size: int,
-                  seed: int, truncation: Optional[float]) -> tuple:
-    """Write every PNG under ``folder``; return the count and the images kept for the grid."""
+                  seed: int, truncation: Optional[float], keep_all: bool = False) -> tuple:
+    """Write every PNG under ``folder``; return the count and the images kept for the grid
+    (all of them with ``keep_all``, else the first one)."""
     width_class = len(str(model.n_class - 1)) if class_ids is not None else 0
     width_index = len(str(num - 1))
     files, grid_images = 0, []
@@ -325,7 +341,7 @@ def _write_folder(model: Any, folder: Path, num: int, class_ids: Optional[List[i
         sub = folder if class_id is None else folder / f"{class_id:0{width_class}d}"
         sub.mkdir(parents=True, exist_ok=True)
         z = sample_latents(num, model.nz, seed, class_id, truncation)
-        quota = GRID_UNCONDITIONAL if class_id is None else GRID_PER_CLASS
+        quota = num if keep_all else 1
         index = 0
         for batch in generate_batches(model, z, class_id, batch_size):
             for image in batch:
@@ -348,8 +364,10 @@ def grid_array(model: Any, num: Optional[int] = None, seed: int = 0,
     """
     class_ids = check_labels(labels, model.n_class)
     if class_ids is None:
+        check_grid_count(num or GRID_UNCONDITIONAL)
         return generate_array(model, num or GRID_UNCONDITIONAL, seed, truncation=truncation), None
     count = num or GRID_PER_CLASS
+    check_grid_count(count * len(class_ids))
     images = np.concatenate([generate_array(model, count, seed, np.full(count, y), truncation)
                              for y in class_ids])
     return images, count

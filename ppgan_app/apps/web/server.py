@@ -143,12 +143,11 @@ class ExpressionApp:
 
     def _run_job(self, job: Job, on_progress: Callable[[str, int, Optional[int]], None]
                  ) -> Dict[str, Any]:
-        import paddle
-
         from ppgan_app.apps.expression_transfer.predictor import (FirstOrderPredictor,
                                                                   build_enhancer)
+        from ppgan_app.utils.process import cpu_threads, set_thread_count
 
-        paddle.base.core.set_num_threads(os.cpu_count() or 1)  # per thread in dygraph
+        set_thread_count(self.options.threads or cpu_threads())  # per thread in dygraph
         self.warm_up()
         enhancer = None
         if job.options.face_enhancement:

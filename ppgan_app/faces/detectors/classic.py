@@ -5,11 +5,8 @@ face first (see :mod:`ppgan_app.faces.detectors.base`). The packages load on fir
 """
 from __future__ import annotations
 
-import ctypes
 import functools
-import glob
 import logging
-import os
 import warnings
 from typing import Optional, Tuple
 
@@ -17,6 +14,7 @@ import cv2
 import numpy as np
 
 from ppgan_app.errors import InputError
+from ppgan_app.utils.process import limit_bundled_openmp
 from ppgan_app.faces.detectors.base import (clip_and_sort, clip_faces, no_faces,
                                             sort_largest_first, working_copy)
 
@@ -99,32 +97,6 @@ def _shape_predictor():
     return dlib.shape_predictor(path)
 
 
-@functools.lru_cache(maxsize=None)
-def _bundled_openmp(module_name: str, module_file: str) -> Tuple[ctypes.CDLL, ...]:
-    """The ``libgomp`` copies bundled with a wheel (``<package>.libs/``), loaded once."""
-    folder = os.path.join(os.path.dirname(module_file), os.pardir, module_name + ".libs")
-    libs = []
-    for path in glob.glob(os.path.join(folder, "libgomp*")):
-        try:
-            libs.append(ctypes.CDLL(path))
-        except OSError as err:
-            logger.debug("cannot load %s: %s", path, err)
-    return tuple(libs)
-
-
-def _limit_openmp_threads(module, threads: int) -> None:
-    """Set the OpenMP thread count of the ``libgomp`` bundled with ``module``'s wheel, for the
-    calling thread.
-
-    yuface's OpenMP spins on a busy machine: on 2 shared cores one 256x256 detection took
-    0.4-0.7 s with 2 threads and 0.02 s with 1."""
-    for lib in _bundled_openmp(module.__name__, module.__file__):
-        try:
-            lib.omp_set_num_threads(int(threads))
-        except AttributeError as err:
-            logger.debug("no omp_set_num_threads in %s: %s", lib, err)
-
-
 class YuNetDetector:
     """OpenCV Zoo's YuNet through the ``yuface`` package (weights built in, 5 landmarks).
 
@@ -132,7 +104,8 @@ class YuNetDetector:
 
     Args:
         conf: confidence threshold in [0, 1].
-        threads: OpenMP threads for yuface (1: see :func:`_limit_openmp_threads`).
+        threads: OpenMP threads for yuface (1: see
+            :func:`~ppgan_app.utils.process.limit_bundled_openmp`).
     """
 
     def __init__(self, conf: float = 0.5, threads: int = 1) -> None:
@@ -157,7 +130,7 @@ class YuNetDetector:
         if up > 1.0:
             work = cv2.resize(work, None, fx=up, fy=up, interpolation=cv2.INTER_LINEAR)
             scale *= up
-        _limit_openmp_threads(self._yuface, self.threads)  # per calling thread
+        limit_bundled_openmp(self._yuface, self.threads)  # per calling thread
         with warnings.catch_warnings():  # yuface warns on large images; they still work
             warnings.simplefilter("ignore", UserWarning)
             confs, boxes, marks = self._yuface.detect(cv2.cvtColor(work, cv2.COLOR_RGB2BGR),

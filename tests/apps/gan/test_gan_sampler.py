@@ -99,6 +99,21 @@ def test_unconditional_layout(uncond_ckpt, tmp_path):
     assert summary.grid.is_file()
 
 
+def test_grid_draws_every_image_written(uncond_ckpt, cond_ckpt, tmp_path):
+    """``images --num 70 --grid`` draws 70 tiles (9 per row, 8 rows), not the first 64."""
+    summary = generate_samples(uncond_ckpt, tmp_path / "u", num=70, batch_size=70,
+                               grid=tmp_path / "u.png")
+    side = summary.shape[-1] + 2  # tile plus padding
+    height, width = cv2.imread(str(summary.grid)).shape[:2]
+    assert (height, width) == (8 * side + 2, 9 * side + 2)
+    summary = generate_samples(cond_ckpt, tmp_path / "c", num=10, grid=tmp_path / "c.png")
+    side = summary.shape[-1] + 2
+    assert cv2.imread(str(summary.grid)).shape[:2] == (N_CLASS * side + 2, 10 * side + 2)
+    with pytest.raises(InputError, match="a grid holds at most 1024 images, 1500 asked"):
+        generate_samples(cond_ckpt, tmp_path / "big", num=500, grid=tmp_path / "big.png")
+    assert not (tmp_path / "big").exists()
+
+
 def test_errors(cond_ckpt, uncond_ckpt, tmp_path):
     with pytest.raises(InputError, match="checkpoint not found"):
         generate_samples(tmp_path / "missing.pdparams", tmp_path / "o1", num=1)
