@@ -8,7 +8,7 @@ where the crop ends.
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -60,16 +60,25 @@ class Compositor:
         boxes: crop boxes ``(x1, y1, x2, y2)``, one per animated face.
         ratio: disc radius as a fraction of the crop height (see :func:`feather_mask`).
         whole_image: the single box is the whole image: paste it without a mask.
+        keep_out: per box, ``[h,w] float32`` in [0, 1] multiplied into its mask (``None``: 1),
+            0 where other faces stand (:func:`ppgan_app.faces.regions.keep_out_alpha`). Since
+            no face's mask reaches another face's region, the order crops are pasted in
+            leaves every face whole; where two masks overlap (the background between two
+            faces) the later crop, a smaller face's, is blended over the earlier.
     """
 
     def __init__(self, background: np.ndarray, boxes: Sequence[Box], ratio: float = 0.4,
-                 whole_image: bool = False) -> None:
+                 whole_image: bool = False,
+                 keep_out: Optional[Sequence[Optional[np.ndarray]]] = None) -> None:
         self.background = background
         self.boxes: List[Box] = [tuple(int(v) for v in b) for b in boxes]
         self.whole_image = whole_image
+        keep_out = list(keep_out) if keep_out is not None else [None] * len(self.boxes)
+        if len(keep_out) != len(self.boxes):
+            raise ValueError(f"{len(keep_out)} keep-out masks for {len(self.boxes)} boxes")
         self.masks = [None if whole_image else
-                      feather_mask(y2 - y1, x2 - x1, ratio)[:, :, None]
-                      for x1, y1, x2, y2 in self.boxes]
+                      _with_keep_out(feather_mask(y2 - y1, x2 - x1, ratio), extra)[:, :, None]
+                      for (x1, y1, x2, y2), extra in zip(self.boxes, keep_out)]
 
     def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Compose one output frame.
@@ -91,6 +100,14 @@ class Compositor:
             region = frame[y1:y2, x1:x2].astype(np.float32)
             frame[y1:y2, x1:x2] = _to_uint8(region + mask * (patch - region))
         return frame
+
+
+def _with_keep_out(mask: np.ndarray, keep_out: Optional[np.ndarray]) -> np.ndarray:
+    if keep_out is None:
+        return mask
+    if keep_out.shape != mask.shape:
+        raise ValueError(f"keep-out mask {keep_out.shape} does not match its crop {mask.shape}")
+    return (mask * keep_out).astype(np.float32)
 
 
 def _to_float255(crop: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ plus the driving keypoints (about 60 numbers per frame). Several portraits with 
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -34,7 +35,8 @@ from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
 from ppgan_app.apps.expression_transfer.batch import (BatchSummary, PortraitResult,
                                                      batch_names, list_portraits)
 from ppgan_app.errors import InputError
-from ppgan_app.faces.crop import Box, crop_resize, face_crop_boxes
+from ppgan_app.faces.crop import Box, crop_resize, faces_and_crops
+from ppgan_app.faces.regions import fill_neighbours, keep_out_alpha, neighbour_masks
 from ppgan_app.faces.driving_crop import DrivingCropPlan, no_crop_plan, plan_driving_crop
 from ppgan_app.utils.safe_files import check_destination, clean_stale_temps
 
@@ -99,27 +101,43 @@ def read_source_image(path: str) -> np.ndarray:
 
 
 def source_face_boxes(image: np.ndarray, detect: Callable[[np.ndarray], np.ndarray],
-                      multi_person: bool, no_face_ok: bool) -> Tuple[List[Box], bool]:
-    """Crop boxes of the faces to animate, largest first.
+                      multi_person: bool, no_face_ok: bool
+                      ) -> Tuple[List[Tuple[float, ...]], List[Box], bool]:
+    """The faces in a portrait and the crop boxes of those to animate, largest first.
 
     Returns:
-        ``(boxes, whole_image)``: ``whole_image`` is True when no face was found and
-        ``no_face_ok`` asked to animate the whole image (one box covering it).
+        ``(faces, boxes, whole_image)``: ``faces`` every distinct face found (``(x1, y1, x2,
+        y2)``; the ones not animated still matter: they are kept out of the others' crops),
+        ``boxes`` the crops of the faces to animate (all with ``multi_person``, else the
+        largest); ``whole_image`` is True when no face was found and ``no_face_ok`` asked to
+        animate the whole image (one box covering it).
 
     Raises:
         InputError: no face found and ``no_face_ok`` is False.
     """
-    boxes = face_crop_boxes(detect(image), image.shape[:2])
-    if not boxes:
+    found = faces_and_crops(detect(image), image.shape[:2])
+    if not found:
         if not no_face_ok:
             raise InputError("no face found in the source image; try another --face_detector "
                              "(yunet, blazeface, dlib, sfd), a larger image of the face, or "
                              "--no_face_ok to animate the whole image")
         logger.warning("no face found in the source image: animating the whole image")
-        return [(0, 0, image.shape[1], image.shape[0])], True
-    logger.info("%d face(s) found in the source; animating %s", len(boxes),
+        return [], [(0, 0, image.shape[1], image.shape[0])], True
+    logger.info("%d face(s) found in the source; animating %s", len(found),
                 "all" if multi_person else "the largest")
-    return (boxes if multi_person else boxes[:1]), False
+    faces = [face for face, _ in found]
+    boxes = [crop for _, crop in found]
+    return faces, (boxes if multi_person else boxes[:1]), False
+
+
+def face_crop(portrait: "Portrait", index: int, size: int) -> np.ndarray:
+    """Animated face ``index``'s crop resized to ``[size,size,3] uint8``, with the other
+    faces' regions filled from the background (what the networks and landmarks see)."""
+    box, keep_out = portrait.boxes[index], portrait.keep_out[index]
+    if keep_out is None:
+        return crop_resize(portrait.image, box, size)
+    crop = fill_neighbours(portrait.image, box, keep_out)
+    return crop_resize(crop, (0, 0, crop.shape[1], crop.shape[0]), size)
 
 
 class DrivingPrep:
@@ -203,12 +221,73 @@ def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[
 
 @dataclass(frozen=True)
 class Portrait:
-    """A source portrait ready to animate: ``image [H,W,3] uint8`` and its face boxes."""
+    """A source portrait ready to animate: ``image [H,W,3] uint8``, the faces found in it and
+    the crop boxes of those animated."""
 
     path: str
     image: np.ndarray
     boxes: List[Box]
     whole: bool  #: no face found: the whole image is animated (``no_face_ok``)
+    faces: List[Tuple[float, ...]] = dataclasses.field(default_factory=list)  #: all found
+    #: per animated face, ``[H,W] bool`` the other faces' regions (``None``: no other face)
+    keep_out: List[Optional[np.ndarray]] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.keep_out:
+            object.__setattr__(self, "keep_out", [None] * len(self.boxes))
+
+
+def neighbour_keep_out(image_hw: Tuple[int, int], faces: Sequence[Sequence[float]],
+                       boxes: Sequence[Box]) -> List[Optional[np.ndarray]]:
+    """Per animated face (``boxes`` are the crops of ``faces[:len(boxes)]``), the ``[H,W] bool``
+    regions of the other faces, or ``None`` when no other face reaches into its crop."""
+    if len(faces) < 2:
+        return [None] * len(boxes)
+    masks: List[Optional[np.ndarray]] = []
+    for index, (mask, box) in enumerate(zip(neighbour_masks(faces, image_hw,
+                                                            range(len(boxes))), boxes)):
+        x1, y1, x2, y2 = box
+        inside = bool(mask[y1:y2, x1:x2].any())
+        if inside:
+            logger.info("face %d: a neighbouring face reaches into its crop; it is kept out "
+                        "(filled before the network sees the crop, never pasted over)",
+                        index + 1)
+        masks.append(mask if inside else None)
+    return masks
+
+
+class PortraitRenderer:
+    """One portrait's faces ready to animate: their network inputs (other faces filled),
+    source keypoints and paste-back masks (other faces kept out).
+
+    Args:
+        portrait: the portrait and its faces.
+        animator: the networks.
+        ratio: paste-back disc radius (``--ratio``).
+    """
+
+    def __init__(self, portrait: Portrait, animator: Animator, ratio: float) -> None:
+        size = animator.image_size
+        self.animator = animator
+        #: per face ``[1,3,S,S] float32`` in [0, 1]
+        self.sources = [to_chw_float(face_crop(portrait, i, size)[None])
+                        for i in range(len(portrait.boxes))]
+        self.kp_sources = [animator.keypoints(s) for s in self.sources]
+        self.compose = Compositor(
+            portrait.image, portrait.boxes, ratio, whole_image=portrait.whole,
+            keep_out=[None if mask is None else keep_out_alpha(mask, box)
+                      for mask, box in zip(portrait.keep_out, portrait.boxes)])
+
+    def crops(self, kp_driving: Any, kp_initial: Any, relative: bool,
+              adapt_scale: bool) -> List[np.ndarray]:
+        """Per face, ``[n,S,S,3] uint8`` animated crops for a batch of driving keypoints."""
+        return animate_batch(self.animator, kp_driving, self.sources, self.kp_sources,
+                             kp_initial, relative, adapt_scale)
+
+    def frames(self, crops: Sequence[np.ndarray]) -> List[np.ndarray]:
+        """``[H,W,3] uint8`` result frames from per-face crops ``[n,S,S,3]``."""
+        return [self.compose([face_crops[i] for face_crops in crops])
+                for i in range(len(crops[0]))]
 
 
 # ----------------------------------------------------------------------------- predictor
@@ -402,8 +481,10 @@ class FirstOrderPredictor:
     def _portrait(self, path: str) -> Portrait:
         """Read a portrait and find the faces to animate (``InputError``: unreadable, no face)."""
         image = read_source_image(path)
-        boxes, whole = source_face_boxes(image, self.detector, self.multi_person, self.no_face_ok)
-        return Portrait(path=path, image=image, boxes=boxes, whole=whole)
+        faces, boxes, whole = source_face_boxes(image, self.detector, self.multi_person,
+                                                self.no_face_ok)
+        return Portrait(path=path, image=image, boxes=boxes, whole=whole, faces=faces,
+                        keep_out=neighbour_keep_out(image.shape[:2], faces, boxes))
 
     def _driving_plan(self, reader: VideoReader) -> DrivingCropPlan:
         """Where to crop each driving frame (``crop_driving``: auto, on, off)."""
@@ -479,7 +560,7 @@ class FirstOrderPredictor:
         if self.best_frame is not None:
             index = self.best_frame
         elif motion.landmarks is not None:
-            index = best_frame_from(crop_resize(portrait.image, portrait.boxes[0], LANDMARK_SIZE),
+            index = best_frame_from(face_crop(portrait, 0, LANDMARK_SIZE),
                                     motion.landmarks, self._find_best_landmarker())
         logger.info("reference driving frame: %d", index)
         return index
@@ -499,33 +580,27 @@ class FirstOrderPredictor:
         ``(frames, audio)``."""
         from tqdm.auto import tqdm
 
-        animator, enhancer = self.animator, self.enhancer
-        size = animator.image_size
-        sources = [to_chw_float(crop_resize(portrait.image, box, size)[None])
-                   for box in portrait.boxes]
-        kp_sources = [animator.keypoints(s) for s in sources]
+        enhancer = self.enhancer
+        renderer = PortraitRenderer(portrait, self.animator, self.ratio)
         kp_initial = motion.reference(self._reference_index(portrait, motion))
-        compose = Compositor(portrait.image, portrait.boxes, self.ratio,
-                             whole_image=portrait.whole)
         done = 0
         with Mp4Writer(out_path, motion.fps) as writer, \
                 tqdm(total=motion.frames, unit="frame",
                      desc=f"animating {os.path.basename(portrait.path)}",
                      disable=not self.progress, dynamic_ncols=True) as bar:
 
-            def paste_and_write(batch: Tuple[List[np.ndarray], int]) -> None:
-                crops, count = batch
-                for i in range(count):
-                    writer.write(compose([face_crops[i] for face_crops in crops]))
+            def paste_and_write(crops: List[np.ndarray]) -> None:
+                for frame in renderer.frames(crops):
+                    writer.write(frame)
 
             # compositing and encoding of one batch overlap the network's next batch
             with OrderedStage(paste_and_write, max_pending=2, name="paste-and-write") as stage:
                 for kp_driving, count in zip(motion.batches, motion.counts):
-                    crops = animate_batch(animator, kp_driving, sources, kp_sources, kp_initial,
-                                          self.relative, self.adapt_scale)
+                    crops = renderer.crops(kp_driving, kp_initial, self.relative,
+                                           self.adapt_scale)
                     if enhancer is not None:  # GPEN on the animated faces, before paste-back
                         crops = [enhancer.enhance(face_crops) for face_crops in crops]
-                    stage.submit((crops, count))
+                    stage.submit(crops)
                     done += count
                     bar.update(count)
                     self._progress("animating", done, motion.frames)
