@@ -1,8 +1,12 @@
-"""68-point face landmarks (dlib) and the pose distance used by ``--find_best_frame``.
+"""Face landmarks and the pose distance used by ``--find_best_frame``.
 
-dlib's 68-point shape predictor is a separate file (its training data forbids commercial use, so
-it is optional). It is looked up in this order: the ``PPGAN_APP_DLIB_LANDMARKS`` environment
-variable, the ``face_recognition_models`` package, Debian's ``libdlib-data``.
+``--find_best_frame`` compares poses with YuNet's five landmarks (eyes, nose tip, mouth
+corners; :class:`YuNetLandmarker`): the model is inside the ``yuface`` wheel, so it works out of
+the box. dlib's 68 points (:class:`DlibLandmarker`) remain available to the API; its shape
+predictor is a separate file (its training data forbids commercial use, so it is optional),
+looked up in this order: the ``PPGAN_APP_DLIB_LANDMARKS`` environment variable, the
+``face_recognition_models`` package, Debian's ``libdlib-data``. The two choose frames of the
+same pose (docs/faces.md, "Best frame").
 """
 from __future__ import annotations
 
@@ -72,6 +76,27 @@ class DlibLandmarker:
         shape = self._predictor(image, dlib.rectangle(rect.left(), rect.top(), rect.right(),
                                                       rect.bottom()))
         return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+
+
+class YuNetLandmarker:
+    """Five landmarks of the largest face, from YuNet (the default detector; no extra file).
+
+    Args:
+        detector: a ``YuNetDetector`` to share (default: a new one).
+    """
+
+    def __init__(self, detector: Optional[object] = None) -> None:
+        if detector is None:
+            from ppgan_app.faces.detectors.classic import YuNetDetector
+
+            detector = YuNetDetector()
+        self._detector = detector
+
+    def __call__(self, image: np.ndarray) -> Optional[np.ndarray]:
+        """Landmarks ``[5,2] float32`` (x, y pixels: image-left eye, image-right eye, nose tip,
+        mouth corners) of the largest face in ``image [H,W,3] uint8`` RGB, or ``None``."""
+        faces, points = self._detector.detect_with_landmarks(np.ascontiguousarray(image))
+        return points[0] if len(faces) else None
 
 
 def normalize_landmarks(points: np.ndarray) -> np.ndarray:

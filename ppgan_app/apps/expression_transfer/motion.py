@@ -73,8 +73,10 @@ class DrivingMotion:
         batches: keypoints of successive groups of frames (smoothed when ``smooth``).
         counts: frames in each group.
         raw: the same keypoints unsmoothed (the reference frame is taken from them).
-        landmarks: per frame ``[68,2]`` landmarks or ``None`` (only for ``find_best_frame``).
+        landmarks: per frame ``[K,2]`` landmarks or ``None`` (only for ``find_best_frame``).
         has_audio: the video has a sound track to copy.
+        first_face: the first frame where a face is found (``None``: none found, or not
+            searched because ``best_frame`` decides).
     """
 
     path: str
@@ -85,6 +87,7 @@ class DrivingMotion:
     raw: List[Any]
     landmarks: Optional[List[Optional[np.ndarray]]]
     has_audio: bool
+    first_face: Optional[int] = 0
 
     def reference(self, index: int) -> Any:
         """Unsmoothed keypoints of frame ``index`` (``[1,...]``)."""

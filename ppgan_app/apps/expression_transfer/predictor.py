@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_CHUNK = 16
 #: Side of the face images that ``find_best_frame`` compares landmarks on.
 LANDMARK_SIZE = 256
+#: Driving frames searched for a face to measure relative motion from (a clip may open on
+#: black or faceless frames); past this, frame 0 is used.
+REFERENCE_SEARCH = 300
 
 
 def sample_paths() -> Tuple[str, str]:
@@ -162,6 +165,42 @@ class DrivingPrep:
         return out
 
 
+class FaceSearch:
+    """Looks for the driving video's face while it is decoded: the first frame that shows one
+    (searched up to :data:`REFERENCE_SEARCH` frames) and, for ``find_best_frame``, every
+    frame's landmarks.
+
+    Args:
+        landmarker: ``image [S,S,3] uint8 -> [K,2] landmarks or None``.
+        prep: the driving crop at the size landmarks are found at.
+        every_frame: keep every frame's landmarks (``find_best_frame``).
+        search: look for the first face at all (not when ``best_frame`` decides).
+    """
+
+    def __init__(self, landmarker: Callable, prep: DrivingPrep, every_frame: bool,
+                 search: bool = True) -> None:
+        self.landmarker = landmarker
+        self.prep = prep
+        self.search = search or every_frame
+        #: per frame ``[K,2]`` or ``None`` when ``every_frame``, else ``None``
+        self.landmarks: Optional[List[Optional[np.ndarray]]] = [] if every_frame else None
+        self.first: Optional[int] = None  #: first frame with a face
+
+    def scan(self, frames: np.ndarray, start: int) -> None:
+        """Look at raw frames ``start, start+1, ...`` (``[n,H,W,3] uint8``)."""
+        if not self.search:
+            return
+        for i, frame in enumerate(frames):
+            index = start + i
+            if self.landmarks is None and (self.first is not None or index >= REFERENCE_SEARCH):
+                return
+            points = self.landmarker(self.prep(frame[None], index)[0])
+            if self.landmarks is not None:
+                self.landmarks.append(points)
+            if points is not None and self.first is None:
+                self.first = index
+
+
 def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
                     prep: DrivingPrep, landmarker: Optional[Callable] = None) -> int:
     """Index of the driving frame whose face pose is closest to the source face's.
@@ -171,18 +210,18 @@ def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
         frames: the raw driving frames (streamed).
         prep: the driving preprocessing (crop, resize to the same ``S``), so landmarks are
             compared on the images the network animates from, at a size dlib can handle.
-        landmarker: ``image -> [68,2] or None``; default dlib's 68-point model.
+        landmarker: ``image -> [K,2] or None``; default YuNet's five landmarks.
     """
-    from ppgan_app.faces.landmarks import DlibLandmarker
+    from ppgan_app.faces.landmarks import YuNetLandmarker
 
-    landmarker = landmarker or DlibLandmarker()
+    landmarker = landmarker or YuNetLandmarker()
     return best_frame_from(source_face, (landmarker(prep(f[None], i)[0])
                                          for i, f in enumerate(frames)), landmarker)
 
 
 def best_frame_from(source_face: np.ndarray, driving_landmarks: Iterable[Optional[np.ndarray]],
                     landmarker: Callable) -> int:
-    """Index of the driving frame whose landmarks (``[68,2]`` or ``None`` per frame) are
+    """Index of the driving frame whose landmarks (``[K,2]`` or ``None`` per frame) are
     closest in pose to those of ``source_face [S,S,3] uint8``; 0 without source landmarks."""
     from ppgan_app.faces.landmarks import best_frame_index
 
@@ -328,7 +367,7 @@ class FirstOrderPredictor:
         self._animator = animator
         self._enhancer = enhancer
         self._detector = None
-        self._landmarker: Optional[Callable] = None
+        self._landmarker_cache: Optional[Callable] = None
         self._on_progress = on_progress
 
     def __getattr__(self, name: str) -> Any:
@@ -497,12 +536,12 @@ class FirstOrderPredictor:
             self._on_progress(stage, done, total)
 
     def _driving_motion(self, reader: VideoReader) -> DrivingMotion:
-        """Decode the driving video once: keypoints of every frame (and landmarks for
-        ``find_best_frame``), in chunks of ``chunk_size`` frames.
+        """Decode the driving video once: keypoints of every frame, in chunks of
+        ``chunk_size`` frames, the first frame where a face is found and, for
+        ``find_best_frame``, every frame's landmarks.
 
         Raises:
-            InputError: no frames, ``best_frame`` past the end, or ``find_best_frame`` without
-                dlib's landmark model (before decoding).
+            InputError: no frames, or ``best_frame`` past the end.
         """
         from tqdm.auto import tqdm
 
@@ -511,10 +550,11 @@ class FirstOrderPredictor:
         animator = self.animator
         self.enhancer  # noqa: B018 - built (its weights found) before any frame is written
         prep = DrivingPrep(animator.image_size, self._driving_plan(reader))
-        landmarker = self._find_best_landmarker()
-        landmark_prep = DrivingPrep(LANDMARK_SIZE, prep.plan)
+        faces = FaceSearch(self._landmarker(), DrivingPrep(LANDMARK_SIZE, prep.plan),
+                           every_frame=self.find_best_frame and self.best_frame is None,
+                           search=self.best_frame is None)
         smoother = self._smoother(reader.meta.fps)
-        batches, counts, raw, landmarks = [], [], [], [] if landmarker else None
+        batches, counts, raw = [], [], []
         total = reader.meta.n_frames
         start = 0
         with tqdm(total=total, unit="frame", desc="driving keypoints",
@@ -524,9 +564,7 @@ class FirstOrderPredictor:
                     raw.append(kp)
                     batches.append(smoother(kp) if smoother is not None else kp)
                     counts.append(count)
-                if landmarker is not None:
-                    landmarks.extend(landmarker(landmark_prep(f[None], start + i)[0])
-                                     for i, f in enumerate(chunk))
+                faces.scan(chunk, start)
                 start += len(chunk)
                 bar.update(len(chunk))
                 self._progress("driving", start, total)
@@ -536,34 +574,47 @@ class FirstOrderPredictor:
             raise InputError(f"--best_frame {self.best_frame} is past the end of {reader.path} "
                              f"({start} frames)")
         return DrivingMotion(path=reader.path, fps=reader.meta.fps, frames=start,
-                             batches=batches, counts=counts, raw=raw, landmarks=landmarks,
+                             batches=batches, counts=counts, raw=raw,
+                             landmarks=faces.landmarks, first_face=faces.first,
                              has_audio=self.audio and probe_streams(reader.path).has_audio)
 
-    def _find_best_landmarker(self) -> Optional[Callable]:
-        """dlib's landmarker when ``find_best_frame`` decides the reference frame, else None."""
-        if not self.find_best_frame or self.best_frame is not None:
-            return None
-        if self._landmarker is None:
-            from ppgan_app.faces.landmarks import DlibLandmarker
+    def _landmarker(self) -> Callable:
+        """YuNet's five landmarks (built once): finds the reference frame's face and the
+        poses ``find_best_frame`` compares."""
+        if self._landmarker_cache is None:
+            from ppgan_app.faces.landmarks import YuNetLandmarker
 
-            self._landmarker = DlibLandmarker()
-        return self._landmarker
+            self._landmarker_cache = YuNetLandmarker()
+        return self._landmarker_cache
 
     def _reference_index(self, portrait: Portrait, motion: DrivingMotion) -> int:
-        """The driving frame that relative motion is measured from.
+        """The driving frame that relative motion is measured from, logged with why.
 
-        Animating every frame against this one reference is what the original FOMM's
+        ``best_frame`` if given; with ``find_best_frame`` the frame whose face pose is closest to
+        the portrait's; else the first frame where a face is found (a clip may open on black
+        frames). Animating every frame against this one reference is what the original FOMM's
         forward-from-best / backward-to-start passes compute, so frames stay in order here.
         Landmarks are compared at LANDMARK_SIZE whatever the network's size.
         """
-        index = 0
         if self.best_frame is not None:
-            index = self.best_frame
-        elif motion.landmarks is not None:
-            index = best_frame_from(face_crop(portrait, 0, LANDMARK_SIZE),
-                                    motion.landmarks, self._find_best_landmarker())
-        logger.info("reference driving frame: %d", index)
-        return index
+            logger.info("reference driving frame: %d (--best_frame)", self.best_frame)
+            return self.best_frame
+        if motion.first_face is None:
+            logger.warning("no face found in the first %d driving frames; measuring motion "
+                           "from frame 0", min(motion.frames, REFERENCE_SEARCH))
+            return 0
+        if motion.landmarks is not None:
+            index = best_frame_from(face_crop(portrait, 0, LANDMARK_SIZE), motion.landmarks,
+                                    self._landmarker())
+            logger.info("reference driving frame: %d (--find_best_frame: closest in pose to "
+                        "the portrait)", index)
+            return index
+        if motion.first_face > 0:
+            logger.info("reference driving frame: %d (the first with a face; frames 0-%d show "
+                        "none)", motion.first_face, motion.first_face - 1)
+        else:
+            logger.info("reference driving frame: 0")
+        return motion.first_face
 
     def _smoother(self, fps: float) -> Optional[Callable[[Any], Any]]:
         """The keypoint smoother of ``smooth`` (one per run: it keeps state), or ``None``."""
@@ -582,7 +633,8 @@ class FirstOrderPredictor:
 
         enhancer = self.enhancer
         renderer = PortraitRenderer(portrait, self.animator, self.ratio)
-        kp_initial = motion.reference(self._reference_index(portrait, motion))
+        reference = self._reference_index(portrait, motion)
+        kp_initial = motion.reference(reference)
         done = 0
         with Mp4Writer(out_path, motion.fps) as writer, \
                 tqdm(total=motion.frames, unit="frame",
