@@ -53,6 +53,17 @@ def animate_batch(animator: Animator, kp_driving: Any, sources: Sequence[np.ndar
             for source, kp_source in zip(sources, kp_sources)]
 
 
+def collinear_reference(kp_initial: Any) -> bool:
+    """True when FOMM keypoints of the reference frame (a mapping with ``value [1,K,2]``) span
+    no area, so ``adapt_scale`` falls back to a movement scale of 1 for every frame; False for
+    other animators' keypoints."""
+    if not isinstance(kp_initial, Mapping) or "value" not in kp_initial:
+        return False
+    from ppgan_app.modules.normalize_kp import reference_is_collinear
+
+    return reference_is_collinear(kp_initial)
+
+
 def take_keypoints(keypoints: Any, index: int) -> Any:
     """Frame ``index`` of a batch of keypoints, keeping its structure (a dict of arrays or
     tensors ``[N,...]`` → the same with ``[1,...]``)."""

@@ -28,7 +28,8 @@ import numpy as np
 from ppgan_app.apps.expression_transfer.animator import Animator
 from ppgan_app.apps.expression_transfer.composite import Compositor
 from ppgan_app.apps.expression_transfer.motion import (DrivingMotion, animate_batch,
-                                                      driving_keypoints, to_chw_float)
+                                                      collinear_reference, driving_keypoints,
+                                                      to_chw_float)
 from ppgan_app.apps.expression_transfer.options import TransferOptions, check_filename
 from ppgan_app.apps.ordered_stage import OrderedStage
 from ppgan_app.apps.video_io import Mp4Writer, VideoReader, iter_chunks
@@ -635,6 +636,10 @@ class FirstOrderPredictor:
         renderer = PortraitRenderer(portrait, self.animator, self.ratio)
         reference = self._reference_index(portrait, motion)
         kp_initial = motion.reference(reference)
+        if self.adapt_scale and self.relative and collinear_reference(kp_initial):
+            logger.warning("driving keypoints of reference frame %d are collinear (hull area 0): "
+                           "--adapt_scale uses a movement scale of 1 for all %d frames",
+                           reference, motion.frames)
         done = 0
         with Mp4Writer(out_path, motion.fps) as writer, \
                 tqdm(total=motion.frames, unit="frame",
