@@ -82,7 +82,8 @@ class VideoReader:
     Iterating again starts a new decode from the first frame.
 
     Raises:
-        InputError: the file is missing or ffmpeg cannot decode it as a video.
+        InputError: the file is missing, holds sound only, or ffmpeg cannot decode it as a
+            video.
     """
 
     def __init__(self, path: str) -> None:
@@ -101,6 +102,10 @@ class VideoReader:
             meta = next(gen)
         except (OSError, RuntimeError, StopIteration) as exc:
             gen.close()
+            streams = probe_streams(self.path)
+            if streams.has_audio and not streams.has_video:
+                raise InputError(f"{self.path} has no video stream (sound only); the driving "
+                                 "video must show a face") from None
             raise InputError(f"cannot read {self.path} as a video "
                              f"({_last_line(str(exc)) or type(exc).__name__})") from None
         width, height = meta["size"]

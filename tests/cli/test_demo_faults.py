@@ -234,3 +234,15 @@ def test_sigterm_mid_run_removes_the_temp_video_and_keeps_the_earlier_result(
     assert proc.returncode == 143, err
     assert "terminated (SIGTERM)" in err and "Traceback" not in err
     _only_good_result_left(out_with_good_result)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".m4a"])
+def test_a_sound_file_as_driving_video_says_it_has_no_video(tiny_fomm, tmp_path, capsys, suffix):
+    sound = str(tmp_path / f"talk{suffix}")
+    subprocess.run([REAL_FFMPEG, "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=1", sound], check=True)
+    code, errors = _run(_tiny_args(tiny_fomm, tmp_path / "out", "--driving_video", sound),
+                        capsys)
+    assert code == 2 and errors == [f"error: {sound} has no video stream (sound only); the "
+                                    "driving video must show a face"]
+    assert not (tmp_path / "out").exists()
