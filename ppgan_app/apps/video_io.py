@@ -75,11 +75,24 @@ class VideoMeta:
     n_frames: Optional[int]
 
 
+def is_still_image(path: str) -> bool:
+    """True when ``path`` is one still picture (PNG, JPEG, BMP, ...; an animated GIF or WebP
+    is a video)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return int(getattr(img, "n_frames", 1)) == 1
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        return False
+
+
 class VideoReader:
     """Decode a video one frame at a time.
 
     Usage: ``reader = VideoReader(path)``, then ``reader.meta`` and ``for frame in reader``.
-    Iterating again starts a new decode from the first frame.
+    Iterating again starts a new decode from the first frame. A still picture reads as a
+    one-frame video (``reader.still`` is True).
 
     Raises:
         InputError: the file is missing, holds sound only, or ffmpeg cannot decode it as a
@@ -90,6 +103,7 @@ class VideoReader:
         if not os.path.isfile(path):
             raise InputError(f"driving video not found: {path}")
         self.path = path
+        self.still = is_still_image(path)  #: a single picture, not a video
         self._count_checked = False
         gen = self._open()
         gen.close()

@@ -88,6 +88,7 @@ class DrivingMotion:
         has_audio: the video has a sound track to copy.
         first_face: the first frame where a face is found (``None``: none found, or not
             searched because ``best_frame`` decides).
+        still: the "video" is one still picture.
     """
 
     path: str
@@ -99,6 +100,7 @@ class DrivingMotion:
     landmarks: Optional[List[Optional[np.ndarray]]]
     has_audio: bool
     first_face: Optional[int] = 0
+    still: bool = False
 
     def reference(self, index: int) -> Any:
         """Unsmoothed keypoints of frame ``index`` (``[1,...]``)."""

@@ -58,16 +58,33 @@ def sample_paths() -> Tuple[str, str]:
     return str(folder / "fomm_source.jpg"), str(folder / "fomm_driving.mp4")
 
 
+def result_path(video_path: str, still: bool, inputs: Sequence[str]) -> str:
+    """Where a result goes: ``video_path``, or with a still driving picture the same name as
+    a PNG (the portrait with the picture's expression).
+
+    Raises:
+        InputError: that PNG would overwrite one of the ``inputs``.
+    """
+    if not still:
+        return video_path
+    picture = os.path.splitext(video_path)[0] + ".png"
+    if any(os.path.abspath(picture) == os.path.abspath(p) for p in inputs):
+        raise InputError(f"the result picture {picture} would overwrite an input; choose "
+                         "another --output folder")
+    return picture
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """What one :meth:`FirstOrderPredictor.run_with_summary` call produced."""
 
-    path: str  #: the output mp4
+    path: str  #: the output mp4 (a PNG when the driving input is a still picture)
     frames: int  #: frames written (= driving frames)
     fps: float  #: output frame rate (= the driving video's)
     seconds: float  #: wall time of the run
     faces: int  #: faces animated
     audio: bool  #: the output has the driving video's audio
+    still: bool = False  #: the driving "video" was a still picture: ``path`` is a PNG
 
 
 # ----------------------------------------------------------------------------- steps
@@ -441,15 +458,18 @@ class FirstOrderPredictor:
         """Like :meth:`run` for one portrait, returning a :class:`RunSummary`."""
         start = time.perf_counter()
         source_image, driving_video = self._resolve_inputs(source_image, driving_video)
-        out_path = os.path.join(self.output, check_filename(filename or self.filename))
+        reader = VideoReader(driving_video)
+        out_path = result_path(os.path.join(self.output, check_filename(filename or
+                                                                         self.filename)),
+                               reader.still, [source_image, driving_video])
         check_destination(out_path)  # before any work: a folder in the way, a read-only disk
         clean_stale_temps(out_path)
         portrait = self._portrait(source_image)
-        motion = self._driving_motion(VideoReader(driving_video))
+        motion = self._driving_motion(reader)
         frames, audio = self._render(portrait, motion, out_path)
         return RunSummary(path=out_path, frames=frames, fps=motion.fps,
                           seconds=time.perf_counter() - start, faces=len(portrait.boxes),
-                          audio=audio)
+                          audio=audio, still=motion.still)
 
     def run_batch(self, source_images: Union[str, Sequence[str]],
                   driving_video: Optional[str] = None) -> BatchSummary:
@@ -469,11 +489,13 @@ class FirstOrderPredictor:
         start = time.perf_counter()
         portraits = list_portraits(source_images)
         _, driving_video = self._resolve_inputs(portraits[0], driving_video)
-        out_paths = [os.path.join(self.output, name) for name in batch_names(portraits)]
+        reader = VideoReader(driving_video)
+        out_paths = [result_path(os.path.join(self.output, name), reader.still,
+                                 [*portraits, driving_video])
+                     for name in batch_names(portraits)]
         for out_path in out_paths:
             check_destination(out_path)
             clean_stale_temps(out_path)
-        reader = VideoReader(driving_video)
         results: List[Optional[PortraitResult]] = [None] * len(portraits)
         loaded = []
         for i, path in enumerate(portraits):
@@ -577,7 +599,8 @@ class FirstOrderPredictor:
         return DrivingMotion(path=reader.path, fps=reader.meta.fps, frames=start,
                              batches=batches, counts=counts, raw=raw,
                              landmarks=faces.landmarks, first_face=faces.first,
-                             has_audio=self.audio and probe_streams(reader.path).has_audio)
+                             has_audio=self.audio and probe_streams(reader.path).has_audio,
+                             still=reader.still)
 
     def _landmarker(self) -> Callable:
         """YuNet's five landmarks (built once): finds the reference frame's face and the
@@ -634,6 +657,8 @@ class FirstOrderPredictor:
 
         enhancer = self.enhancer
         renderer = PortraitRenderer(portrait, self.animator, self.ratio)
+        if motion.still:
+            return self._render_still(renderer, motion, out_path), False
         reference = self._reference_index(portrait, motion)
         kp_initial = motion.reference(reference)
         if self.adapt_scale and self.relative and collinear_reference(kp_initial):
@@ -664,6 +689,29 @@ class FirstOrderPredictor:
                 stage.close()
             writer.finish(audio_source=motion.path if motion.has_audio else None)
         return writer.frames_written, motion.has_audio
+
+
+    def _render_still(self, renderer: PortraitRenderer, motion: DrivingMotion,
+                      out_path: str) -> int:
+        """A still driving picture: give the portrait its expression and write one PNG.
+
+        A single frame has no motion to measure relative to, so its keypoints are used as
+        they are (FOMM's absolute mode), which is what "take this expression" means.
+        """
+        from PIL import Image
+
+        from ppgan_app.utils.safe_files import atomic_output
+
+        logger.info("the driving input %s is a still picture: the portrait takes its "
+                    "expression, written as a picture to %s", motion.path, out_path)
+        kp_driving = motion.reference(0)
+        crops = renderer.crops(kp_driving, kp_driving, relative=False, adapt_scale=False)
+        if self.enhancer is not None:
+            crops = [self.enhancer.enhance(face_crops) for face_crops in crops]
+        (frame,) = renderer.frames([face_crops[:1] for face_crops in crops])
+        with atomic_output(out_path) as tmp:
+            Image.fromarray(frame).save(tmp, format="PNG")
+        return 1
 
 
 # ----------------------------------------------------------------------------- enhancement
