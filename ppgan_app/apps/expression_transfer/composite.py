@@ -2,9 +2,10 @@
 
 PaddleGAN pastes a hard rectangle (one face) or a hard circle of radius ``ratio · crop height``
 (several faces). Here every face gets the same soft mask: a disc of that radius, fully pasted,
-whose edge then fades smoothly to zero, multiplied by a ramp that reaches zero at the crop
-border, so the alpha (and hence the pasted image) has bounded gradient everywhere, including
-where the crop ends.
+whose edge then fades smoothly to zero, within the ellipse inscribed in the crop (which fades
+to zero before its edge) and a ramp that reaches zero at the crop border, so the alpha (and
+hence the pasted image) has bounded gradient everywhere and the crop's rectangle never shows,
+whatever the ratio.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 def feather_mask(height: int, width: int, ratio: float = 0.4, feather: float = 0.35,
-                 border: float = 0.1) -> np.ndarray:
+                 border: float = 0.1, edge: float = 0.2) -> np.ndarray:
     """Soft paste mask for a crop of ``height x width`` pixels.
 
     Args:
@@ -33,11 +34,15 @@ def feather_mask(height: int, width: int, ratio: float = 0.4, feather: float = 0
             PaddleGAN crop is 0.8 as wide as tall, 0.4 already reaches its sides).
         feather: width of the soft edge outside the disc, as a fraction of its radius.
         border: width of the ramp to zero at the crop border, as a fraction of ``min(h, w)``.
+        edge: the mask also fades to zero at the ellipse inscribed in the crop, over this
+            fraction of the ellipse's radius, so a large ``ratio`` pastes a soft ellipse and
+            never the crop's rectangle.
 
     Returns:
         ``[height, width] float32`` alpha in [0, 1], 1 at the centre and 0 on the border rows
-        and columns; it changes by at most ``1.5 / (feather·radius) + 1.5 / (border·min(h, w))``
-        per pixel, so a pasted face never shows a seam.
+        and columns and outside the inscribed ellipse; it changes by at most
+        ``1.5 / (feather·radius) + 1.5 / (edge·min(h, w)/2) + 1.5 / (border·min(h, w))`` per
+        pixel, so a pasted face never shows a seam.
     """
     ys = (np.arange(height, dtype=np.float32) + 0.5) - height / 2.0
     xs = (np.arange(width, dtype=np.float32) + 0.5) - width / 2.0
@@ -45,11 +50,13 @@ def feather_mask(height: int, width: int, ratio: float = 0.4, feather: float = 0
     radius = max(ratio * height, 1.0)
     soft = max(feather * radius, 1.0)
     disc = _smoothstep((radius + soft - dist) / soft)  # opaque up to the radius, then fades
+    rho = np.sqrt((ys[:, None] / (height / 2.0)) ** 2 + (xs[None, :] / (width / 2.0)) ** 2)
+    ellipse = _smoothstep((1.0 - rho) / edge)  # 0 outside the inscribed ellipse
     ramp_px = max(border * min(height, width), 2.0)
     edge_y = np.minimum(np.arange(height), height - 1 - np.arange(height))  # 0 on the border
     edge_x = np.minimum(np.arange(width), width - 1 - np.arange(width))
     ramp = _smoothstep(np.minimum(edge_y[:, None], edge_x[None, :]).astype(np.float32) / ramp_px)
-    return (disc * ramp).astype(np.float32)
+    return (disc * ellipse * ramp).astype(np.float32)
 
 
 class Compositor:
