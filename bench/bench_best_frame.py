@@ -77,10 +77,12 @@ def main() -> None:
         pick5, pick68 = int(np.argmin(d5)), int(np.argmin(d68))
         rank = int((d68 < d68[pick5]).sum()) + 1
         ranks.append(rank)
-        best = max(d68[pick68], 1e-12)
+        best = d68[pick68]
         median = float(np.median(d68[np.isfinite(d68)]))
+        ratios = (f"{d68[pick5] / best:.2f} | {median / best:.2f}" if best > 1e-6
+                  else "0 (the same image) | -")
         print(f"| {s_name} | {c_name} | {pick5} | {pick68} | {rank} of {len(frames)} | "
-              f"{d68[pick5] / best:.2f} | {median / best:.2f} |")
+              f"{ratios} |")
     ranks_arr = np.array(ranks)
     print(f"same frame: {(ranks_arr == 1).sum()} of {len(ranks)}; within the 68-point top 5: "
           f"{(ranks_arr <= 5).sum()}; median rank {np.median(ranks_arr):g}")
