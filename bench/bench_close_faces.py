@@ -151,7 +151,7 @@ def _max_diff(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> int:
 
 
 #: Colour each face's "animation" is tinted with in the picture (RGB gains).
-TINTS = (np.float32([1.0, 0.55, 0.55]), np.float32([0.55, 0.65, 1.0]))
+TINTS = (np.float32([1.0, 0.3, 0.3]), np.float32([0.3, 0.45, 1.0]))
 
 
 def tinted_result(animator, portrait) -> Tuple[np.ndarray, np.ndarray]:
