@@ -180,7 +180,8 @@ def picture(animator, rows: List[Tuple[float, np.ndarray]], path: str,
     for gap, image in rows:
         found = faces_and_crops(detect(image), image.shape[:2])
         before, after = portraits(image, [f for f, _ in found], [c for _, c in found])
-        (seen_b, result_b), (seen_a, result_a) = tinted_result(animator, before), tinted_result(animator, after)
+        (seen_b, result_b) = tinted_result(animator, before)
+        (seen_a, result_a) = tinted_result(animator, after)
         cells = [image, seen_b, seen_a, result_b, result_a]
         labels = (f"gap {gap:.1f}", "crop before", "crop after", "before", "after")
         scaled = [cv2.resize(c, (int(c.shape[1] * height / c.shape[0]), height),

@@ -9,7 +9,6 @@ from PIL import Image
 
 from ppgan_app.apps import FirstOrderPredictor
 from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator
-from ppgan_app.apps.expression_transfer.motion import to_chw_float
 from ppgan_app.apps.expression_transfer.predictor import (Portrait, PortraitRenderer,
                                                           neighbour_keep_out, source_face_boxes)
 from ppgan_app.faces.detectors import build_face_detector
