@@ -178,6 +178,10 @@ def test_a_faceless_clip_says_frame_0(tmp_path, media, fake_animator, caplog):
     predictor(tmp_path, fake_animator).run(media["portrait"], media["clip"])
     assert "no face found in the first 12 driving frames; measuring motion from frame 0" in \
         caplog.messages
+    caplog.clear()  # absolute motion has no reference frame: nothing searched, nothing said
+    predictor(tmp_path / "abs", fake_animator, relative=False).run(media["portrait"],
+                                                                   media["clip"])
+    assert not [m for m in caplog.messages if "reference" in m or "first 12" in m]
 
 
 def test_crop_driving_runs_end_to_end(tmp_path, media, fake_animator):

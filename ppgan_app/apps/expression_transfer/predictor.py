@@ -575,7 +575,7 @@ class FirstOrderPredictor:
         prep = DrivingPrep(animator.image_size, self._driving_plan(reader))
         faces = FaceSearch(self._landmarker(), DrivingPrep(LANDMARK_SIZE, prep.plan),
                            every_frame=self.find_best_frame and self.best_frame is None,
-                           search=self.best_frame is None)
+                           search=self.best_frame is None and self.relative)
         smoother = self._smoother(reader.meta.fps)
         batches, counts, raw = [], [], []
         total = reader.meta.n_frames
@@ -623,6 +623,8 @@ class FirstOrderPredictor:
         if self.best_frame is not None:
             logger.info("reference driving frame: %d (--best_frame)", self.best_frame)
             return self.best_frame
+        if not self.relative and motion.landmarks is None:
+            return 0  # absolute motion does not use a reference frame
         if motion.first_face is None:
             logger.warning("no face found in the first %d driving frames; measuring motion "
                            "from frame 0", min(motion.frames, REFERENCE_SEARCH))
