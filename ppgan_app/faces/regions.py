@@ -14,11 +14,11 @@ neighbour's features pull the keypoints and its half-face is warped and pasted b
   the other faces' regions and rises smoothly to 1 outside them, so no face's animation changes
   a pixel of another face.
 
-Boxes are ``(x1, y1, x2, y2)`` pixels; masks are ``bool`` arrays of the image's ``(H, W)``.
+Boxes are ``(x1, y1, x2, y2)`` pixels; keep-out masks are ``bool`` arrays of a crop's ``(h, w)``.
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -35,55 +35,70 @@ KEEP_OUT_FEATHER = 0.06
 INPAINT_RADIUS = 5
 
 
-def _ellipse_depth(face: Sequence[float], image_hw: Tuple[int, int]) -> np.ndarray:
-    """``[H,W] float32``: < 1 inside the face's region ellipse, 0 at its centre."""
+def _ellipse_window(face: Sequence[float], image_hw: Tuple[int, int]
+                    ) -> Tuple[Box, np.ndarray]:
+    """The face's region ellipse: its bounding window ``(x1, y1, x2, y2)`` in the image and,
+    over that window, ``[h,w] float32`` depth (< 1 inside the ellipse, 0 at its centre)."""
     x1, y1, x2, y2 = (float(v) for v in face[:4])
     half_w = max((x2 - x1) * (0.5 + REGION_MARGIN), 1.0)
     half_h = max((y2 - y1) * (0.5 + REGION_MARGIN), 1.0)
     cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-    ys = (np.arange(image_hw[0], dtype=np.float32) + 0.5 - cy) / half_h
-    xs = (np.arange(image_hw[1], dtype=np.float32) + 0.5 - cx) / half_w
-    return ys[:, None] ** 2 + xs[None, :] ** 2
+    height, width = image_hw
+    wx1, wx2 = max(0, int(cx - half_w)), min(width, int(np.ceil(cx + half_w)) + 1)
+    wy1, wy2 = max(0, int(cy - half_h)), min(height, int(np.ceil(cy + half_h)) + 1)
+    ys = (np.arange(wy1, wy2, dtype=np.float32) + 0.5 - cy) / half_h
+    xs = (np.arange(wx1, wx2, dtype=np.float32) + 0.5 - cx) / half_w
+    return (wx1, wy1, wx2, wy2), ys[:, None] ** 2 + xs[None, :] ** 2
+
+
+def face_labels(faces: Sequence[Sequence[float]], image_hw: Tuple[int, int]) -> np.ndarray:
+    """Whose region each pixel is: ``[H,W] int32``, the index of the face or -1.
+
+    A pixel belongs to face ``k`` when it lies inside face ``k``'s ellipse and deeper in it
+    (smaller normalised distance) than in any other face's; memory is two ``[H,W]`` arrays
+    whatever the number of faces.
+    """
+    labels = np.full(tuple(image_hw), -1, np.int32)
+    best = np.full(tuple(image_hw), np.inf, np.float32)
+    for k, face in enumerate(faces):
+        (x1, y1, x2, y2), depth = _ellipse_window(face, image_hw)
+        window = best[y1:y2, x1:x2]
+        take = (depth < 1.0) & (depth < window)
+        window[take] = depth[take]
+        labels[y1:y2, x1:x2][take] = k
+    return labels
 
 
 def face_regions(faces: Sequence[Sequence[float]], image_hw: Tuple[int, int]) -> np.ndarray:
-    """Each face's own region, disjoint.
-
-    Args:
-        faces: ``[K,4+]`` face boxes.
-        image_hw: ``(H, W)`` of the image.
-
-    Returns:
-        ``[K,H,W] bool``: pixel ``(y, x)`` belongs to face ``k`` when it lies inside face ``k``'s
-        ellipse and deeper in it (smaller normalised distance) than in any other face's.
-    """
-    if len(faces) == 0:
-        return np.zeros((0,) + tuple(image_hw), bool)
-    depth = np.stack([_ellipse_depth(face, image_hw) for face in faces])
-    nearest = depth.argmin(axis=0)
-    inside = depth.min(axis=0) < 1.0
-    return np.stack([(nearest == k) & inside for k in range(len(faces))])
+    """Each face's own region (see :func:`face_labels`): ``[K,H,W] bool``, disjoint."""
+    labels = face_labels(faces, image_hw)
+    return labels[None] == np.arange(len(faces), dtype=np.int32)[:, None, None]
 
 
-def others_mask(regions: np.ndarray, index: int) -> np.ndarray:
-    """``[H,W] bool``: the regions of every face but ``index``."""
-    mask = np.zeros(regions.shape[1:], bool)
-    for k in range(len(regions)):
-        if k != index:
-            mask |= regions[k]
-    return mask
+def keep_out_masks(faces: Sequence[Sequence[float]], image_hw: Tuple[int, int],
+                   boxes: Sequence[Box]) -> List[Optional[np.ndarray]]:
+    """For each crop ``boxes[k]`` (face ``faces[k]``'s), the other faces' regions inside it:
+    ``[h,w] bool`` in crop coordinates, or ``None`` when no other face reaches into it."""
+    labels = face_labels(faces, image_hw) if len(faces) > 1 else None
+    masks: List[Optional[np.ndarray]] = []
+    for k, (x1, y1, x2, y2) in enumerate(boxes):
+        if labels is None:
+            masks.append(None)
+            continue
+        crop = labels[y1:y2, x1:x2]
+        hole = (crop >= 0) & (crop != k)
+        masks.append(hole if hole.any() else None)
+    return masks
 
 
-def fill_neighbours(image: np.ndarray, box: Box, keep_out: np.ndarray) -> np.ndarray:
-    """The crop ``box`` of ``image [H,W,3] uint8`` with the ``keep_out [H,W] bool`` pixels
-    filled from the surrounding background (``cv2.inpaint``, Telea).
+def fill_neighbours(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``crop [h,w,3] uint8`` with the ``hole [h,w] bool`` pixels (other faces) filled from
+    the surrounding background (``cv2.inpaint``, Telea).
 
-    Only pixels outside ``keep_out`` decide the fill, so the result does not depend on what the
+    Only pixels outside the hole decide the fill, so the result does not depend on what the
     neighbours look like. Returns ``[h,w,3] uint8`` (a copy).
     """
-    x1, y1, x2, y2 = box
-    crop = np.ascontiguousarray(image[y1:y2, x1:x2])
-    hole = keep_out[y1:y2, x1:x2]
+    crop = np.ascontiguousarray(crop)
     if not hole.any():
         return crop.copy()
     if hole.all():  # nothing to fill from: a flat grey crop
@@ -93,12 +108,10 @@ def fill_neighbours(image: np.ndarray, box: Box, keep_out: np.ndarray) -> np.nda
     return filled
 
 
-def keep_out_alpha(keep_out: np.ndarray, box: Box) -> np.ndarray:
-    """Paste-back factor of the crop ``box``: ``[h,w] float32`` in [0, 1], exactly 0 on the
-    ``keep_out [H,W] bool`` pixels, rising smoothly (smoothstep) to 1 at
+def keep_out_alpha(hole: np.ndarray) -> np.ndarray:
+    """Paste-back factor of a crop: ``[h,w] float32`` in [0, 1], exactly 0 on the
+    ``hole [h,w] bool`` pixels (other faces), rising smoothly (smoothstep) to 1 at
     ``KEEP_OUT_FEATHER · min(h, w)`` pixels away from them."""
-    x1, y1, x2, y2 = box
-    hole = keep_out[y1:y2, x1:x2]
     if not hole.any():
         return np.ones(hole.shape, np.float32)
     # distance of every pixel to the nearest keep-out pixel (0 on them)
@@ -108,11 +121,3 @@ def keep_out_alpha(keep_out: np.ndarray, box: Box) -> np.ndarray:
     alpha = x * x * (3.0 - 2.0 * x)
     alpha[hole] = 0.0
     return alpha.astype(np.float32)
-
-
-def neighbour_masks(faces: Sequence[Sequence[float]], image_hw: Tuple[int, int],
-                    animated: Sequence[int]) -> List[np.ndarray]:
-    """For each animated face (indices into ``faces``), the ``[H,W] bool`` mask of the other
-    faces' regions (all detected faces, animated or not)."""
-    regions = face_regions(faces, image_hw)
-    return [others_mask(regions, k) for k in animated]

@@ -37,7 +37,7 @@ from ppgan_app.apps.expression_transfer.batch import (BatchSummary, PortraitResu
                                                      batch_names, list_portraits)
 from ppgan_app.errors import InputError
 from ppgan_app.faces.crop import Box, crop_resize, faces_and_crops
-from ppgan_app.faces.regions import fill_neighbours, keep_out_alpha, neighbour_masks
+from ppgan_app.faces.regions import fill_neighbours, keep_out_alpha, keep_out_masks
 from ppgan_app.faces.driving_crop import DrivingCropPlan, no_crop_plan, plan_driving_crop
 from ppgan_app.utils.safe_files import check_destination, clean_stale_temps
 
@@ -157,8 +157,9 @@ def face_crop(portrait: "Portrait", index: int, size: int) -> np.ndarray:
     box, keep_out = portrait.boxes[index], portrait.keep_out[index]
     if keep_out is None:
         return crop_resize(portrait.image, box, size)
-    crop = fill_neighbours(portrait.image, box, keep_out)
-    return crop_resize(crop, (0, 0, crop.shape[1], crop.shape[0]), size)
+    x1, y1, x2, y2 = box
+    crop = fill_neighbours(portrait.image[y1:y2, x1:x2], keep_out)
+    return crop_resize(crop, (0, 0, x2 - x1, y2 - y1), size)
 
 
 class DrivingPrep:
@@ -286,7 +287,7 @@ class Portrait:
     boxes: List[Box]
     whole: bool  #: no face found: the whole image is animated (``no_face_ok``)
     faces: List[Tuple[float, ...]] = dataclasses.field(default_factory=list)  #: all found
-    #: per animated face, ``[H,W] bool`` the other faces' regions (``None``: no other face)
+    #: per animated face, ``[h,w] bool`` the other faces' regions in its crop (``None``: none)
     keep_out: List[Optional[np.ndarray]] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -296,20 +297,15 @@ class Portrait:
 
 def neighbour_keep_out(image_hw: Tuple[int, int], faces: Sequence[Sequence[float]],
                        boxes: Sequence[Box]) -> List[Optional[np.ndarray]]:
-    """Per animated face (``boxes`` are the crops of ``faces[:len(boxes)]``), the ``[H,W] bool``
-    regions of the other faces, or ``None`` when no other face reaches into its crop."""
-    if len(faces) < 2:
-        return [None] * len(boxes)
-    masks: List[Optional[np.ndarray]] = []
-    for index, (mask, box) in enumerate(zip(neighbour_masks(faces, image_hw,
-                                                            range(len(boxes))), boxes)):
-        x1, y1, x2, y2 = box
-        inside = bool(mask[y1:y2, x1:x2].any())
-        if inside:
+    """Per animated face (``boxes`` are the crops of ``faces[:len(boxes)]``), the other faces'
+    regions inside its crop (``[h,w] bool``), or ``None`` when no other face reaches into it;
+    logged."""
+    masks = keep_out_masks(faces, image_hw, boxes)
+    for index, mask in enumerate(masks):
+        if mask is not None:
             logger.info("face %d: a neighbouring face reaches into its crop; it is kept out "
                         "(filled before the network sees the crop, never pasted over)",
                         index + 1)
-        masks.append(mask if inside else None)
     return masks
 
 
@@ -332,8 +328,8 @@ class PortraitRenderer:
         self.kp_sources = [animator.keypoints(s) for s in self.sources]
         self.compose = Compositor(
             portrait.image, portrait.boxes, ratio, whole_image=portrait.whole,
-            keep_out=[None if mask is None else keep_out_alpha(mask, box)
-                      for mask, box in zip(portrait.keep_out, portrait.boxes)])
+            keep_out=[None if mask is None else keep_out_alpha(mask)
+                      for mask in portrait.keep_out])
 
     def crops(self, kp_driving: Any, kp_initial: Any, relative: bool,
               adapt_scale: bool) -> List[np.ndarray]:
