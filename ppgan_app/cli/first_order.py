@@ -138,6 +138,10 @@ def _run(run: DemoRun) -> int:
         print(summary.table())
         return 0 if summary.ok else EXIT_PARTIAL
     summary = predictor.run_with_summary(sources[0] if sources else None, driving)
+    if summary.still:
+        print(f"wrote {summary.path}: the portrait with the still driving picture's expression "
+              f"in {summary.seconds:.1f} s")
+        return 0
     print(f"wrote {summary.path}: {summary.frames} frames at {summary.fps:g} fps in "
           f"{summary.seconds:.1f} s")
     return 0

@@ -46,7 +46,7 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
 def drop_duplicates(boxes: Sequence[Box], threshold: float = 0.5) -> List[Box]:
     """Keep boxes in order, dropping any whose IoU with an already kept box exceeds ``threshold``.
 
-    Pass boxes largest first so that, of two overlapping crops, the larger one survives.
+    Pass boxes largest first so that, of two overlapping boxes, the larger one survives.
     """
     kept: List[Box] = []
     for box in boxes:
@@ -55,17 +55,37 @@ def drop_duplicates(boxes: Sequence[Box], threshold: float = 0.5) -> List[Box]:
     return kept
 
 
+def faces_and_crops(faces: np.ndarray, image_hw: Tuple[int, int]
+                    ) -> List[Tuple[Tuple[float, float, float, float], Box]]:
+    """Distinct detected faces with their crop boxes, largest face first.
+
+    A face whose box overlaps an already kept face's box by IoU > 0.5 is the same face detected
+    twice and is dropped. Duplicates are judged on the faces, not on their crops: two people
+    standing close have crops that overlap a lot, and both are kept (their crops are then
+    masked, see :mod:`ppgan_app.faces.regions`).
+
+    Args:
+        faces: ``[K,4+]`` face boxes ``(x1, y1, x2, y2, ...)`` in any order.
+        image_hw: ``(H, W)`` of the image.
+
+    Returns:
+        ``[(face (x1, y1, x2, y2), crop box), ...]``.
+    """
+    order = sorted(range(len(faces)), key=lambda i: box_area(faces[i]), reverse=True)
+    distinct = drop_duplicates([tuple(float(v) for v in faces[i][:4]) for i in order])
+    pairs = [(face, face_crop_box(face, image_hw)) for face in distinct]
+    return [(face, crop) for face, crop in pairs if box_area(crop) > 0]
+
+
 def face_crop_boxes(faces: np.ndarray, image_hw: Tuple[int, int]) -> List[Box]:
-    """Crop boxes for detected faces, largest face first, duplicates (IoU > 0.5) dropped.
+    """Crop boxes for detected faces, largest face first, duplicate faces (IoU > 0.5) dropped
+    (see :func:`faces_and_crops`).
 
     Args:
         faces: ``[K,4+]`` face boxes ``(x1, y1, x2, y2, ...)`` in any order.
         image_hw: ``(H, W)`` of the image.
     """
-    order = sorted(range(len(faces)), key=lambda i: box_area(faces[i]), reverse=True)
-    crops = [face_crop_box(faces[i], image_hw) for i in order]
-    crops = [c for c in crops if box_area(c) > 0]
-    return drop_duplicates(crops)
+    return [crop for _, crop in faces_and_crops(faces, image_hw)]
 
 
 def square_box(center_xy: Tuple[float, float], side: float, image_hw: Tuple[int, int]) -> Box:

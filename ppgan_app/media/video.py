@@ -75,20 +75,35 @@ class VideoMeta:
     n_frames: Optional[int]
 
 
+def is_still_image(path: str) -> bool:
+    """True when ``path`` is one still picture (PNG, JPEG, BMP, ...; an animated GIF or WebP
+    is a video)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return int(getattr(img, "n_frames", 1)) == 1
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        return False
+
+
 class VideoReader:
     """Decode a video one frame at a time.
 
     Usage: ``reader = VideoReader(path)``, then ``reader.meta`` and ``for frame in reader``.
-    Iterating again starts a new decode from the first frame.
+    Iterating again starts a new decode from the first frame. A still picture reads as a
+    one-frame video (``reader.still`` is True).
 
     Raises:
-        InputError: the file is missing or ffmpeg cannot decode it as a video.
+        InputError: the file is missing, holds sound only, or ffmpeg cannot decode it as a
+            video.
     """
 
     def __init__(self, path: str) -> None:
         if not os.path.isfile(path):
             raise InputError(f"driving video not found: {path}")
         self.path = path
+        self.still = is_still_image(path)  #: a single picture, not a video
         self._count_checked = False
         gen = self._open()
         gen.close()
@@ -101,6 +116,10 @@ class VideoReader:
             meta = next(gen)
         except (OSError, RuntimeError, StopIteration) as exc:
             gen.close()
+            streams = probe_streams(self.path)
+            if streams.has_audio and not streams.has_video:
+                raise InputError(f"{self.path} has no video stream (sound only); the driving "
+                                 "video must show a face") from None
             raise InputError(f"cannot read {self.path} as a video "
                              f"({_last_line(str(exc)) or type(exc).__name__})") from None
         width, height = meta["size"]

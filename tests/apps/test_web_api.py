@@ -101,6 +101,10 @@ def test_bad_uploads_are_the_clis_one_line_errors_and_leave_no_file(web, tmp_pat
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (600, 600, 3), np.uint8)).save(big)
     status, body, _ = upload(base, big, "source")
     assert status == 413 and "more than this server's limit of 0.5 MB" in body["error"]
+    still = tmp_path / "still.png"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(still)
+    status, body, _ = upload(base, still, "driving")
+    assert status == 400 and "the driving input is a still picture" in body["error"]
     status, body, _ = upload(base, notes, "audio")
     assert status == 400 and "upload kind 'audio' is not one of: source, driving" in body["error"]
     assert list((app.jobs.root / "uploads").iterdir()) == []

@@ -234,3 +234,41 @@ def test_sigterm_mid_run_removes_the_temp_video_and_keeps_the_earlier_result(
     assert proc.returncode == 143, err
     assert "terminated (SIGTERM)" in err and "Traceback" not in err
     _only_good_result_left(out_with_good_result)
+
+
+def test_a_still_picture_as_driving_video_gives_a_picture(tiny_fomm, tmp_path, capsys):
+    from PIL import Image
+
+    from ppgan_app.apps.expression_transfer.predictor import sample_paths
+    from ppgan_app.media.video import VideoReader
+
+    source, driving = sample_paths()
+    still = tmp_path / "expression.png"
+    Image.fromarray(next(iter(VideoReader(driving)))).save(still)
+    out = tmp_path / "out"
+    args = _tiny_args(tiny_fomm, out, "--source_image", source, "--driving_video", str(still),
+                      "--relative")
+    code = main([a for a in args if a != "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0 and os.listdir(out) == ["result.png"]
+    assert f"wrote {out / 'result.png'}: the portrait with the still driving picture's " \
+           "expression" in printed
+    result = np.asarray(Image.open(out / "result.png"))
+    assert result.shape == np.asarray(Image.open(source)).shape
+    # the picture must not overwrite an input
+    code, errors = _run(_tiny_args(tiny_fomm, tmp_path, "--source_image", source,
+                                   "--driving_video", str(still), "--filename",
+                                   "expression.mp4"), capsys)
+    assert code == 2 and len(errors) == 1 and "would overwrite an input" in errors[0]
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".m4a"])
+def test_a_sound_file_as_driving_video_says_it_has_no_video(tiny_fomm, tmp_path, capsys, suffix):
+    sound = str(tmp_path / f"talk{suffix}")
+    subprocess.run([REAL_FFMPEG, "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=1", sound], check=True)
+    code, errors = _run(_tiny_args(tiny_fomm, tmp_path / "out", "--driving_video", sound),
+                        capsys)
+    assert code == 2 and errors == [f"error: {sound} has no video stream (sound only); the "
+                                    "driving video must show a face"]
+    assert not (tmp_path / "out").exists()

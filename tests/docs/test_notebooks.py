@@ -50,6 +50,22 @@ def test_notebooks_are_stored_without_outputs(path):
     assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_commands_use_the_kernels_python_and_nothing_is_installed_by_default(path):
+    nb = nbformat.read(str(path), as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert not [ln for ln in code.splitlines() if ln.lstrip().startswith("!")]  # no shell escapes
+    assert "cmd = [sys.executable, *map(str, args)]" in code and "raise RuntimeError" in code
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert 'INSTALL = "auto"' in params.source
+
+
+def repo_state() -> str:
+    """Every change to the checkout, untracked files included (ignored ones excluded)."""
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
+                          capture_output=True, text=True, check=True).stdout
+
+
 def short_sample(folder: Path) -> str:
     """The bundled driving clip cut to 10 frames (keeps its sound): a quick driving video."""
     import imageio_ffmpeg
@@ -64,13 +80,17 @@ def short_sample(folder: Path) -> str:
 
 def test_expression_transfer_notebook(tmp_path, tiny_fomm, ffprobe):
     output = tmp_path / "out"
+    before = repo_state()
     nb = run_notebook(REPO / "docs" / "notebooks" / "expression_transfer.ipynb", {
         "REPO": str(REPO), "INSTALL": False, "WEIGHT_PATH": tiny_fomm["weights"],
         "CONFIG": tiny_fomm["config"], "IMAGE_SIZE": 64, "DRIVING_VIDEO": short_sample(tmp_path),
         "OUTPUT": str(output)}, tmp_path)
 
-    cli = "".join(o.get("text", "") for o in outputs(cell_with(nb, "first-order-demo.py")))
+    cli_cell = cell_with(nb, "first-order-demo.py")
+    cli = "".join(o.get("text", "") for o in outputs(cli_cell))
     assert f"wrote {output / 'result.mp4'}: 10 frames at 25 fps" in cli
+    # one quiet stream (progress updates in place), not stderr blocks
+    assert {o.get("name") for o in outputs(cli_cell)} == {"stdout"}
     api = cell_with(nb, "FirstOrderPredictor(")
     assert outputs(api, WIDGET), "no tqdm notebook progress bar in the API cell"
     # the video is inline, with its sound, as an HTML5 player
@@ -84,6 +104,7 @@ def test_expression_transfer_notebook(tmp_path, tiny_fomm, ffprobe):
     assert "FAILED: no face found" in batch and "2 of 3 portrait(s) animated" in batch
     assert sorted(os.listdir(output)) == ["mirrored.mp4", "notebook_result.mp4", "original.mp4",
                                           "result.mp4"]
+    assert repo_state() == before  # the checkout is left as it was (no portraits/ folder)
 
 
 def test_gan_notebook(tmp_path):
@@ -111,3 +132,14 @@ def test_gan_notebook(tmp_path):
     assert strip, "the interpolation strip is not shown"
     with Image.open(io.BytesIO(base64.b64decode(strip[0]["data"]["image/png"]))) as image:
         assert image.size == (6 * 34 + 2, 2 * 34 + 2)  # 2 walks of 6 images, 32 px, 2 px padding
+
+
+def test_a_failed_command_stops_the_notebook_with_its_own_error(tmp_path):
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as err:
+        run_notebook(REPO / "docs" / "notebooks" / "gan_training.ipynb", {
+            "REPO": str(REPO), "INSTALL": False, "DATA_ROOT": str(tmp_path / "nowhere"),
+            "ITERS": 3, "OUTPUT_DIR": str(tmp_path / "runs"), "STEPS": 6}, tmp_path)
+    message = str(err.value)
+    assert "RuntimeError" in message and "tools/main.py" in message and "failed (exit 2)" in message
+    assert "error:" in message  # the tool's own one-line error, carried into the notebook
+    assert "IndexError" not in message  # the next cell never ran

@@ -104,3 +104,13 @@ def test_square_boxes_for_driving_videos():
     box = driving_crop_box([[40, 40, 60, 60], [42, 40, 62, 60], [38, 41, 58, 61]], (200, 200))
     assert box[2] - box[0] == box[3] - box[1] >= 40
     assert box[0] <= 38 and box[2] >= 62
+
+
+def test_close_faces_are_both_kept_though_their_crops_overlap():
+    from ppgan_app.faces.crop import faces_and_crops
+
+    faces = np.array([[100, 100, 200, 200, 1.0], [150, 100, 250, 200, 1.0]])
+    crops = [face_crop_box(f, (512, 512)) for f in faces]
+    assert iou(*crops) > 0.5  # PaddleGAN's duplicate test on crops would drop one
+    found = faces_and_crops(faces, (512, 512))
+    assert [crop for _, crop in found] == crops

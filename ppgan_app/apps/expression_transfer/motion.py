@@ -53,6 +53,17 @@ def animate_batch(animator: Animator, kp_driving: Any, sources: Sequence[np.ndar
             for source, kp_source in zip(sources, kp_sources)]
 
 
+def collinear_reference(kp_initial: Any) -> bool:
+    """True when FOMM keypoints of the reference frame (a mapping with ``value [1,K,2]``) span
+    no area, so ``adapt_scale`` falls back to a movement scale of 1 for every frame; False for
+    other animators' keypoints."""
+    if not isinstance(kp_initial, Mapping) or "value" not in kp_initial:
+        return False
+    from ppgan_app.models.firstorder.normalize_kp import reference_is_collinear
+
+    return reference_is_collinear(kp_initial)
+
+
 def take_keypoints(keypoints: Any, index: int) -> Any:
     """Frame ``index`` of a batch of keypoints, keeping its structure (a dict of arrays or
     tensors ``[N,...]`` → the same with ``[1,...]``)."""
@@ -73,8 +84,11 @@ class DrivingMotion:
         batches: keypoints of successive groups of frames (smoothed when ``smooth``).
         counts: frames in each group.
         raw: the same keypoints unsmoothed (the reference frame is taken from them).
-        landmarks: per frame ``[68,2]`` landmarks or ``None`` (only for ``find_best_frame``).
+        landmarks: per frame ``[K,2]`` landmarks or ``None`` (only for ``find_best_frame``).
         has_audio: the video has a sound track to copy.
+        first_face: the first frame where a face is found (``None``: none found, or not
+            searched because ``best_frame`` decides).
+        still: the "video" is one still picture.
     """
 
     path: str
@@ -85,6 +99,8 @@ class DrivingMotion:
     raw: List[Any]
     landmarks: Optional[List[Optional[np.ndarray]]]
     has_audio: bool
+    first_face: Optional[int] = 0
+    still: bool = False
 
     def reference(self, index: int) -> Any:
         """Unsmoothed keypoints of frame ``index`` (``[1,...]``)."""

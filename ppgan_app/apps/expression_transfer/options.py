@@ -90,8 +90,8 @@ class TransferOptions:
     adapt_scale: bool = option(False, "scale the motion by the ratio of keypoint convex-hull "
                                "areas")
     find_best_frame: bool = option(False, "measure motion from the driving frame whose face "
-                                   "pose is closest to the portrait's (needs dlib's 68-point "
-                                   "landmark model)")
+                                   "pose is closest to the portrait's (YuNet's five landmarks; "
+                                   "default: the first frame that shows a face)")
     best_frame: Optional[int] = option(None, "measure motion from this driving frame",
                                        check=in_range(0), metavar="N", kind=int)
     ratio: float = option(0.4, "radius of the pasted face region as a fraction of the face "

@@ -15,6 +15,7 @@ plus the driving keypoints (about 60 numbers per frame). Several portraits with 
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -27,14 +28,16 @@ import numpy as np
 from ppgan_app.apps.expression_transfer.animator import Animator
 from ppgan_app.apps.expression_transfer.composite import Compositor
 from ppgan_app.apps.expression_transfer.motion import (DrivingMotion, animate_batch,
-                                                      driving_keypoints, to_chw_float)
+                                                      collinear_reference, driving_keypoints,
+                                                      to_chw_float)
 from ppgan_app.apps.expression_transfer.options import TransferOptions, check_filename
 from ppgan_app.utils.ordered_stage import OrderedStage
 from ppgan_app.media.video import Mp4Writer, VideoReader, iter_chunks
 from ppgan_app.apps.expression_transfer.batch import (BatchSummary, PortraitResult,
                                                      batch_names, list_portraits)
 from ppgan_app.errors import InputError
-from ppgan_app.faces.crop import Box, crop_resize, face_crop_boxes
+from ppgan_app.faces.crop import Box, crop_resize, faces_and_crops
+from ppgan_app.faces.regions import fill_neighbours, keep_out_alpha, keep_out_masks
 from ppgan_app.faces.driving_crop import DrivingCropPlan, no_crop_plan, plan_driving_crop
 from ppgan_app.utils.safe_files import check_destination, clean_stale_temps
 
@@ -44,6 +47,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_CHUNK = 16
 #: Side of the face images that ``find_best_frame`` compares landmarks on.
 LANDMARK_SIZE = 256
+#: Driving frames searched for a face to measure relative motion from (a clip may open on
+#: black or faceless frames); past this, frame 0 is used.
+REFERENCE_SEARCH = 300
 
 
 def sample_paths() -> Tuple[str, str]:
@@ -52,16 +58,33 @@ def sample_paths() -> Tuple[str, str]:
     return str(folder / "fomm_source.jpg"), str(folder / "fomm_driving.mp4")
 
 
+def result_path(video_path: str, still: bool, inputs: Sequence[str]) -> str:
+    """Where a result goes: ``video_path``, or with a still driving picture the same name as
+    a PNG (the portrait with the picture's expression).
+
+    Raises:
+        InputError: that PNG would overwrite one of the ``inputs``.
+    """
+    if not still:
+        return video_path
+    picture = os.path.splitext(video_path)[0] + ".png"
+    if any(os.path.abspath(picture) == os.path.abspath(p) for p in inputs):
+        raise InputError(f"the result picture {picture} would overwrite an input; choose "
+                         "another --output folder")
+    return picture
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """What one :meth:`FirstOrderPredictor.run_with_summary` call produced."""
 
-    path: str  #: the output mp4
+    path: str  #: the output mp4 (a PNG when the driving input is a still picture)
     frames: int  #: frames written (= driving frames)
     fps: float  #: output frame rate (= the driving video's)
     seconds: float  #: wall time of the run
     faces: int  #: faces animated
     audio: bool  #: the output has the driving video's audio
+    still: bool = False  #: the driving "video" was a still picture: ``path`` is a PNG
 
 
 # ----------------------------------------------------------------------------- steps
@@ -99,27 +122,44 @@ def read_source_image(path: str) -> np.ndarray:
 
 
 def source_face_boxes(image: np.ndarray, detect: Callable[[np.ndarray], np.ndarray],
-                      multi_person: bool, no_face_ok: bool) -> Tuple[List[Box], bool]:
-    """Crop boxes of the faces to animate, largest first.
+                      multi_person: bool, no_face_ok: bool
+                      ) -> Tuple[List[Tuple[float, ...]], List[Box], bool]:
+    """The faces in a portrait and the crop boxes of those to animate, largest first.
 
     Returns:
-        ``(boxes, whole_image)``: ``whole_image`` is True when no face was found and
-        ``no_face_ok`` asked to animate the whole image (one box covering it).
+        ``(faces, boxes, whole_image)``: ``faces`` every distinct face found (``(x1, y1, x2,
+        y2)``; the ones not animated still matter: they are kept out of the others' crops),
+        ``boxes`` the crops of the faces to animate (all with ``multi_person``, else the
+        largest); ``whole_image`` is True when no face was found and ``no_face_ok`` asked to
+        animate the whole image (one box covering it).
 
     Raises:
         InputError: no face found and ``no_face_ok`` is False.
     """
-    boxes = face_crop_boxes(detect(image), image.shape[:2])
-    if not boxes:
+    found = faces_and_crops(detect(image), image.shape[:2])
+    if not found:
         if not no_face_ok:
             raise InputError("no face found in the source image; try another --face_detector "
                              "(yunet, blazeface, dlib, sfd), a larger image of the face, or "
                              "--no_face_ok to animate the whole image")
         logger.warning("no face found in the source image: animating the whole image")
-        return [(0, 0, image.shape[1], image.shape[0])], True
-    logger.info("%d face(s) found in the source; animating %s", len(boxes),
+        return [], [(0, 0, image.shape[1], image.shape[0])], True
+    logger.info("%d face(s) found in the source; animating %s", len(found),
                 "all" if multi_person else "the largest")
-    return (boxes if multi_person else boxes[:1]), False
+    faces = [face for face, _ in found]
+    boxes = [crop for _, crop in found]
+    return faces, (boxes if multi_person else boxes[:1]), False
+
+
+def face_crop(portrait: "Portrait", index: int, size: int) -> np.ndarray:
+    """Animated face ``index``'s crop resized to ``[size,size,3] uint8``, with the other
+    faces' regions filled from the background (what the networks and landmarks see)."""
+    box, keep_out = portrait.boxes[index], portrait.keep_out[index]
+    if keep_out is None:
+        return crop_resize(portrait.image, box, size)
+    x1, y1, x2, y2 = box
+    crop = fill_neighbours(portrait.image[y1:y2, x1:x2], keep_out)
+    return crop_resize(crop, (0, 0, x2 - x1, y2 - y1), size)
 
 
 class DrivingPrep:
@@ -144,6 +184,42 @@ class DrivingPrep:
         return out
 
 
+class FaceSearch:
+    """Looks for the driving video's face while it is decoded: the first frame that shows one
+    (searched up to :data:`REFERENCE_SEARCH` frames) and, for ``find_best_frame``, every
+    frame's landmarks.
+
+    Args:
+        landmarker: ``image [S,S,3] uint8 -> [K,2] landmarks or None``.
+        prep: the driving crop at the size landmarks are found at.
+        every_frame: keep every frame's landmarks (``find_best_frame``).
+        search: look for the first face at all (not when ``best_frame`` decides).
+    """
+
+    def __init__(self, landmarker: Callable, prep: DrivingPrep, every_frame: bool,
+                 search: bool = True) -> None:
+        self.landmarker = landmarker
+        self.prep = prep
+        self.search = search or every_frame
+        #: per frame ``[K,2]`` or ``None`` when ``every_frame``, else ``None``
+        self.landmarks: Optional[List[Optional[np.ndarray]]] = [] if every_frame else None
+        self.first: Optional[int] = None  #: first frame with a face
+
+    def scan(self, frames: np.ndarray, start: int) -> None:
+        """Look at raw frames ``start, start+1, ...`` (``[n,H,W,3] uint8``)."""
+        if not self.search:
+            return
+        for i, frame in enumerate(frames):
+            index = start + i
+            if self.landmarks is None and (self.first is not None or index >= REFERENCE_SEARCH):
+                return
+            points = self.landmarker(self.prep(frame[None], index)[0])
+            if self.landmarks is not None:
+                self.landmarks.append(points)
+            if points is not None and self.first is None:
+                self.first = index
+
+
 def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
                     prep: DrivingPrep, landmarker: Optional[Callable] = None) -> int:
     """Index of the driving frame whose face pose is closest to the source face's.
@@ -153,18 +229,18 @@ def find_best_frame(source_face: np.ndarray, frames: Iterable[np.ndarray],
         frames: the raw driving frames (streamed).
         prep: the driving preprocessing (crop, resize to the same ``S``), so landmarks are
             compared on the images the network animates from, at a size dlib can handle.
-        landmarker: ``image -> [68,2] or None``; default dlib's 68-point model.
+        landmarker: ``image -> [K,2] or None``; default YuNet's five landmarks.
     """
-    from ppgan_app.faces.landmarks import DlibLandmarker
+    from ppgan_app.faces.landmarks import YuNetLandmarker
 
-    landmarker = landmarker or DlibLandmarker()
+    landmarker = landmarker or YuNetLandmarker()
     return best_frame_from(source_face, (landmarker(prep(f[None], i)[0])
                                          for i, f in enumerate(frames)), landmarker)
 
 
 def best_frame_from(source_face: np.ndarray, driving_landmarks: Iterable[Optional[np.ndarray]],
                     landmarker: Callable) -> int:
-    """Index of the driving frame whose landmarks (``[68,2]`` or ``None`` per frame) are
+    """Index of the driving frame whose landmarks (``[K,2]`` or ``None`` per frame) are
     closest in pose to those of ``source_face [S,S,3] uint8``; 0 without source landmarks."""
     from ppgan_app.faces.landmarks import best_frame_index
 
@@ -203,12 +279,68 @@ def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[
 
 @dataclass(frozen=True)
 class Portrait:
-    """A source portrait ready to animate: ``image [H,W,3] uint8`` and its face boxes."""
+    """A source portrait ready to animate: ``image [H,W,3] uint8``, the faces found in it and
+    the crop boxes of those animated."""
 
     path: str
     image: np.ndarray
     boxes: List[Box]
     whole: bool  #: no face found: the whole image is animated (``no_face_ok``)
+    faces: List[Tuple[float, ...]] = dataclasses.field(default_factory=list)  #: all found
+    #: per animated face, ``[h,w] bool`` the other faces' regions in its crop (``None``: none)
+    keep_out: List[Optional[np.ndarray]] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.keep_out:
+            object.__setattr__(self, "keep_out", [None] * len(self.boxes))
+
+
+def neighbour_keep_out(image_hw: Tuple[int, int], faces: Sequence[Sequence[float]],
+                       boxes: Sequence[Box]) -> List[Optional[np.ndarray]]:
+    """Per animated face (``boxes`` are the crops of ``faces[:len(boxes)]``), the other faces'
+    regions inside its crop (``[h,w] bool``), or ``None`` when no other face reaches into it;
+    logged."""
+    masks = keep_out_masks(faces, image_hw, boxes)
+    for index, mask in enumerate(masks):
+        if mask is not None:
+            logger.info("face %d: a neighbouring face reaches into its crop; it is kept out "
+                        "(filled before the network sees the crop, never pasted over)",
+                        index + 1)
+    return masks
+
+
+class PortraitRenderer:
+    """One portrait's faces ready to animate: their network inputs (other faces filled),
+    source keypoints and paste-back masks (other faces kept out).
+
+    Args:
+        portrait: the portrait and its faces.
+        animator: the networks.
+        ratio: paste-back disc radius (``--ratio``).
+    """
+
+    def __init__(self, portrait: Portrait, animator: Animator, ratio: float) -> None:
+        size = animator.image_size
+        self.animator = animator
+        #: per face ``[1,3,S,S] float32`` in [0, 1]
+        self.sources = [to_chw_float(face_crop(portrait, i, size)[None])
+                        for i in range(len(portrait.boxes))]
+        self.kp_sources = [animator.keypoints(s) for s in self.sources]
+        self.compose = Compositor(
+            portrait.image, portrait.boxes, ratio, whole_image=portrait.whole,
+            keep_out=[None if mask is None else keep_out_alpha(mask)
+                      for mask in portrait.keep_out])
+
+    def crops(self, kp_driving: Any, kp_initial: Any, relative: bool,
+              adapt_scale: bool) -> List[np.ndarray]:
+        """Per face, ``[n,S,S,3] uint8`` animated crops for a batch of driving keypoints."""
+        return animate_batch(self.animator, kp_driving, self.sources, self.kp_sources,
+                             kp_initial, relative, adapt_scale)
+
+    def frames(self, crops: Sequence[np.ndarray]) -> List[np.ndarray]:
+        """``[H,W,3] uint8`` result frames from per-face crops ``[n,S,S,3]``."""
+        return [self.compose([face_crops[i] for face_crops in crops])
+                for i in range(len(crops[0]))]
 
 
 # ----------------------------------------------------------------------------- predictor
@@ -249,7 +381,7 @@ class FirstOrderPredictor:
         self._animator = animator
         self._enhancer = enhancer
         self._detector = None
-        self._landmarker: Optional[Callable] = None
+        self._landmarker_cache: Optional[Callable] = None
         self._on_progress = on_progress
 
     def __getattr__(self, name: str) -> Any:
@@ -322,15 +454,18 @@ class FirstOrderPredictor:
         """Like :meth:`run` for one portrait, returning a :class:`RunSummary`."""
         start = time.perf_counter()
         source_image, driving_video = self._resolve_inputs(source_image, driving_video)
-        out_path = os.path.join(self.output, check_filename(filename or self.filename))
+        reader = VideoReader(driving_video)
+        out_path = result_path(os.path.join(self.output, check_filename(filename or
+                                                                         self.filename)),
+                               reader.still, [source_image, driving_video])
         check_destination(out_path)  # before any work: a folder in the way, a read-only disk
         clean_stale_temps(out_path)
         portrait = self._portrait(source_image)
-        motion = self._driving_motion(VideoReader(driving_video))
+        motion = self._driving_motion(reader)
         frames, audio = self._render(portrait, motion, out_path)
         return RunSummary(path=out_path, frames=frames, fps=motion.fps,
                           seconds=time.perf_counter() - start, faces=len(portrait.boxes),
-                          audio=audio)
+                          audio=audio, still=motion.still)
 
     def run_batch(self, source_images: Union[str, Sequence[str]],
                   driving_video: Optional[str] = None) -> BatchSummary:
@@ -350,11 +485,13 @@ class FirstOrderPredictor:
         start = time.perf_counter()
         portraits = list_portraits(source_images)
         _, driving_video = self._resolve_inputs(portraits[0], driving_video)
-        out_paths = [os.path.join(self.output, name) for name in batch_names(portraits)]
+        reader = VideoReader(driving_video)
+        out_paths = [result_path(os.path.join(self.output, name), reader.still,
+                                 [*portraits, driving_video])
+                     for name in batch_names(portraits)]
         for out_path in out_paths:
             check_destination(out_path)
             clean_stale_temps(out_path)
-        reader = VideoReader(driving_video)
         results: List[Optional[PortraitResult]] = [None] * len(portraits)
         loaded = []
         for i, path in enumerate(portraits):
@@ -402,8 +539,10 @@ class FirstOrderPredictor:
     def _portrait(self, path: str) -> Portrait:
         """Read a portrait and find the faces to animate (``InputError``: unreadable, no face)."""
         image = read_source_image(path)
-        boxes, whole = source_face_boxes(image, self.detector, self.multi_person, self.no_face_ok)
-        return Portrait(path=path, image=image, boxes=boxes, whole=whole)
+        faces, boxes, whole = source_face_boxes(image, self.detector, self.multi_person,
+                                                self.no_face_ok)
+        return Portrait(path=path, image=image, boxes=boxes, whole=whole, faces=faces,
+                        keep_out=neighbour_keep_out(image.shape[:2], faces, boxes))
 
     def _driving_plan(self, reader: VideoReader) -> DrivingCropPlan:
         """Where to crop each driving frame (``crop_driving``: auto, on, off)."""
@@ -416,12 +555,12 @@ class FirstOrderPredictor:
             self._on_progress(stage, done, total)
 
     def _driving_motion(self, reader: VideoReader) -> DrivingMotion:
-        """Decode the driving video once: keypoints of every frame (and landmarks for
-        ``find_best_frame``), in chunks of ``chunk_size`` frames.
+        """Decode the driving video once: keypoints of every frame, in chunks of
+        ``chunk_size`` frames, the first frame where a face is found and, for
+        ``find_best_frame``, every frame's landmarks.
 
         Raises:
-            InputError: no frames, ``best_frame`` past the end, or ``find_best_frame`` without
-                dlib's landmark model (before decoding).
+            InputError: no frames, or ``best_frame`` past the end.
         """
         from tqdm.auto import tqdm
 
@@ -430,10 +569,11 @@ class FirstOrderPredictor:
         animator = self.animator
         self.enhancer  # noqa: B018 - built (its weights found) before any frame is written
         prep = DrivingPrep(animator.image_size, self._driving_plan(reader))
-        landmarker = self._find_best_landmarker()
-        landmark_prep = DrivingPrep(LANDMARK_SIZE, prep.plan)
+        faces = FaceSearch(self._landmarker(), DrivingPrep(LANDMARK_SIZE, prep.plan),
+                           every_frame=self.find_best_frame and self.best_frame is None,
+                           search=self.best_frame is None and self.relative)
         smoother = self._smoother(reader.meta.fps)
-        batches, counts, raw, landmarks = [], [], [], [] if landmarker else None
+        batches, counts, raw = [], [], []
         total = reader.meta.n_frames
         start = 0
         with tqdm(total=total, unit="frame", desc="driving keypoints",
@@ -443,9 +583,7 @@ class FirstOrderPredictor:
                     raw.append(kp)
                     batches.append(smoother(kp) if smoother is not None else kp)
                     counts.append(count)
-                if landmarker is not None:
-                    landmarks.extend(landmarker(landmark_prep(f[None], start + i)[0])
-                                     for i, f in enumerate(chunk))
+                faces.scan(chunk, start)
                 start += len(chunk)
                 bar.update(len(chunk))
                 self._progress("driving", start, total)
@@ -455,34 +593,50 @@ class FirstOrderPredictor:
             raise InputError(f"--best_frame {self.best_frame} is past the end of {reader.path} "
                              f"({start} frames)")
         return DrivingMotion(path=reader.path, fps=reader.meta.fps, frames=start,
-                             batches=batches, counts=counts, raw=raw, landmarks=landmarks,
-                             has_audio=self.audio and probe_streams(reader.path).has_audio)
+                             batches=batches, counts=counts, raw=raw,
+                             landmarks=faces.landmarks, first_face=faces.first,
+                             has_audio=self.audio and probe_streams(reader.path).has_audio,
+                             still=reader.still)
 
-    def _find_best_landmarker(self) -> Optional[Callable]:
-        """dlib's landmarker when ``find_best_frame`` decides the reference frame, else None."""
-        if not self.find_best_frame or self.best_frame is not None:
-            return None
-        if self._landmarker is None:
-            from ppgan_app.faces.landmarks import DlibLandmarker
+    def _landmarker(self) -> Callable:
+        """YuNet's five landmarks (built once): finds the reference frame's face and the
+        poses ``find_best_frame`` compares."""
+        if self._landmarker_cache is None:
+            from ppgan_app.faces.landmarks import YuNetLandmarker
 
-            self._landmarker = DlibLandmarker()
-        return self._landmarker
+            self._landmarker_cache = YuNetLandmarker()
+        return self._landmarker_cache
 
     def _reference_index(self, portrait: Portrait, motion: DrivingMotion) -> int:
-        """The driving frame that relative motion is measured from.
+        """The driving frame that relative motion is measured from, logged with why.
 
-        Animating every frame against this one reference is what the original FOMM's
+        ``best_frame`` if given; with ``find_best_frame`` the frame whose face pose is closest to
+        the portrait's; else the first frame where a face is found (a clip may open on black
+        frames). Animating every frame against this one reference is what the original FOMM's
         forward-from-best / backward-to-start passes compute, so frames stay in order here.
         Landmarks are compared at LANDMARK_SIZE whatever the network's size.
         """
-        index = 0
         if self.best_frame is not None:
-            index = self.best_frame
-        elif motion.landmarks is not None:
-            index = best_frame_from(crop_resize(portrait.image, portrait.boxes[0], LANDMARK_SIZE),
-                                    motion.landmarks, self._find_best_landmarker())
-        logger.info("reference driving frame: %d", index)
-        return index
+            logger.info("reference driving frame: %d (--best_frame)", self.best_frame)
+            return self.best_frame
+        if not self.relative and motion.landmarks is None:
+            return 0  # absolute motion does not use a reference frame
+        if motion.first_face is None:
+            logger.warning("no face found in the first %d driving frames; measuring motion "
+                           "from frame 0", min(motion.frames, REFERENCE_SEARCH))
+            return 0
+        if motion.landmarks is not None:
+            index = best_frame_from(face_crop(portrait, 0, LANDMARK_SIZE), motion.landmarks,
+                                    self._landmarker())
+            logger.info("reference driving frame: %d (--find_best_frame: closest in pose to "
+                        "the portrait)", index)
+            return index
+        if motion.first_face > 0:
+            logger.info("reference driving frame: %d (the first with a face; frames 0-%d show "
+                        "none)", motion.first_face, motion.first_face - 1)
+        else:
+            logger.info("reference driving frame: 0")
+        return motion.first_face
 
     def _smoother(self, fps: float) -> Optional[Callable[[Any], Any]]:
         """The keypoint smoother of ``smooth`` (one per run: it keeps state), or ``None``."""
@@ -499,39 +653,63 @@ class FirstOrderPredictor:
         ``(frames, audio)``."""
         from tqdm.auto import tqdm
 
-        animator, enhancer = self.animator, self.enhancer
-        size = animator.image_size
-        sources = [to_chw_float(crop_resize(portrait.image, box, size)[None])
-                   for box in portrait.boxes]
-        kp_sources = [animator.keypoints(s) for s in sources]
-        kp_initial = motion.reference(self._reference_index(portrait, motion))
-        compose = Compositor(portrait.image, portrait.boxes, self.ratio,
-                             whole_image=portrait.whole)
+        enhancer = self.enhancer
+        renderer = PortraitRenderer(portrait, self.animator, self.ratio)
+        if motion.still:
+            return self._render_still(renderer, motion, out_path), False
+        reference = self._reference_index(portrait, motion)
+        kp_initial = motion.reference(reference)
+        if self.adapt_scale and self.relative and collinear_reference(kp_initial):
+            logger.warning("driving keypoints of reference frame %d are collinear (hull area 0): "
+                           "--adapt_scale uses a movement scale of 1 for all %d frames",
+                           reference, motion.frames)
         done = 0
         with Mp4Writer(out_path, motion.fps) as writer, \
                 tqdm(total=motion.frames, unit="frame",
                      desc=f"animating {os.path.basename(portrait.path)}",
                      disable=not self.progress, dynamic_ncols=True) as bar:
 
-            def paste_and_write(batch: Tuple[List[np.ndarray], int]) -> None:
-                crops, count = batch
-                for i in range(count):
-                    writer.write(compose([face_crops[i] for face_crops in crops]))
+            def paste_and_write(crops: List[np.ndarray]) -> None:
+                for frame in renderer.frames(crops):
+                    writer.write(frame)
 
             # compositing and encoding of one batch overlap the network's next batch
             with OrderedStage(paste_and_write, max_pending=2, name="paste-and-write") as stage:
                 for kp_driving, count in zip(motion.batches, motion.counts):
-                    crops = animate_batch(animator, kp_driving, sources, kp_sources, kp_initial,
-                                          self.relative, self.adapt_scale)
+                    crops = renderer.crops(kp_driving, kp_initial, self.relative,
+                                           self.adapt_scale)
                     if enhancer is not None:  # GPEN on the animated faces, before paste-back
                         crops = [enhancer.enhance(face_crops) for face_crops in crops]
-                    stage.submit((crops, count))
+                    stage.submit(crops)
                     done += count
                     bar.update(count)
                     self._progress("animating", done, motion.frames)
                 stage.close()
             writer.finish(audio_source=motion.path if motion.has_audio else None)
         return writer.frames_written, motion.has_audio
+
+
+    def _render_still(self, renderer: PortraitRenderer, motion: DrivingMotion,
+                      out_path: str) -> int:
+        """A still driving picture: give the portrait its expression and write one PNG.
+
+        A single frame has no motion to measure relative to, so its keypoints are used as
+        they are (FOMM's absolute mode), which is what "take this expression" means.
+        """
+        from PIL import Image
+
+        from ppgan_app.utils.safe_files import atomic_output
+
+        logger.info("the driving input %s is a still picture: the portrait takes its "
+                    "expression, written as a picture to %s", motion.path, out_path)
+        kp_driving = motion.reference(0)
+        crops = renderer.crops(kp_driving, kp_driving, relative=False, adapt_scale=False)
+        if self.enhancer is not None:
+            crops = [self.enhancer.enhance(face_crops) for face_crops in crops]
+        (frame,) = renderer.frames([face_crops[:1] for face_crops in crops])
+        with atomic_output(out_path) as tmp:
+            Image.fromarray(frame).save(tmp, format="PNG")
+        return 1
 
 
 # ----------------------------------------------------------------------------- enhancement

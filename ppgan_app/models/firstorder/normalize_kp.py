@@ -56,14 +56,24 @@ def convex_hull_area(points: np.ndarray) -> float:
 def movement_scale(kp_source: KeyPoints, kp_driving_initial: KeyPoints) -> float:
     """sqrt(source hull area) / sqrt(initial driving hull area), from the first batch item.
 
-    Falls back to 1 (with a warning) when the driving hull is degenerate.
+    Falls back to 1 when the driving hull is degenerate (logged at debug level: it is the same
+    for every batch with one reference, so a caller animating a video says it once, see
+    :func:`reference_is_collinear`).
     """
     source_area = convex_hull_area(kp_source["value"][0].numpy())
     driving_area = convex_hull_area(kp_driving_initial["value"][0].numpy())
     if driving_area <= 0.0:
-        logger.warning("driving keypoints are collinear (hull area 0); movement scale set to 1")
+        logger.debug("driving keypoints are collinear (hull area 0); movement scale set to 1")
         return 1.0
     return float(np.sqrt(source_area) / np.sqrt(driving_area))
+
+
+def reference_is_collinear(kp_driving_initial: Mapping) -> bool:
+    """True when the reference frame's keypoints (``value [1,K,2]``) span no area, so
+    ``adapt_movement_scale`` falls back to a scale of 1."""
+    value = kp_driving_initial["value"]
+    points = np.asarray(value.numpy() if hasattr(value, "numpy") else value)[0]
+    return convex_hull_area(points) <= 0.0
 
 
 def normalize_kp(kp_source: KeyPoints, kp_driving: KeyPoints, kp_driving_initial: KeyPoints,

@@ -107,7 +107,7 @@ def test_a_bad_driving_video_stops_the_whole_batch_before_any_portrait(tmp_path,
                                animator=FakeAnimator())
     with pytest.raises(InputError, match="driving video not found"):
         pred.run_batch(str(portraits), str(tmp_path / "missing.mp4"))
-    assert count_decodes == [] and os.listdir(tmp_path / "out") == []
+    assert count_decodes == [] and not (tmp_path / "out").exists()  # no folder made either
 
 
 def test_all_portraits_failing_never_decodes_the_video(tmp_path, portraits, media,
@@ -148,3 +148,19 @@ def test_driving_keypoints_are_sliced_per_frame_for_the_reference():
         has_audio=False)
     assert motion.reference(4)["value"].tolist() == [[4]]
     assert motion.reference(1)["value"].tolist() == [[1]]
+
+
+def test_a_still_driving_picture_gives_each_portrait_a_picture(tmp_path, portraits, media):
+    still = tmp_path / "smile.png"
+    Image.fromarray(next(iter(VideoReader(media["clip"])))).save(still)
+    summary = FirstOrderPredictor(output=str(tmp_path / "out"), progress=False, relative=True,
+                                  animator=FakeAnimator()).run_batch(str(portraits), str(still))
+    assert sorted(os.listdir(tmp_path / "out")) == ["anna.png", "ben.png"]
+    assert [r.frames for r in summary.results if r.ok] == [1, 1]
+    anna = np.asarray(Image.open(tmp_path / "out" / "anna.png"))
+    source = np.asarray(Image.open(portraits / "anna.png").convert("RGB"))
+    assert anna.shape == source.shape and np.abs(anna.astype(int) - source).max() > 20
+    # the output folder is the portraits folder: anna.png would be overwritten, so refused
+    with pytest.raises(InputError, match="would overwrite an input"):
+        FirstOrderPredictor(output=str(portraits), progress=False,
+                            animator=FakeAnimator()).run_batch(str(portraits), str(still))

