@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Union
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple, Union
 
 import paddle
 
@@ -125,22 +125,8 @@ def load_fomm(weights: Optional[Checkpoint] = None, config: ConfigLike = None,
             do not fit the networks (:class:`~ppgan_app.errors.CheckpointMismatchError`).
         ConfigError / InputError: a config that is not FOMM's, or a frame size it cannot take.
     """
-    path: Optional[Path] = None
-    if weights is None:
-        choice = default_model(image_size or DEFAULT_IMAGE_SIZE, mobile)
-        path = _resolve(choice["weights"])
-        config = config if config is not None else choice["config"]
-        state = path
-    else:
-        if isinstance(weights, Mapping):
-            state = weights
-        else:
-            path = _resolve(weights)
-            state = read_fomm_checkpoint(path)
-        if config is None:
-            config = checkpoint_config(state, required=require_config)
-        if config is None:
-            config = default_model(image_size or DEFAULT_IMAGE_SIZE, mobile)["config"]
+    state, path, config = _checkpoint_and_config(weights, config, image_size, mobile,
+                                                 require_config)
     cfg = load_fomm_config(config)
     fomm_model_config(cfg)   # a GAN or other config fails here, naming the problem
     size = image_size if image_size is not None else (config_frame_size(cfg)
@@ -149,3 +135,21 @@ def load_fomm(weights: Optional[Checkpoint] = None, config: ConfigLike = None,
     kp_detector, generator = build_fomm_networks(cfg, inference=inference)
     load_fomm_checkpoint(state, kp_detector, generator)
     return LoadedFomm(kp_detector, generator, cfg, size, path)
+
+
+def _checkpoint_and_config(weights: Optional[Checkpoint], config: ConfigLike,
+                           image_size: Optional[int], mobile: bool, require_config: bool
+                           ) -> Tuple[Checkpoint, Optional[Path], ConfigLike]:
+    """``(checkpoint, its file, config)`` for :func:`load_fomm`: the file read once, the
+    config as given, else the checkpoint's own, else the packaged default of the choice."""
+    if weights is None:
+        choice = default_model(image_size or DEFAULT_IMAGE_SIZE, mobile)
+        path = _resolve(choice["weights"])
+        return path, path, config if config is not None else choice["config"]
+    path = None if isinstance(weights, Mapping) else _resolve(weights)
+    state = weights if path is None else read_fomm_checkpoint(path)
+    if config is None:
+        config = checkpoint_config(state, required=require_config)
+    if config is None:
+        config = default_model(image_size or DEFAULT_IMAGE_SIZE, mobile)["config"]
+    return state, path, config

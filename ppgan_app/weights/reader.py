@@ -47,8 +47,8 @@ def read_weights(path: Union[str, Path], what: str = "weights", hint: str = "") 
         state = paddle.load(str(path))
     except Exception as err:  # noqa: BLE001 - pickle, zip, OS and Paddle errors alike: not weights
         reason = " ".join(str(err).split())[:200] or type(err).__name__
-        raise CheckpointError(f"cannot read {what} {path} (not a Paddle weight file, or damaged): "
-                              f"{reason}{_fix(hint)}") from None
+        raise CheckpointError(f"cannot read {what} {path} as a Paddle checkpoint (.pdparams; or "
+                              f"the file is damaged): {reason}{_fix(hint)}") from None
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{what} {path} holds a {type(state).__name__}, not a state dict"
                               f"{_fix(hint)}")
@@ -130,7 +130,7 @@ def load_nets_strict(nets: Mapping[str, paddle.nn.Layer], states: Mapping[str, S
 
     Raises:
         CheckpointMismatchError: one line, ``<what> does not fit <target>: N mismatched
-            key(s), first: <problem> (counts per kind)``; ``details`` lists every problem as
+            key(s), first[:] [<net>: ]<problem> (counts per kind)``; ``details`` lists every problem as
             ``"[<net>: ]<kind> <key>"`` (no prefix for a net named ``""``). Nothing is loaded.
     """
     problems = mismatches(nets, states, may_lack, ignore)
@@ -138,8 +138,9 @@ def load_nets_strict(nets: Mapping[str, paddle.nn.Layer], states: Mapping[str, S
         lines = [f"{net}: {kind} {key}" if net else f"{kind} {key}" for net, kind, key in problems]
         logger.debug("weight mismatches:\n  %s", "\n  ".join(lines))
         count = Counter(kind for _, kind, _ in problems)
+        first = f"first {lines[0]}" if problems[0][0] else f"first: {lines[0]}"
         raise CheckpointMismatchError(
-            f"{what} does not fit {target}: {len(lines)} mismatched key(s), first: {lines[0]} "
+            f"{what} does not fit {target}: {len(lines)} mismatched key(s), {first} "
             f"({count['missing']} missing and {count['unexpected']} unexpected keys, "
             f"{count['mis-shaped']} wrong shapes){_fix(hint)}", details=lines)
     for name, net in nets.items():

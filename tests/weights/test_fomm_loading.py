@@ -102,5 +102,5 @@ def test_mismatch_names_the_first_differing_key(tmp_path):
         load_fomm(state)
     message = str(info.value)
     assert "\n" not in message
-    assert f"1 mismatched key(s), first: generator: mis-shaped {key}: checkpoint [1, 2, 3]" in message
+    assert f"1 mismatched key(s), first generator: mis-shaped {key}: checkpoint [1, 2, 3]" in message
     assert "(0 missing and 0 unexpected keys, 1 wrong shapes)" in message

@@ -38,6 +38,7 @@ from ppgan_app.utils.registry import build_from_config
 from ppgan_app.utils.safe_files import (atomic_output, check_destination, clean_stale_temps,
                                         remove_quietly, temp_path)
 from ppgan_app.utils.visual import MAX_GRID_IMAGES, make_grid
+from ppgan_app.weights.reader import load_strict, net_states
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +94,11 @@ def load_generator_model(checkpoint: str | Path, use_ema: bool = True) -> Any:
 
 def _load_net_weights(net: paddle.nn.Layer, nets_state: Dict[str, Any], name: str,
                       checkpoint: str | Path) -> None:
-    """Load ``nets_state[name]`` into ``net``; any missing or extra parameter is an error."""
-    if name not in nets_state:
-        raise CheckpointError(f"{checkpoint} has no weights for {name} (has {sorted(nets_state)})")
-    missing, unexpected = unwrap(net).set_state_dict(nets_state[name])
-    if missing or unexpected:
-        raise CheckpointError(f"{checkpoint}: {name} weights do not fit its config: {len(missing)} missing "
-                              f"(first {list(missing)[:1]}), {len(unexpected)} unexpected")
+    """Load ``nets_state[name]`` into ``net``; any missing, extra or mis-shaped parameter is an
+    error (nothing is loaded then)."""
+    state = net_states(nets_state, [name], str(checkpoint))[name]
+    load_strict(unwrap(net), state, f"the {name} weights of {checkpoint}",
+                "the model its config builds")
 
 
 def check_labels(labels: Optional[Sequence[int]], n_class: int) -> Optional[List[int]]:

@@ -130,6 +130,18 @@ def test_errors(cond_ckpt, uncond_ckpt, tmp_path):
         generate_samples(cond_ckpt, tmp_path / "o5", num=1)
 
 
+
+def test_generator_weights_that_do_not_fit_name_the_first_key(uncond_ckpt, tmp_path):
+    import paddle
+
+    state = paddle.load(str(uncond_ckpt))
+    key = sorted(state["nets"]["netG"])[0]
+    del state["nets"]["netG"][key]
+    short = save_checkpoint(state, tmp_path / "short.pdparams")
+    with pytest.raises(InputError, match=f"netG weights of .* 1 mismatched key.*first: missing {key}"):
+        generate_samples(short, tmp_path / "o", num=1)
+
+
 def test_cli_summary_and_one_line_error(cond_ckpt, tmp_path):
     run = [sys.executable, str(GENERATE), "--checkpoint", str(cond_ckpt), "--num", "2",
            "--output", str(tmp_path / "gen")]

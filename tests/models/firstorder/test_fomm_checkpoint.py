@@ -52,7 +52,7 @@ def test_mismatch_lists_missing_unexpected_and_misshaped_keys(tiny_nets, tiny_we
         load_fomm_checkpoint({"kp_detector": kp_state, "generator": gen_state},
                              kp_detector, generator)
     message = str(info.value)
-    assert "\n" not in message and "3 mismatched key(s), first: kp_detector: missing kp.weight" in message
+    assert "\n" not in message and "3 mismatched key(s), first kp_detector: missing kp.weight" in message
     assert info.value.details == [
         "kp_detector: missing kp.weight", "kp_detector: unexpected extra.weight",
         "generator: mis-shaped final.weight: checkpoint [3, 1, 7, 7] vs network [3, 8, 7, 7]"]
