@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 
-def _shared_helper(name: str):
-    """Import ``tests/apps/<name>.py`` once under its own name, so every test folder can say
-    ``from <name> import ...`` (the helpers are shared by the app, CLI and inference tests)."""
+def _shared_helper(name: str, folder: Path = Path(__file__).resolve().parent / "apps"):
+    """Import ``<folder>/<name>.py`` once under its own name, so every test folder can say
+    ``from <name> import ...`` (the helpers are shared by the app, CLI and inference tests;
+    ``tools/face_calibration.py`` is the library of a developer tool, not of the package)."""
     import sys
 
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent / "apps" / f"{name}.py")
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -24,6 +24,7 @@ def _shared_helper(name: str):
 
 app_helpers = _shared_helper("app_helpers")
 _shared_helper("kit_checkpoint")
+_shared_helper("face_calibration", Path(__file__).resolve().parents[1] / "tools")
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def _mirrored(detector):
 
 
 def _fits(report, landmarks: bool) -> Dict[str, object]:
-    from ppgan_app.faces import calibration
+    import face_calibration as calibration  # the developer library beside this tool
 
     spec = calibration.model_spec(report.name, landmarks)
     model = calibration.fit_mapping(report.pairs, spec)
@@ -63,7 +63,7 @@ def _fits(report, landmarks: bool) -> Dict[str, object]:
 
 
 def _print_tables(reports, fits, current) -> None:
-    from ppgan_app.faces import calibration
+    import face_calibration as calibration  # the developer library beside this tool
 
     print("Mean IoU of each detector's final crop with BlazeFace's crop; cross-validated = "
           "mapping fitted without the held-out image / person / source:\n")
@@ -105,7 +105,7 @@ def _print_tables(reports, fits, current) -> None:
 
 def _write(path: Path, fits, reports, images: int, reference_faces: int) -> None:
     """Replace the fitted detectors' entries of ``path`` (others are kept as they are)."""
-    from ppgan_app.faces.calibration import CV_GROUPS
+    from face_calibration import CV_GROUPS
     from ppgan_app.faces.convention import parse_mappings
     from ppgan_app.utils.safe_files import atomic_output, check_destination
 
@@ -166,7 +166,7 @@ class ConventionOptions(Options):
 
 
 def _main(args: ConventionOptions) -> int:
-    from ppgan_app.faces import calibration
+    import face_calibration as calibration  # the developer library beside this tool
     from ppgan_app.faces.convention import MAPPINGS_FILE, load_mappings
     from ppgan_app.faces.detectors import build_raw_detector
 

@@ -120,7 +120,7 @@ def test_clip_and_sort_keeps_landmarks_beside_their_face():
 
 @pytest.fixture(scope="module")
 def reports(blazeface_files):
-    from ppgan_app.faces import calibration
+    import face_calibration as calibration
     from ppgan_app.faces.detectors import build_raw_detector
     from ppgan_app.faces.detectors.blazeface import BlazeFaceDetector
 
@@ -160,7 +160,7 @@ def test_yunet_mapping_is_what_makes_its_crops_agree(reports):
 
 
 def test_mapping_fitted_without_an_image_still_agrees_on_it(reports):
-    from ppgan_app.faces import calibration
+    import face_calibration as calibration
 
     report = reports["yunet"]
     spec = calibration.model_spec("yunet", landmarks=True)

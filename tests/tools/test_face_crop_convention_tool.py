@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ppgan_app.faces import calibration
+import face_calibration as calibration
 from ppgan_app.faces.convention import MAPPINGS_FILE, load_mappings
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "face_crop_convention.py"
