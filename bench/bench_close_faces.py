@@ -87,7 +87,7 @@ def driving_frames(count: int, size: int) -> np.ndarray:
 
 def portraits(image: np.ndarray, faces, crops) -> Tuple[object, object]:
     """The two-face portrait with neighbours kept out (``after``) and without (``before``)."""
-    from ppgan_app.apps.expression_transfer.predictor import Portrait, neighbour_keep_out
+    from ppgan_app.apps.expression_transfer.portrait import Portrait, neighbour_keep_out
 
     after = Portrait(path="group", image=image, boxes=crops, whole=False, faces=faces,
                      keep_out=neighbour_keep_out(image.shape[:2], faces, crops))
@@ -97,7 +97,7 @@ def portraits(image: np.ndarray, faces, crops) -> Tuple[object, object]:
 def render(animator, portrait, driving: np.ndarray) -> Tuple[List[np.ndarray], list]:
     """Result frames ``[H,W,3] uint8`` and each face's source keypoints."""
     from ppgan_app.apps.expression_transfer.motion import to_chw_float
-    from ppgan_app.apps.expression_transfer.predictor import PortraitRenderer
+    from ppgan_app.apps.expression_transfer.portrait import PortraitRenderer
 
     renderer = PortraitRenderer(portrait, animator, ratio=0.4)
     kp_driving = animator.keypoints(to_chw_float(driving))
@@ -158,7 +158,7 @@ def tinted_result(animator, portrait) -> Tuple[np.ndarray, np.ndarray]:
     """For the picture: the network input of face 1 (``[h,w,3]``) and the result when every
     face's "animation" is its own input crop tinted (face 1 red, face 2 blue), so the colours
     show which face's paste reached which pixels."""
-    from ppgan_app.apps.expression_transfer.predictor import PortraitRenderer, face_crop
+    from ppgan_app.apps.expression_transfer.portrait import PortraitRenderer, face_crop
 
     renderer = PortraitRenderer(portrait, animator, ratio=0.4)
     crops = [np.clip(face_crop(portrait, i, 256) * TINTS[i % len(TINTS)], 0, 255)

@@ -105,6 +105,9 @@ def test_expression_transfer_notebook(tmp_path, tiny_fomm, ffprobe):
     assert sorted(os.listdir(output)) == ["mirrored.mp4", "notebook_result.mp4", "original.mp4",
                                           "result.mp4"]
     assert repo_state() == before  # the checkout is left as it was (no portraits/ folder)
+    # no red stderr blocks anywhere: the kit's messages arrive as plain lines
+    streams = [o for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "stream"]
+    assert streams and {o["name"] for o in streams} == {"stdout"}
 
 
 def test_gan_notebook(tmp_path):

@@ -1,8 +1,8 @@
 """Expression transfer with the First Order Motion Model: the pipeline around the networks.
 
 Steps (each a small function below): read the source portrait → detect faces → crop each face
-with PaddleGAN's margin rule → pick the reference driving frame (first, ``best_frame`` or the
-pose-closest one) → plan the driving crop (one square per shot; see
+with PaddleGAN's margin rule, other faces filled out (:mod:`.portrait`) → pick the reference
+driving frame (the first with a face, ``best_frame`` or the pose-closest one) → plan the driving crop (one square per shot; see
 :mod:`ppgan_app.faces.driving_crop`) → stream the driving video in chunks: crop and resize →
 keypoints (optionally smoothed) →
 animate every source face → (optionally enhance the faces) → paste back with feathered masks →
@@ -15,7 +15,6 @@ plus the driving keypoints (about 60 numbers per frame). Several portraits with 
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -26,18 +25,17 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Uni
 import numpy as np
 
 from ppgan_app.apps.expression_transfer.animator import Animator
-from ppgan_app.apps.expression_transfer.composite import Compositor
-from ppgan_app.apps.expression_transfer.motion import (DrivingMotion, animate_batch,
-                                                      collinear_reference, driving_keypoints,
-                                                      to_chw_float)
+from ppgan_app.apps.expression_transfer.motion import (  # noqa: F401 - to_chw_float re-exported
+    DrivingMotion, animate_batch, collinear_reference, driving_keypoints, to_chw_float)
 from ppgan_app.apps.expression_transfer.options import TransferOptions, check_filename
 from ppgan_app.utils.ordered_stage import OrderedStage
 from ppgan_app.media.video import Mp4Writer, VideoReader, iter_chunks
 from ppgan_app.apps.expression_transfer.batch import (BatchSummary, PortraitResult,
                                                      batch_names, list_portraits)
 from ppgan_app.errors import InputError
+from ppgan_app.apps.expression_transfer.portrait import (Portrait, PortraitRenderer, face_crop,
+                                                        neighbour_keep_out)
 from ppgan_app.faces.crop import Box, crop_resize, faces_and_crops
-from ppgan_app.faces.regions import fill_neighbours, keep_out_alpha, keep_out_masks
 from ppgan_app.faces.driving_crop import DrivingCropPlan, no_crop_plan, plan_driving_crop
 from ppgan_app.utils.safe_files import check_destination, clean_stale_temps
 
@@ -149,17 +147,6 @@ def source_face_boxes(image: np.ndarray, detect: Callable[[np.ndarray], np.ndarr
     faces = [face for face, _ in found]
     boxes = [crop for _, crop in found]
     return faces, (boxes if multi_person else boxes[:1]), False
-
-
-def face_crop(portrait: "Portrait", index: int, size: int) -> np.ndarray:
-    """Animated face ``index``'s crop resized to ``[size,size,3] uint8``, with the other
-    faces' regions filled from the background (what the networks and landmarks see)."""
-    box, keep_out = portrait.boxes[index], portrait.keep_out[index]
-    if keep_out is None:
-        return crop_resize(portrait.image, box, size)
-    x1, y1, x2, y2 = box
-    crop = fill_neighbours(portrait.image[y1:y2, x1:x2], keep_out)
-    return crop_resize(crop, (0, 0, x2 - x1, y2 - y1), size)
 
 
 class DrivingPrep:
@@ -275,72 +262,6 @@ def render_chunk(animator: Animator, prep_frames: np.ndarray, sources: Sequence[
                                                    kp_initial, relative, adapt_scale)):
             outputs[face].append(crops)
     return [np.concatenate(parts) for parts in outputs]
-
-
-@dataclass(frozen=True)
-class Portrait:
-    """A source portrait ready to animate: ``image [H,W,3] uint8``, the faces found in it and
-    the crop boxes of those animated."""
-
-    path: str
-    image: np.ndarray
-    boxes: List[Box]
-    whole: bool  #: no face found: the whole image is animated (``no_face_ok``)
-    faces: List[Tuple[float, ...]] = dataclasses.field(default_factory=list)  #: all found
-    #: per animated face, ``[h,w] bool`` the other faces' regions in its crop (``None``: none)
-    keep_out: List[Optional[np.ndarray]] = dataclasses.field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.keep_out:
-            object.__setattr__(self, "keep_out", [None] * len(self.boxes))
-
-
-def neighbour_keep_out(image_hw: Tuple[int, int], faces: Sequence[Sequence[float]],
-                       boxes: Sequence[Box]) -> List[Optional[np.ndarray]]:
-    """Per animated face (``boxes`` are the crops of ``faces[:len(boxes)]``), the other faces'
-    regions inside its crop (``[h,w] bool``), or ``None`` when no other face reaches into it;
-    logged."""
-    masks = keep_out_masks(faces, image_hw, boxes)
-    for index, mask in enumerate(masks):
-        if mask is not None:
-            logger.info("face %d: a neighbouring face reaches into its crop; it is kept out "
-                        "(filled before the network sees the crop, never pasted over)",
-                        index + 1)
-    return masks
-
-
-class PortraitRenderer:
-    """One portrait's faces ready to animate: their network inputs (other faces filled),
-    source keypoints and paste-back masks (other faces kept out).
-
-    Args:
-        portrait: the portrait and its faces.
-        animator: the networks.
-        ratio: paste-back disc radius (``--ratio``).
-    """
-
-    def __init__(self, portrait: Portrait, animator: Animator, ratio: float) -> None:
-        size = animator.image_size
-        self.animator = animator
-        #: per face ``[1,3,S,S] float32`` in [0, 1]
-        self.sources = [to_chw_float(face_crop(portrait, i, size)[None])
-                        for i in range(len(portrait.boxes))]
-        self.kp_sources = [animator.keypoints(s) for s in self.sources]
-        self.compose = Compositor(
-            portrait.image, portrait.boxes, ratio, whole_image=portrait.whole,
-            keep_out=[None if mask is None else keep_out_alpha(mask)
-                      for mask in portrait.keep_out])
-
-    def crops(self, kp_driving: Any, kp_initial: Any, relative: bool,
-              adapt_scale: bool) -> List[np.ndarray]:
-        """Per face, ``[n,S,S,3] uint8`` animated crops for a batch of driving keypoints."""
-        return animate_batch(self.animator, kp_driving, self.sources, self.kp_sources,
-                             kp_initial, relative, adapt_scale)
-
-    def frames(self, crops: Sequence[np.ndarray]) -> List[np.ndarray]:
-        """``[H,W,3] uint8`` result frames from per-face crops ``[n,S,S,3]``."""
-        return [self.compose([face_crops[i] for face_crops in crops])
-                for i in range(len(crops[0]))]
 
 
 # ----------------------------------------------------------------------------- predictor

@@ -9,8 +9,9 @@ from PIL import Image
 
 from ppgan_app.apps import FirstOrderPredictor
 from ppgan_app.apps.expression_transfer.fomm_animator import build_fomm_animator
-from ppgan_app.apps.expression_transfer.predictor import (Portrait, PortraitRenderer,
-                                                          neighbour_keep_out, source_face_boxes)
+from ppgan_app.apps.expression_transfer.portrait import (Portrait, PortraitRenderer,
+                                                         neighbour_keep_out)
+from ppgan_app.apps.expression_transfer.predictor import source_face_boxes
 from ppgan_app.faces.detectors import build_face_detector
 from ppgan_app.faces.regions import face_regions
 
