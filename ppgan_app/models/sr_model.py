@@ -147,8 +147,7 @@ class SRModel(BaseModel):
     # --- the contract ----------------------------------------------------------------
     def setup_input(self, batch: Mapping[str, Any]) -> None:
         """``batch``: ``lq`` ``[N,3,h,w]`` and ``gt`` ``[N,3,s*h,s*w]`` float32 in [0, 1]."""
-        self.lq = paddle.to_tensor(batch["lq"]).astype("float32")
-        self.gt = paddle.to_tensor(batch["gt"]).astype("float32")
+        self.lq, self.gt = _as_float_tensor(batch["lq"]), _as_float_tensor(batch["gt"])
         if list(self.gt.shape[2:]) != [self.scale * self.lq.shape[2], self.scale * self.lq.shape[3]]:
             raise ValueError(f"gt {self.gt.shape} is not {self.scale}x lq {self.lq.shape}")
 
@@ -222,6 +221,10 @@ class SRModel(BaseModel):
         bicubic = F.interpolate(self.lq, scale_factor=self.scale, mode="bicubic", align_corners=False)
         self.visual_items = {k: v.clip(0.0, 1.0) * 2 - 1 for k, v in
                              {"bicubic": bicubic, "sr": sr, "gt": self.gt}.items()}
+
+
+def _as_float_tensor(value: Any) -> paddle.Tensor:
+    return (value if isinstance(value, paddle.Tensor) else paddle.to_tensor(value)).astype("float32")
 
 
 def _frozen_copy(net: nn.Layer) -> nn.Layer:
