@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speed_side", type=int, default=0,
                         help="also time one frame of this side (centre crop of the first picture), e.g. 256")
     parser.add_argument("--max_pictures", type=int, help="first N pictures only")
+    parser.add_argument("--comparison", metavar="IMAGE",
+                        help="also write crops of every method and the original side by side (.png/.jpg)")
+    parser.add_argument("--comparison_picture", help="picture file name for --comparison (default: the first)")
     parser.add_argument("--json", help="also write the figures as JSON here")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     return parser
@@ -53,8 +56,9 @@ def _main(args: argparse.Namespace) -> int:
 
     if args.threads < 1 or args.tile < 0 or args.speed_side < 0 or args.scale < 2:
         raise InputError("--threads >= 1, --scale >= 2, --tile >= 0 and --speed_side >= 0 needed")
-    if args.json:
-        check_destination(args.json)
+    for destination in (args.json, args.comparison):
+        if destination:
+            check_destination(destination)
     paddle.set_device("cpu")
     paddle.base.core.set_num_threads(args.threads)
     scale, methods = args.scale, {}
@@ -70,6 +74,8 @@ def _main(args: argparse.Namespace) -> int:
         frame = _centre(first, args.speed_side)
         timings = ev.time_frame(methods, frame)
     print(ev.format_table(scores, timings, args.speed_side, scale))
+    if args.comparison:
+        _write_comparison(args, scale, methods)
     if args.json:
         report = {"scale": scale, "pictures": args.pictures, "weights": args.weight_path,
                   "means": {k: v.means() for k, v in scores.items()},
@@ -77,6 +83,27 @@ def _main(args: argparse.Namespace) -> int:
         with atomic_output(args.json) as tmp:
             tmp.write_text(json.dumps(report, indent=1))
     return 0
+
+
+def _write_comparison(args: argparse.Namespace, scale: int, methods: dict) -> None:
+    import cv2
+
+    from ppgan_app.apps.super_resolution.evaluation import comparison_picture
+    from ppgan_app.datasets.image_folder import read_image
+    from ppgan_app.datasets.sr_pairs import find_pictures
+    from ppgan_app.errors import InputError, OutputError
+    from ppgan_app.utils.safe_files import atomic_output
+
+    pictures = find_pictures(Path(args.pictures))
+    if args.comparison_picture:
+        pictures = [p for p in pictures if p.name == args.comparison_picture]
+        if not pictures:
+            raise InputError(f"--comparison_picture {args.comparison_picture} is not in {args.pictures}")
+    strip = comparison_picture(read_image(pictures[0]), scale, methods)
+    with atomic_output(args.comparison) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90]):
+            raise OutputError(f"could not write {args.comparison} (unsupported extension?)")
+    print(f"comparison written to {args.comparison}")
 
 
 def _centre(img, side: int):

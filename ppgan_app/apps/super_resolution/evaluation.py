@@ -117,3 +117,38 @@ def format_table(scores: Dict[str, MethodScores], timings: Optional[Dict[str, fl
         lines.append(f"seconds per {frame_side}x{frame_side} -> {side}x{side} frame: "
                      + ", ".join(f"{k} {v:.4f}" for k, v in timings.items()))
     return "\n".join(lines)
+
+
+def detailed_crop(img: np.ndarray, side: int) -> tuple:
+    """``(top, left)`` of the ``side`` x ``side`` window with the most fine detail (Laplacian
+    variance of Y, on a half-window grid): where upscaling methods differ most."""
+    h, w = img.shape[:2]
+    best, where = -1.0, (0, 0)
+    for top in range(0, max(h - side, 0) + 1, max(side // 2, 1)):
+        for left in range(0, max(w - side, 0) + 1, max(side // 2, 1)):
+            score = sharpness(img[top:top + side, left:left + side], 0)
+            if score > best:
+                best, where = score, (top, left)
+    return where
+
+
+def comparison_picture(gt: np.ndarray, scale: int, methods: Dict[str, Method], side: int = 96,
+                       zoom: int = 2) -> np.ndarray:
+    """Side by side crops of every method's upscale of ``gt``'s bicubic downscale, then the
+    original, each ``side`` px of ``gt`` enlarged ``zoom`` times (nearest) and labelled.
+
+    Returns ``[zoom*side + 24, n*(zoom*side + 4), 3]`` uint8 RGB.
+    """
+    gt = mod_crop(gt, scale)
+    lr = downscale(gt, scale)
+    top, left = detailed_crop(gt, side)
+    top, left = top - top % scale, left - left % scale
+    panels = {name: method(lr) for name, method in methods.items()}
+    panels["original"] = gt
+    tiles = []
+    for name, img in panels.items():
+        crop = img[top:top + side, left:left + side].repeat(zoom, axis=0).repeat(zoom, axis=1)
+        label = np.full((24, crop.shape[1], 3), 255, np.uint8)
+        cv2.putText(label, name, (4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+        tiles.append(np.pad(np.vstack([label, crop]), ((0, 0), (0, 4), (0, 0)), constant_values=255))
+    return np.hstack(tiles)
