@@ -121,3 +121,25 @@ def test_evaluation_ranks_bicubic_above_nearest(sr_pictures):
     assert len(scores["bicubic"].psnr_y) == 4
     img = (np.random.RandomState(0).rand(32, 32, 3) * 255).astype(np.uint8)
     assert sharpness(img, 4) > sharpness(cv2.GaussianBlur(img, (0, 0), 2), 4)
+
+
+def test_expression_transfer_upscales_the_animated_faces(tiny_sr_run, tmp_path, media, fake_animator):
+    """--super_resolution x2|x4: the crops reach paste-back larger; the result differs from plain."""
+    from ppgan_app.apps import FirstOrderPredictor
+    from ppgan_app.apps.video_io import VideoReader
+
+    def run(name, **kwargs):
+        pred = FirstOrderPredictor(output=str(tmp_path / name), animator=fake_animator, progress=False,
+                                   relative=True, **kwargs)
+        return np.stack(list(VideoReader(pred.run(media["portrait"], media["clip"])))).astype(np.int16), pred
+
+    plain, _ = run("plain")
+    sharp, pred = run("x4", super_resolution="x4", super_resolution_weights=_checkpoint(tiny_sr_run))
+    assert sharp.shape == plain.shape and np.abs(sharp - plain).mean() > 0.1
+    small = np.zeros((2, 64, 64, 3), np.uint8)
+    assert pred.face_upscaler.upscale(small).shape == (2, 256, 256, 3)
+    from ppgan_app.apps.super_resolution.faces import FaceUpscaler
+
+    assert FaceUpscaler("x2", _checkpoint(tiny_sr_run)).upscale(small).shape == (2, 128, 128, 3)
+    with pytest.raises(InputError, match="--super_resolution"):
+        FirstOrderPredictor(super_resolution="x3")

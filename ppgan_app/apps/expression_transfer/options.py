@@ -94,6 +94,9 @@ def _choices(name: str) -> Sequence[str]:
     if name == "precision":
         from ppgan_app.inference.engines import PRECISIONS
         return PRECISIONS
+    if name == "super_resolution":
+        from ppgan_app.apps.super_resolution.faces import SR_FACTORS
+        return SR_FACTORS
     raise KeyError(name)
 
 
@@ -134,6 +137,12 @@ class TransferOptions:
     batch_size: int = option(1, "driving frames per network call (gives the same frames as 1)",
                              check=_at_least(1), metavar="N")
     face_enhancement: bool = option(False, "GPEN face restoration of the animated faces")
+    super_resolution: Optional[str] = option(
+        None, "upscale the animated faces x2 or x4 with an SR network before paste-back (sharper "
+        "faces in large portraits)", choices=("super_resolution",), kind=str)
+    super_resolution_weights: Optional[str] = option(
+        None, "weights for --super_resolution: a kit SR checkpoint or SR weight file; default: "
+        "PaddleGAN's RealSR, downloaded once", metavar="FILE", kind=str)
     mobile_net: bool = option(False, "the small distilled model (vox-mobile)")
     slice_size: int = option(0, "driving frames held in memory at once (0 = 16)",
                              check=_at_least(0), metavar="N")

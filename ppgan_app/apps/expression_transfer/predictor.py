@@ -248,6 +248,7 @@ class FirstOrderPredictor:
             check_enhancement_available()
         self._animator = animator
         self._enhancer = enhancer
+        self._face_upscaler: Any = None
         self._detector = None
         self._landmarker: Optional[Callable] = None
         self._on_progress = on_progress
@@ -290,6 +291,19 @@ class FirstOrderPredictor:
         if self._enhancer is None:
             self._enhancer = build_enhancer()
         return self._enhancer
+
+    @property
+    def face_upscaler(self) -> Any:
+        """The SR network of ``super_resolution`` (``upscale(crops) -> larger crops``), built on
+        first use, or ``None``."""
+        if not self.options.super_resolution:
+            return None
+        if self._face_upscaler is None:
+            from ppgan_app.apps.super_resolution.faces import FaceUpscaler
+
+            self._face_upscaler = FaceUpscaler(self.options.super_resolution,
+                                               self.options.super_resolution_weights)
+        return self._face_upscaler
 
     @property
     def chunk_size(self) -> int:
@@ -429,6 +443,7 @@ class FirstOrderPredictor:
 
         animator = self.animator
         self.enhancer  # noqa: B018 - built (its weights found) before any frame is written
+        self.face_upscaler  # noqa: B018 - likewise
         prep = DrivingPrep(animator.image_size, self._driving_plan(reader))
         landmarker = self._find_best_landmarker()
         landmark_prep = DrivingPrep(LANDMARK_SIZE, prep.plan)
@@ -499,7 +514,7 @@ class FirstOrderPredictor:
         ``(frames, audio)``."""
         from tqdm.auto import tqdm
 
-        animator, enhancer = self.animator, self.enhancer
+        animator, enhancer, upscaler = self.animator, self.enhancer, self.face_upscaler
         size = animator.image_size
         sources = [to_chw_float(crop_resize(portrait.image, box, size)[None])
                    for box in portrait.boxes]
@@ -525,6 +540,8 @@ class FirstOrderPredictor:
                                           self.relative, self.adapt_scale)
                     if enhancer is not None:  # GPEN on the animated faces, before paste-back
                         crops = [enhancer.enhance(face_crops) for face_crops in crops]
+                    if upscaler is not None:  # SR of the animated faces, before paste-back
+                        crops = [upscaler.upscale(face_crops) for face_crops in crops]
                     stage.submit((crops, count))
                     done += count
                     bar.update(count)
