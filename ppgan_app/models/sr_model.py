@@ -119,6 +119,10 @@ class SRModel(BaseModel):
         self.ema_decay, self.ema_start = (None if ema_decay is None else float(ema_decay)), int(ema_start)
         if self.ema_decay is not None:
             self.nets["generator_ema"] = _frozen_copy(self.nets["generator"])
+        logger.info("SRModel x%d: %s stage (pixel %g%s%s), EMA %s", self.scale,
+                    "ESRGAN" if discriminator is not None else "L1", self.pixel_weight,
+                    f", perceptual {self.perceptual_weight} on {perceptual_features}" if self.perceptual else "",
+                    f", GAN {self.gan_weight}" if discriminator is not None else "", self.ema_decay)
         self._optimizer_of: Dict[str, str] = {}
         self.lq: Optional[paddle.Tensor] = None
         self.gt: Optional[paddle.Tensor] = None

@@ -16,7 +16,6 @@ from typing import Callable, Dict, List, Optional
 import cv2
 import numpy as np
 
-from ppgan_app.apps.super_resolution.upscaler import Upscaler
 from ppgan_app.datasets.image_folder import read_image
 from ppgan_app.datasets.sr_pairs import bicubic_resize, downscale, find_pictures, mod_crop
 from ppgan_app.metrics.psnr_ssim import PSNR, SSIM, rgb_to_y
@@ -98,10 +97,6 @@ def time_frame(methods: Dict[str, Method], frame: np.ndarray, repeats: int = 3) 
             best = min(best, time.perf_counter() - start)
         timings[name] = best
     return timings
-
-
-def model_method(upscaler: Upscaler) -> Method:
-    return upscaler.upscale
 
 
 def format_table(scores: Dict[str, MethodScores], timings: Optional[Dict[str, float]] = None,
