@@ -36,5 +36,6 @@ setup(
         "ppgan-motion-dataset=ppgan_app.cli.motion_dataset:main",    # tools/make_motion_dataset.py
         "ppgan-first-order=ppgan_app.cli.first_order:main",          # first-order-demo.py
         "ppgan-app=ppgan_app.cli.web:main",                          # web-demo.py
+        "ppgan-super-resolution=ppgan_app.cli.super_resolution:main",  # super_resolution.py
     ]},
 )

@@ -58,3 +58,32 @@ def _restore_package_logger():
     saved = (list(package.handlers), package.propagate, package.level)
     yield
     package.handlers[:], package.propagate, package.level = saved[0], saved[1], saved[2]
+
+
+@pytest.fixture(scope="session")
+def sr_pictures(tmp_path_factory) -> Path:
+    """Four small RGB pictures (crops of scikit-image's samples, ~100 px) for the SR tests."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("sr_pictures")
+    gray = np.dstack([data.camera()] * 3)
+    crops = {"astronaut": data.astronaut()[20:116, 150:262], "coffee": data.coffee()[100:196, 200:300],
+             "chelsea": data.chelsea()[50:146, 150:262], "camera": gray[100:196, 200:288]}
+    for name, img in crops.items():
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_sr_run(tmp_path_factory, sr_pictures) -> Path:
+    """The run folder of configs/sr_tiny_x4.yaml trained 4 iterations on ``sr_pictures``."""
+    from ppgan_app.cli.train import main
+
+    out = tmp_path_factory.mktemp("sr_run")
+    config = Path(__file__).resolve().parents[1] / "configs" / "sr_tiny_x4.yaml"
+    code = main(["-c", str(config), "--seed", "1", "-o", f"dataset.train.data_root={sr_pictures}",
+                 f"dataset.test.data_root={sr_pictures}", f"output_dir={out}"])
+    assert code == 0
+    return next(out.glob("sr_tiny_x4-*"))

@@ -7,4 +7,5 @@ A dataset config entry also carries loader keys (``batch_size``, ``num_workers``
 from ppgan_app.datasets import first_order  # noqa: F401
 from ppgan_app.datasets import image_folder  # noqa: F401
 from ppgan_app.datasets import mnist  # noqa: F401
+from ppgan_app.datasets import sr_pairs  # noqa: F401
 from ppgan_app.datasets import transforms  # noqa: F401

@@ -87,16 +87,23 @@ class ImageFolderDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def _read(self, path: Path) -> np.ndarray:
-        flag = cv2.IMREAD_GRAYSCALE if self.channels == 1 else cv2.IMREAD_COLOR
-        img = cv2.imread(str(path), flag)
-        if img is None:
-            reason = "the file is empty" if path.is_file() and path.stat().st_size == 0 else (
-                "not a readable image (damaged, or a format OpenCV cannot decode)" if path.is_file()
-                else "the file is gone")
-            raise InputError(f"cannot read image {path}: {reason}; remove or replace it")
-        return img[:, :, None] if self.channels == 1 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
     def __getitem__(self, index: int) -> Dict[str, np.ndarray]:
         path, class_id = self.samples[index]
-        return {"img": self.transform(self._read(path)), "class_id": np.asarray(class_id, dtype="int64")}
+        return {"img": self.transform(read_image(path, self.channels)),
+                "class_id": np.asarray(class_id, dtype="int64")}
+
+
+def read_image(path: Path, channels: int = 3) -> np.ndarray:
+    """``[H, W, 3]`` RGB (or ``[H, W, 1]``) uint8 from an image file (alpha dropped).
+
+    Raises:
+        InputError: missing, empty or undecodable file.
+    """
+    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    img = cv2.imread(str(path), flag)
+    if img is None:
+        reason = "the file is empty" if path.is_file() and path.stat().st_size == 0 else (
+            "not a readable image (damaged, or a format OpenCV cannot decode)" if path.is_file()
+            else "the file is gone")
+        raise InputError(f"cannot read image {path}: {reason}; remove or replace it")
+    return img[:, :, None] if channels == 1 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

@@ -35,6 +35,10 @@ WEIGHT_URLS: Dict[str, str] = {
     "gpen-512": f"{_BASE}/models/GPEN-512.pdparams",             # GPEN face restoration
     "vgg19": f"{_BASE}/models/vgg19.pdparams",                   # VGG19 for perceptual losses
     "inception-v3-fid": f"{_BASE}/InceptionV3.pdparams",         # Inception-v3 of PaddleGAN's FID
+    "realsr": f"{_BASE}/applications/DF2K_JPEG.pdparams",        # RealSR x4, RRDBNet(3,3,64,23)
+    "pan-x4": f"{_BASE}/models/pan_x4.pdparams",                 # PAN x4 (nf 40, unf 24, nb 16)
+    "esrgan-x4": f"{_BASE}/models/esrgan_x4.pdparams",           # ESRGAN x4, RRDBNet(3,3,64,23)
+    "esrgan-psnr-x4": f"{_BASE}/models/esrgan_psnr_x4.pdparams",  # its PSNR stage
 }
 
 

@@ -15,7 +15,8 @@ from ppgan_app.utils.options import SAME, flag_of
 
 REPO = Path(__file__).resolve().parents[2]
 #: Developer tools run from a checkout only (not installed as console scripts).
-DEVELOPER_TOOLS = {"tools/face_crop_convention.py"}
+DEVELOPER_TOOLS = {"tools/face_crop_convention.py",   # developer tool, run from a checkout
+                   "tools/face_calibration.py"}       # its fitting library
 
 
 def _tool_module(relative: str):

@@ -69,6 +69,9 @@ def _crop_driving() -> Sequence[str]:
     return CROP_DRIVING_CHOICES
 
 
+def _sr_factors() -> Sequence[str]:
+    from ppgan_app.apps.super_resolution.faces import SR_FACTORS
+    return SR_FACTORS
 
 
 
@@ -108,6 +111,12 @@ class TransferOptions:
     batch_size: int = option(1, "driving frames per network call (gives the same frames as 1)",
                              check=in_range(1), metavar="N")
     face_enhancement: bool = option(False, "GPEN face restoration of the animated faces")
+    super_resolution: Optional[str] = option(
+        None, "upscale the animated faces x2 or x4 with an SR network before paste-back (sharper "
+        "faces in large portraits)", choices=_sr_factors, kind=str)
+    super_resolution_weights: Optional[str] = option(
+        None, "weights for --super_resolution: a kit SR checkpoint or SR weight file; default: "
+        "PaddleGAN's RealSR, downloaded once", metavar="FILE", kind=str)
     mobile_net: bool = option(False, "the small distilled model (vox-mobile)")
     slice_size: int = option(0, "driving frames held in memory at once (0 = 16)",
                              check=in_range(0), metavar="N")

@@ -301,6 +301,7 @@ class FirstOrderPredictor:
             check_enhancement_available()
         self._animator = animator
         self._enhancer = enhancer
+        self._face_upscaler: Any = None
         self._detector = None
         self._landmarker_cache: Optional[Callable] = None
         self._on_progress = on_progress
@@ -343,6 +344,19 @@ class FirstOrderPredictor:
         if self._enhancer is None:
             self._enhancer = build_enhancer()
         return self._enhancer
+
+    @property
+    def face_upscaler(self) -> Any:
+        """The SR network of ``super_resolution`` (``upscale(crops) -> larger crops``), built on
+        first use, or ``None``."""
+        if not self.options.super_resolution:
+            return None
+        if self._face_upscaler is None:
+            from ppgan_app.apps.super_resolution.faces import FaceUpscaler
+
+            self._face_upscaler = FaceUpscaler(self.options.super_resolution,
+                                               self.options.super_resolution_weights)
+        return self._face_upscaler
 
     @property
     def chunk_size(self) -> int:
@@ -489,6 +503,7 @@ class FirstOrderPredictor:
 
         animator = self.animator
         self.enhancer  # noqa: B018 - built (its weights found) before any frame is written
+        self.face_upscaler  # noqa: B018 - likewise
         prep = DrivingPrep(animator.image_size, self._driving_plan(reader))
         faces = FaceSearch(self._landmarker(), DrivingPrep(LANDMARK_SIZE, prep.plan),
                            every_frame=self.find_best_frame and self.best_frame is None,
@@ -574,7 +589,7 @@ class FirstOrderPredictor:
         ``(frames, audio)``."""
         from tqdm.auto import tqdm
 
-        enhancer = self.enhancer
+        enhancer, upscaler = self.enhancer, self.face_upscaler
         renderer = PortraitRenderer(portrait, self.animator, self.ratio)
         if motion.still:
             return self._render_still(renderer, motion, out_path), False
@@ -601,6 +616,8 @@ class FirstOrderPredictor:
                                            self.adapt_scale)
                     if enhancer is not None:  # GPEN on the animated faces, before paste-back
                         crops = [enhancer.enhance(face_crops) for face_crops in crops]
+                    if upscaler is not None:  # SR of the animated faces, before paste-back
+                        crops = [upscaler.upscale(face_crops) for face_crops in crops]
                     stage.submit(crops)
                     done += count
                     bar.update(count)
@@ -627,6 +644,8 @@ class FirstOrderPredictor:
         crops = renderer.crops(kp_driving, kp_driving, relative=False, adapt_scale=False)
         if self.enhancer is not None:
             crops = [self.enhancer.enhance(face_crops) for face_crops in crops]
+        if self.face_upscaler is not None:
+            crops = [self.face_upscaler.upscale(face_crops) for face_crops in crops]
         (frame,) = renderer.frames([face_crops[:1] for face_crops in crops])
         with atomic_output(out_path) as tmp:
             Image.fromarray(frame).save(tmp, format="PNG")
