@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 DATASET_KINDS = ("fashion_mnist", "mnist", "image_folder")
 FILTERS = ("none", "classifier")
 WEIGHTS = ("none", "confidence")
+GENERATORS = ("ema", "raw")
 TEST_SPLIT_SEED = 12345  # image folders: which images of each class are held out for testing
 
 
@@ -76,6 +77,7 @@ class GenerateSpec:
     min_confidence: float = 0.0        # classifier filter: least probability of the intended label
     weight: str = "none"               # none, or confidence: weight each generated image's loss by it
     truncation: Optional[float] = None  # redraw |z| above this (None: plain N(0, I))
+    generator: str = "ema"             # ema: the EMA generator when the checkpoint keeps one; raw: netG
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ def check_experiment_config(cfg: ExperimentConfig, source: str = "config") -> No
     _need(_is_int(gen.candidates_per_class, gen.per_class), "generate.candidates_per_class",
           gen.candidates_per_class, f"an integer >= generate.per_class ({gen.per_class})", source)
     _need(gen.filter in FILTERS, "generate.filter", gen.filter, f"one of {FILTERS}", source)
+    _need(gen.generator in GENERATORS, "generate.generator", gen.generator, f"one of {GENERATORS}", source)
     _need(gen.weight in WEIGHTS, "generate.weight", gen.weight, f"one of {WEIGHTS}", source)
     _need(_is_num(gen.min_confidence) and 0 <= gen.min_confidence <= 1, "generate.min_confidence",
           gen.min_confidence, "a number in [0, 1]", source)
@@ -371,12 +374,13 @@ def make_generated(checkpoint: Path, spec: GenerateSpec, seed: int, folder: Path
     from ppgan_app.models.classifier import predict
 
     if not (folder / "manifest.json").is_file():
-        model = load_generator_model(checkpoint)
+        model = load_generator_model(checkpoint, use_ema=spec.generator == "ema")
         if model.n_class != n_class:
             raise InputError(f"{checkpoint} generates {model.n_class} classes, the data has {n_class}")
         x, y = generate_labelled(model, spec.candidates_per_class, range(n_class), seed, spec.truncation)
         manifest: Dict[str, Any] = {"checkpoint": str(checkpoint), "seed": seed, "truncation": spec.truncation,
-                                    "filter": spec.filter, "candidates_per_class": spec.candidates_per_class}
+                                    "filter": spec.filter, "candidates_per_class": spec.candidates_per_class,
+                                    "generator": spec.generator}
         confidence = None
         if filter_net is not None:
             probs = predict(filter_net, resize_images(x, real_size))[1]
