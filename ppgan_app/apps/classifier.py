@@ -23,6 +23,7 @@ from ppgan_app.utils.safe_files import atomic_output
 logger = logging.getLogger(__name__)
 
 AUGMENTATIONS = ("none", "flip_crop", "crop")  # "crop": shifts only (digits must not be mirrored)
+SHIFT_FRACTION = 1 / 14  # augmentation shifts: up to this fraction of the side (2 pixels of 28, 1 of 8)
 
 
 @dataclass
@@ -32,7 +33,7 @@ class FitOptions:
     epochs: int = 2              # passes over the training images
     batch_size: int = 128        # images per step
     learning_rate: float = 1e-3  # Adam step size, cosine-decayed to 0
-    augment: str = "none"        # "flip_crop": random horizontal flip + 2-pixel shifts; "crop": shifts
+    augment: str = "none"        # "flip_crop": random horizontal flip + shifts; "crop": shifts only
     seed: int = 0                # initialisation, shuffling and augmentation
     min_steps: int = 0           # at least this many steps (small sets get more epochs)
 
@@ -59,7 +60,8 @@ def augment_batch(x: np.ndarray, augment: str, rng: np.random.Generator) -> np.n
     """``x`` ``[N, C, H, W]`` transformed by the named ordinary augmentation (``AUGMENTATIONS``)."""
     if augment == "none":
         return x
-    return flip_crop(x, rng, flip=augment == "flip_crop")
+    shift = max(1, int(round(x.shape[-1] * SHIFT_FRACTION)))  # 2 pixels at 28x28, 1 at 8x8
+    return flip_crop(x, rng, shift=shift, flip=augment == "flip_crop")
 
 
 def fit_classifier(images: np.ndarray, labels: np.ndarray, n_class: int,
