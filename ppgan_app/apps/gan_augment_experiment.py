@@ -427,13 +427,14 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Summary:
     """Run every (size, seed, arm) cell not already done; write ``results.json`` and ``results.md``."""
     from tqdm import tqdm
 
-    data = load_data(cfg.dataset)
-    check_sizes(data, cfg.sizes)
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     cells: List[Dict[str, Any]] = []
     computed = 0
     with tqdm(total=cell_count(cfg), desc="cells", disable=not progress, dynamic_ncols=True) as bar:
+        bar.set_postfix_str("loading the data")
+        data = load_data(cfg.dataset)
+        check_sizes(data, cfg.sizes)
+        out = Path(cfg.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
         for size in cfg.sizes:
             runner = _SizeRunner(cfg, data, size, out)
             for seed in cfg.seeds:

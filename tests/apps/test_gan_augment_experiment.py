@@ -125,4 +125,4 @@ def test_mixed_training_takes_the_same_real_passes_with_or_without_generated_ima
               width=2, feature_dim=4, img_size=8)
     assert seen[0] == [4, 4, 2] * 2                  # two passes over 10 real images
     assert seen[1] == [8, 6, 6, 4, 4, 2]             # same real batches; generated ones (passes of 6) in the first half
-    assert seen[2][0] == 8 and seen[3] == seen[0]    # pretraining on generated, then the real passes
+    assert seen[2] == [6] and seen[3] == seen[0]     # one pass over the 6 generated images, then the real passes
