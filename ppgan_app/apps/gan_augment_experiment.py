@@ -416,15 +416,20 @@ class Summary:
     json_path: Path
     markdown_path: Path
     table: Dict[str, Any]
-    computed: int  # cells computed now (the others were reused)
+    computed: int  # cells computed now
+    reused: int    # cells done by an earlier run
+    missing: int   # cells not done (report only)
 
 
 def cell_count(cfg: ExperimentConfig) -> int:
     return len(cfg.sizes) * len(cfg.seeds) * len(cfg.arms)
 
 
-def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Summary:
-    """Run every (size, seed, arm) cell not already done; write ``results.json`` and ``results.md``."""
+def run_experiment(cfg: ExperimentConfig, progress: bool = True, compute: bool = True) -> Summary:
+    """Run every (size, seed, arm) cell not already done; write ``results.json`` and ``results.md``.
+
+    ``compute=False`` only gathers the cells done so far (a report while runs are under way).
+    """
     from tqdm import tqdm
 
     cells: List[Dict[str, Any]] = []
@@ -440,13 +445,14 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Summary:
             for seed in cfg.seeds:
                 for arm in cfg.arms:
                     bar.set_postfix_str(f"{size}/class seed {seed} {arm.name}")
-                    cell, fresh = runner.cell(seed, arm)
-                    cells.append(cell)
+                    cell, fresh = runner.cell(seed, arm, compute)
+                    if cell is not None:
+                        cells.append(cell)
                     computed += fresh
                     bar.update(1)
     table = summarise(cfg, cells)
     json_path, md_path = write_results(cfg, table, cells, out)
-    return Summary(json_path, md_path, table, computed)
+    return Summary(json_path, md_path, table, computed, len(cells) - computed, cell_count(cfg) - len(cells))
 
 
 class _SizeRunner:
@@ -459,8 +465,9 @@ class _SizeRunner:
         self.gan_key = fingerprint(cfg.dataset, cfg.subset_seed, cfg.gan)
         self.nets: Dict[Tuple[int, str], Any] = {}  # (seed, arm name) -> classifier trained in this process
 
-    def cell(self, seed: int, arm: ArmSpec) -> Tuple[Dict[str, Any], bool]:
-        """The cell's result (read back when done before) and whether it was computed now."""
+    def cell(self, seed: int, arm: ArmSpec, compute: bool = True) -> Tuple[Optional[Dict[str, Any]], bool]:
+        """The cell's result (read back when done before; None when not done and not ``compute``)
+        and whether it was computed now."""
         uses_gan = arm.gan_share > 0
         key = fingerprint(self.cfg.dataset, self.cfg.subset_seed, self.cfg.classifier, dataclasses.replace(arm, name=""),
                           (self.gan_key, self.cfg.generate) if uses_gan else None)
@@ -468,6 +475,8 @@ class _SizeRunner:
         if path.is_file():
             cell = json.loads(path.read_text(encoding="utf-8"))
             return {**cell, "arm": arm.name}, False
+        if not compute:
+            return None, False
         start = time.process_time()
         gen = self._generated(seed) if uses_gan else None
         gen_seconds = time.process_time() - start
@@ -527,7 +536,8 @@ def summarise(cfg: ExperimentConfig, cells: Sequence[Mapping[str, Any]]) -> Dict
         row = {}
         for arm in cfg.arms:
             accs = [c["accuracy"] for c in cells if c["size"] == size and c["arm"] == arm.name]
-            row[arm.name] = {"mean": float(np.mean(accs)), "std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
+            row[arm.name] = {"mean": float(np.mean(accs)) if accs else None,
+                             "std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
                              "n": len(accs), "accuracies": [round(a, 4) for a in accs]}
         row["verdict"] = verdict(cfg, row)
         table[str(size)] = row
@@ -537,8 +547,8 @@ def summarise(cfg: ExperimentConfig, cells: Sequence[Mapping[str, Any]]) -> Dict
 def verdict(cfg: ExperimentConfig, row: Mapping[str, Any]) -> Dict[str, Any]:
     """Best GAN arm against the best arm without GAN images: the margin, and whether it exceeds
     twice the larger of their standard deviations."""
-    plain = [a.name for a in cfg.arms if not a.gan_share]
-    gan = [a.name for a in cfg.arms if a.gan_share]
+    plain = [a.name for a in cfg.arms if not a.gan_share and row[a.name]["n"]]
+    gan = [a.name for a in cfg.arms if a.gan_share and row[a.name]["n"]]
     if not plain or not gan:
         return {}
     best_plain = max(plain, key=lambda n: row[n]["mean"])
@@ -557,9 +567,12 @@ def markdown_table(cfg: ExperimentConfig, table: Mapping[str, Any], cpu: Mapping
              "|---:|" + "---:|" * len(names) + "---:|:---:|"]
     for size, row in table.items():
         v = row["verdict"]
-        cells = [f"{row[n]['mean']:.4f} ± {row[n]['std']:.4f}" for n in names]
+        cells = [f"{row[n]['mean']:.4f} ± {row[n]['std']:.4f}" + (f" ({row[n]['n']})" if row[n]["n"] < len(cfg.seeds)
+                                                                 else "") if row[n]["n"] else "–" for n in names]
         extra = [f"{v['margin']:+.4f}", "yes" if v["gan_helps"] else "no"] if v else ["", ""]
         lines.append(f"| {size} | " + " | ".join(cells + extra) + " |")
+    if any(row[n]["n"] < len(cfg.seeds) for row in table.values() for n in names):
+        lines += ["", "(k): mean of the k seeds done so far; –: no seed done."]
     lines += ["", f"CPU seconds of the cells (summed over the runs that computed them): classifiers "
                   f"{cpu['classifiers']:.0f}; GAN training, generation and filtering {cpu['gan']:.0f}."]
     return "\n".join(lines) + "\n"

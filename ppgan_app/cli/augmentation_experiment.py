@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override config values, e.g. sizes=[100] gan.iters=500")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--dry-run", action="store_true", help="check the config and data, print the plan, stop")
+    parser.add_argument("--report", action="store_true",
+                        help="only gather the cells done so far into the results (compute nothing)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -53,8 +55,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{cell_count(cfg)} cells: sizes {list(cfg.sizes)} x seeds {list(cfg.seeds)} x arms "
               f"{[a.name for a in cfg.arms]}; results in {cfg.output_dir}")
         return 0
-    summary = run_experiment(cfg, progress=not args.quiet)
+    summary = run_experiment(cfg, progress=not args.quiet, compute=not args.report)
     print(summary.markdown_path.read_text(encoding="utf-8"), end="")
-    print(f"{summary.computed} cell(s) computed, {cell_count(cfg) - summary.computed} reused; "
+    print(f"{summary.computed} cell(s) computed, {summary.reused} reused, {summary.missing} not done; "
           f"wrote {summary.json_path} and {summary.markdown_path}")
     return 0

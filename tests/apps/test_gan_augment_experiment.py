@@ -76,8 +76,11 @@ def test_a_second_run_reuses_every_cell_and_recomputes_a_deleted_one(first_run, 
     assert "0 cell(s) computed, 12 reused" in capsys.readouterr().out
     cell = sorted((out / "cells" / "6pc" / "seed1").glob("*.json"))[0]
     cell.unlink()
+    assert main(argv + ["--report"]) == 0  # gathers what is done, computes nothing
+    report = capsys.readouterr().out
+    assert "0 cell(s) computed, 11 reused, 1 not done" in report and "| 6 |" in report and "(1)" in report
     assert main(argv) == 0
-    assert "1 cell(s) computed, 11 reused" in capsys.readouterr().out
+    assert "1 cell(s) computed, 11 reused, 0 not done" in capsys.readouterr().out
     assert json.loads((out / "results.json").read_text())["table"] == before  # deterministic per seed
 
 
