@@ -37,5 +37,6 @@ setup(
         "ppgan-first-order=ppgan_app.cli.first_order:main",          # first-order-demo.py
         "ppgan-app=ppgan_app.cli.web:main",                          # web-demo.py
         "ppgan-super-resolution=ppgan_app.cli.super_resolution:main",  # super_resolution.py
+        "ppgan-augmentation-experiment=ppgan_app.cli.augmentation_experiment:main",
     ]},
 )

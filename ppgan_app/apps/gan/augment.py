@@ -7,16 +7,18 @@ Layout (what ``ImageFolderDataset`` and torchvision's ``ImageFolder`` read)::
 
     augmented/<class_id>/gen_<index>.png    # M generated images per class (labelled by the condition)
     augmented/<class_id>/real_<index>.png   # the real images, when merged
+    augmented/manifest.json                 # which GAN checkpoint, seed and filter made the images
 
 Real images are resized to the generator's resolution so the data set has one image size.
 As every result of the kit, the folder appears only complete (temp folder, renamed at the end).
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -28,6 +30,8 @@ from ppgan_app.errors import InputError, OutputError, describe_os_error
 from ppgan_app.utils.safe_files import clean_stale_temps, remove_quietly, temp_path
 
 logger = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"  # in the data set folder; ImageFolderDataset reads only the class folders
 
 
 @dataclass
@@ -78,6 +82,9 @@ def write_augmented_dataset(checkpoint: str | Path, output: str | Path, per_clas
     try:
         generated = _write_generated(model, tmp, per_class, class_ids, width, seed, truncation, batch_size)
         real = _write_real(tmp, real_images, real_labels, width, size=_generated_size(model))
+        write_manifest(tmp, {"checkpoint": str(Path(checkpoint).resolve()), "seed": seed,
+                             "truncation": truncation, "filter": "none", "generated_per_class": per_class,
+                             "real_images": sum(real.values())})
         publish_folder(tmp, output)
     except OSError as err:
         raise OutputError(describe_os_error(err, output)) from None
@@ -125,3 +132,89 @@ def _write_real(folder: Path, images: Optional[np.ndarray], labels: Optional[np.
         write_bytes(sub / f"real_{counts.get(label, 0):0{digits}d}.png", encode_image(to_uint8(image)))
         counts[label] = counts.get(label, 0) + 1
     return counts
+
+
+def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> Path:
+    """Write ``manifest`` as ``folder/manifest.json`` (the folder is still a temp folder)."""
+    path = Path(folder) / MANIFEST_NAME
+    path.write_text(json.dumps(dict(manifest), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(folder: str | Path) -> Dict[str, Any]:
+    """The manifest of a data set folder written here; InputError when absent or unreadable."""
+    path = Path(folder) / MANIFEST_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read the manifest {path}: {err}; regenerate the data set") from None
+
+
+def generate_labelled(model: Any, per_class: int, class_ids: Sequence[int], seed: int = 0,
+                      truncation: Optional[float] = None, batch_size: int = 256) -> Tuple[np.ndarray, np.ndarray]:
+    """``per_class`` images of each class in ``class_ids`` from a conditional GAN model.
+
+    Returns images ``[N, C, H, W]`` float32 in [-1, 1] and their intended labels ``[N]`` int64;
+    the noise of class ``c`` comes from ``(seed, c)``, as in ``write_augmented_dataset``.
+    """
+    images, labels = [], []
+    for class_id in class_ids:
+        z = sample_latents(per_class, model.nz, seed, class_id, truncation)
+        for batch in generate_batches(model, z, class_id, batch_size):
+            images.append(batch.astype(np.float32))
+            labels.append(np.full(len(batch), class_id, np.int64))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def select_by_fidelity(probs: np.ndarray, labels: np.ndarray, per_class: int,
+                       min_confidence: float = 0.0) -> np.ndarray:
+    """Indices of the generated images a classifier labels as intended, most confident first.
+
+    Args:
+        probs: ``[N, n_class]`` class probabilities of the generated images (a classifier
+            trained on the real images only).
+        labels: ``[N]`` the labels the images were generated for.
+        per_class: keep at most this many images of each class.
+        min_confidence: also require ``probs[i, labels[i]] >= min_confidence``.
+
+    Returns sorted indices; classes whose images are all rejected keep none.
+    """
+    confidence = probs[np.arange(len(labels)), labels]
+    agree = (probs.argmax(axis=1) == labels) & (confidence >= min_confidence)
+    keep = []
+    for class_id in np.unique(labels):
+        members = np.flatnonzero(agree & (labels == class_id))
+        keep.append(members[np.argsort(-confidence[members], kind="stable")[:per_class]])
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
+
+
+def write_labelled_folder(output: str | Path, images: np.ndarray, labels: np.ndarray,
+                          manifest: Mapping[str, Any], prefix: str = "gen",
+                          confidence: Optional[np.ndarray] = None) -> Path:
+    """Write ``images`` ``[N, C, H, W]`` in [-1, 1] as ``output/<label>/<prefix>_<i>.png`` with
+    ``manifest.json`` (plus, when given, each file's classifier ``confidence`` in its label).
+
+    ``output`` appears only complete (temp folder, renamed at the end); it must be absent or empty.
+    """
+    output = check_output_folder(output, overwrite=False)
+    clean_stale_temps(output)
+    tmp = temp_path(output)
+    width = len(str(max(int(labels.max()), 0))) if len(labels) else 1
+    digits = len(str(max(len(images) - 1, 0)))
+    scores: Dict[str, float] = {}
+    try:
+        for i, (image, label) in enumerate(zip(images, labels)):
+            sub = tmp / f"{int(label):0{width}d}"
+            sub.mkdir(parents=True, exist_ok=True)
+            name = f"{sub.name}/{prefix}_{i:0{digits}d}.png"
+            write_bytes(tmp / name, encode_image(to_uint8(image)))
+            if confidence is not None:
+                scores[name] = round(float(confidence[i]), 5)
+        tmp.mkdir(parents=True, exist_ok=True)
+        write_manifest(tmp, {**manifest, "images": len(images), **({"confidence": scores} if scores else {})})
+        publish_folder(tmp, output)
+    except OSError as err:
+        raise OutputError(describe_os_error(err, output)) from None
+    finally:
+        remove_quietly(tmp)
+    return output

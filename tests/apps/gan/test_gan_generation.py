@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ppgan_app.apps.gan import sampler as gan_sampler
-from ppgan_app.apps.gan.augment import write_augmented_dataset
+from ppgan_app.apps.gan.augment import read_manifest, write_augmented_dataset
 from ppgan_app.cli.generate import main as generate_main
 from ppgan_app.datasets.image_folder import ImageFolderDataset
 from ppgan_app.errors import InputError, OutputError
@@ -108,6 +108,8 @@ def test_augmentation_writes_labelled_files_and_merges_real_ones(cond_ckpt, tmp_
     assert len(dataset) == 12 + 7
     labels = [int(dataset[i]["class_id"]) for i in range(len(dataset))]
     assert np.bincount(labels).tolist() == [6, 6, 7]
+    manifest = read_manifest(tmp_path / "aug")  # which GAN, seed and filter made the set
+    assert (Path(manifest["checkpoint"]), manifest["seed"], manifest["filter"]) == (Path(cond_ckpt).resolve(), 1, "none")
     assert all(dataset[i]["img"].shape == (1, 32, 32) for i in range(len(dataset)))  # reals resized to G's size
     only_gen = write_augmented_dataset(cond_ckpt, tmp_path / "gen", per_class=2, labels=[1], seed=1)
     assert only_gen.generated == {1: 2} and only_gen.real == {}
