@@ -5,7 +5,7 @@
     ppgan-augmentation-experiment -c configs/augmentation_fashion_mnist.yaml \\
         -o dataset.name=image_folder dataset.dataroot=my_images   # one sub-folder per class
 
-Runs the (size, seed, arm) cells the config lists (see ``ppgan_app.apps.gan_augment_experiment``),
+Runs the (size, seed, arm) cells the config lists (see ``ppgan_app.apps.gan.augment_experiment``),
 skipping those done by an earlier run, and prints the Markdown table it writes. Exit codes as every
 front end of the kit (0 ok, 1 fault, 2 bad input or config, 130 Ctrl-C).
 """
@@ -40,7 +40,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ppgan_app.apps.gan_augment_experiment import (cell_count, check_sizes, load_data,
+    from ppgan_app.apps.gan.augment_experiment import (cell_count, check_sizes, load_data,
                                                        load_experiment_config, run_experiment)
     from ppgan_app.errors import InputError
 
