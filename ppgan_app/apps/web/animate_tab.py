@@ -116,11 +116,11 @@ class AnimateService:
             boxes, whole = source_face_boxes(image, self.detector(face_detector), True,
                                              no_face_ok)
         except KitError as err:
-            return "❌ " + self.words(err, path)
+            return self.words(err, path)
         if whole:
-            return f"⚠️ no face found ({image.shape[1]}x{image.shape[0]}): the whole image " \
+            return f"warning: no face found ({image.shape[1]}x{image.shape[0]}): the whole image " \
                    "will be animated"
-        return f"✅ {len(boxes)} face(s) found ({image.shape[1]}x{image.shape[0]})"
+        return f"ready: {len(boxes)} face(s) found ({image.shape[1]}x{image.shape[0]})"
 
     def driving_status(self, path: Optional[str]) -> str:
         """One line about a chosen driving video: frames, fps, sound, or the error."""
@@ -129,10 +129,10 @@ class AnimateService:
         try:
             info = check_driving_video(path)
         except KitError as err:
-            return "❌ " + self.words(err, path)
+            return self.words(err, path)
         frames, fps = info["frames"], info["fps"]
         length = f"{frames} frames, {frames / fps:.1f} s" if frames and fps else "length unknown"
-        return f"✅ {length} at {fps:g} fps, {'with' if info['audio'] else 'no'} sound"
+        return f"ready: {length} at {fps:g} fps, {'with' if info['audio'] else 'no'} sound"
 
     @staticmethod
     def words(err: BaseException, *paths: Optional[str]) -> str:
@@ -276,23 +276,28 @@ def build_animate_tab(service: AnimateService) -> None:
     from ppgan_app.apps.expression_transfer.predictor import sample_paths
 
     with gr.Row(equal_height=False):
-        with gr.Column(min_width=280):
-            source = gr.Image(label="Portrait", type="filepath", sources=["upload", "clipboard"],
-                              elem_id="source-image", height=320)
-            source_status = gr.Markdown(elem_id="source-status")
-        with gr.Column(min_width=280):
-            driving = gr.Video(label="Driving video (a face)", sources=["upload"],
-                               elem_id="driving-video", height=320)
-            driving_status = gr.Markdown(elem_id="driving-status")
-    gr.Examples([list(sample_paths())], inputs=[source, driving], label="Sample (click to use)",
-                elem_id="examples")
-    widgets = form.make_widgets(service.defaults, service.unavailable)
-    with gr.Row():
-        run = gr.Button("Animate", variant="primary", elem_id="run")
-        stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
-    result = gr.Video(label="Result (with the driving video's sound)", elem_id="result",
-                      interactive=False, height=420)
-    download = gr.DownloadButton("Download the video", elem_id="download", visible=False)
+        with gr.Column(scale=3, min_width=300):
+            with gr.Row(equal_height=False):
+                with gr.Column(min_width=200):
+                    source = gr.Image(label="Portrait", type="filepath",
+                                      sources=["upload", "clipboard"], elem_id="source-image",
+                                      height=260)
+                    source_status = gr.Markdown(elem_id="source-status")
+                with gr.Column(min_width=200):
+                    driving = gr.Video(label="Driving video (a face)", sources=["upload"],
+                                       elem_id="driving-video", height=260)
+                    driving_status = gr.Markdown(elem_id="driving-status")
+            gr.Examples([list(sample_paths())], inputs=[source, driving],
+                        label="The bundled sample (click to use it)", elem_id="examples")
+            widgets = form.make_widgets(service.defaults, service.unavailable)
+        with gr.Column(scale=2, min_width=300):
+            with gr.Row():
+                run = gr.Button("Animate", variant="primary", elem_id="run")
+                stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
+            result = gr.Video(label="Result (with the driving video's sound)", elem_id="result",
+                              interactive=False, height=420)
+            download = gr.DownloadButton("Download the video", elem_id="download",
+                                         visible=False)
 
     detector, no_face = widgets["face_detector"], widgets["no_face_ok"]
     for trigger in (source.change, detector.change, no_face.change):

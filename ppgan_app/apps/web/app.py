@@ -82,6 +82,7 @@ def _check_port(host: str, port: int) -> None:
     """Raise :class:`InputError` when ``host:port`` cannot be bound (before Gradio tries)."""
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
             sock.bind((host, port))
     except OSError as err:
         raise InputError(f"cannot listen on {host}:{port}: {err.strerror or err}; choose "
@@ -128,6 +129,7 @@ def serve(web: WebOptions, defaults: TransferOptions, animator: Any = None,
     # calls home.
     os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up checks
     if "gradio" in sys.modules:
         logger.debug("gradio was imported before serve(): its cache stays where it was")
     demo = None

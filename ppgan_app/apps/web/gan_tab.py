@@ -32,6 +32,8 @@ def whole_number(name: str, value: Any, low: int, high: int) -> int:
     Raises:
         InputError: not a finite whole number in range (NaN, Infinity, 1e400, 2.5, text...).
     """
+    if value is None or value == "":
+        raise InputError(f"{name} is empty; enter a whole number")
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or value != int(value):
         raise InputError(f"{name} must be a whole number, got {value!r}")
@@ -63,6 +65,24 @@ def dataset_class_names(config: Any, n_class: int) -> List[str]:
     if len(names) != n_class or not all(isinstance(n, str) for n in names):
         return [str(i) for i in range(n_class)]
     return list(names)
+
+
+def labelled_rows(rows: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """Stack image strips ``[h,w(,3)] uint8`` into one ``[H,W,3]`` image, each strip's name
+    written in a margin at its left."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=20)
+    margin = 12 + max(int(font.getlength(n)) for n in names)
+    height, width = sum(r.shape[0] for r in rows), margin + max(r.shape[1] for r in rows)
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    top = 0
+    for strip, name in zip(rows, names):
+        canvas.paste(Image.fromarray(strip).convert("RGB"), (margin, top))
+        draw.text((6, top + strip.shape[0] // 2), name, fill=(0, 0, 0), font=font, anchor="lm")
+        top += strip.shape[0]
+    return np.asarray(canvas)
 
 
 def _zoom(image: np.ndarray) -> np.ndarray:
@@ -99,9 +119,9 @@ class GanService:
         return self.class_names.index(choice)
 
     def grid(self, per_row: Any, seed: Any, truncation: Any, choice: Optional[str] = None
-             ) -> List[Tuple[np.ndarray, str]]:
-        """Sample images as gallery items: a row per class (captioned with its name) for a
-        conditional model, one grid for an unconditional one. Images ``[H,W(,3)] uint8``.
+             ) -> Tuple[np.ndarray, str]:
+        """A sample grid ``[H,W(,3)] uint8`` and its caption: for a conditional model a row
+        per class, its name written at its left; for an unconditional one a square grid.
 
         Raises:
             InputError: a value out of range or not a number.
@@ -118,10 +138,12 @@ class GanService:
         with self._lock:
             images, count = grid_array(self.model, num, seed, labels, trunc)
         if not self.n_class:
-            return [(_zoom(make_grid(images)), f"{num} samples, seed {seed}")]
+            return _zoom(make_grid(images)), f"{num} samples, seed {seed}"
         ids = labels or list(range(self.n_class))
-        return [(_zoom(make_grid(images[i * count:(i + 1) * count], nrow=count)),
-                 self.class_names[y]) for i, y in enumerate(ids)]
+        names = [self.class_names[y] for y in ids]
+        rows = [_zoom(make_grid(images[i * count:(i + 1) * count], nrow=count))
+                for i in range(len(ids))]
+        return labelled_rows(rows, names), f"Rows, top to bottom: {', '.join(names)} (seed {seed})"
 
     def interpolation(self, rows: Any, steps: Any, seed: Any, truncation: Any,
                       choice: Optional[str] = None) -> np.ndarray:
@@ -182,8 +204,9 @@ def build_gan_tab(service: GanService) -> None:
             per_row = gr.Number(value=8, label="Images per class row" if service.n_class
                                 else "Images", elem_id="gan-num")
             grid_button = gr.Button("Sample grid", variant="primary", elem_id="gan-grid-run")
-            gallery = gr.Gallery(label="Samples", columns=1, height="auto", object_fit="contain",
-                                 elem_id="gan-grid")
+            grid = gr.Image(label="Samples", type="numpy", interactive=False,
+                            elem_id="gan-grid", format="png")
+            caption = gr.Markdown(elem_id="gan-grid-caption")
         with gr.Column(min_width=280):
             with gr.Row():
                 rows = gr.Number(value=4, label="Walks", elem_id="gan-rows")
@@ -192,7 +215,7 @@ def build_gan_tab(service: GanService) -> None:
             strip = gr.Image(label="Latent interpolation (a row per walk)", type="numpy",
                              interactive=False, elem_id="gan-strip")
     grid_button.click(_one_line_errors(service.grid), [per_row, seed, truncation, choice],
-                      gallery, api_name="gan_grid", concurrency_id="gan")
+                      [grid, caption], api_name="gan_grid", concurrency_id="gan")
     walk_button.click(_one_line_errors(service.interpolation),
                       [rows, steps, seed, truncation, choice], strip, api_name="gan_interpolate",
                       concurrency_id="gan")
