@@ -171,8 +171,9 @@ class AnimateService:
             if progress is not None:
                 progress(stage, done, total)
 
+        on_progress("waiting", 0, None)
         with self._run_lock:
-            on_progress("waiting", 0, None)
+            on_progress("starting", 0, None)
             import paddle
 
             paddle.base.core.set_num_threads(os.cpu_count() or 1)  # per thread in dygraph
@@ -242,7 +243,8 @@ def make_animate_fn(service: AnimateService) -> Callable[..., str]:
         values = {n: bound.arguments[n] for n in names}
         source, driving = bound.arguments["source_image"], bound.arguments["driving_video"]
         request, bar = bound.arguments["request"], bound.arguments["progress"]
-        stages = {"waiting": "waiting for the job before", "driving": "reading the driving video",
+        stages = {"waiting": "waiting for the job before", "starting": "starting",
+                  "driving": "reading the driving video",
                   "animating": "animating"}
 
         def progress(stage: str, done: int, total: Optional[int]) -> None:

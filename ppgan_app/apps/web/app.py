@@ -89,6 +89,24 @@ def _check_port(host: str, port: int) -> None:
                          "another --port (0 picks a free one) or --host") from None
 
 
+def check_share_reachable(timeout: float = 10.0) -> None:
+    """Raise :class:`InputError` unless Gradio's share service answers (before any work)."""
+    import urllib.error
+    import urllib.request
+
+    url = "https://api.gradio.app/v3/tunnel-request"  # gradio.networking.GRADIO_API_SERVER
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", None) or err
+        raise InputError(f"--share needs internet: Gradio's share service ({url}) is not "
+                         f"reachable from this machine ({reason}); run without --share, or use "
+                         "an SSH tunnel (ssh -L 7860:127.0.0.1:7860 host)") from None
+
+
 def live_service(web: WebOptions, defaults: TransferOptions, shared: SharedAnimator) -> Any:
     """The Live tab's service: the mobile model (or the Animate networks with ``same``)."""
     from ppgan_app.apps.web.live_tab import LiveService
@@ -121,6 +139,8 @@ def serve(web: WebOptions, defaults: TransferOptions, animator: Any = None,
     """
     from ppgan_app.apps.web.temp_root import make_root
 
+    if web.share:
+        check_share_reachable()
     host = web.host
     port = web.port or _free_port(host)
     _check_port(host, port)
@@ -141,9 +161,9 @@ def serve(web: WebOptions, defaults: TransferOptions, animator: Any = None,
             quiet=True, show_error=True, max_file_size=int(web.max_upload_mb * (1 << 20)),
             css=CSS, footer_links=["api"], inbrowser=False)
         if web.share and not share_url:
-            raise InputError("--share could not create a public link: Gradio's share service "
-                             "is not reachable from this machine (no internet?); run without "
-                             "--share, or use an SSH tunnel (ssh -L 7860:127.0.0.1:7860 host)")
+            raise InputError("--share could not create a public link (Gradio's message is "
+                             "above); run without --share, or use an SSH tunnel (ssh -L "
+                             "7860:127.0.0.1:7860 host)")
         if host not in ("127.0.0.1", "localhost", "::1"):
             logger.warning("listening on %s: anyone who can reach this machine can run jobs "
                            "(there is no login)", host)

@@ -1,5 +1,5 @@
-"""Helpers of the browser test: start ``ppgan-app`` on a free port, drive headless Chromium,
-save a small screenshot of the page.
+"""Helpers of the web app tests: start ``ppgan-app`` on a free port, drive headless Chromium
+(with a y4m clip as its fake webcam), save a small screenshot of the page.
 
 Chromium and its driver come from Debian (``apt-get install -y chromium chromium-driver``);
 selenium is pointed at them, so nothing is downloaded at run time.
@@ -14,9 +14,9 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 INSTALL_HINT = ("needs Debian's Chromium and its driver: apt-get update && apt-get install -y "
@@ -40,16 +40,43 @@ def browser_missing() -> str:
     return ""
 
 
-def start_chromium(profile: str):
-    """A headless Chromium session (selenium) with a fresh profile folder."""
+def start_chromium(profile: str, camera: Optional[str] = None):
+    """A headless Chromium session (selenium) with a fresh profile folder; ``camera``: a y4m
+    clip the page sees as the webcam (permission granted without asking)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+    flags = [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+    if camera:
+        flags += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                  f"--use-file-for-fake-video-capture={camera}"]
+    for flag in flags:
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+def server_env(temp: Path) -> dict:
+    """The environment of a test server: its temp folder, this worktree's package first."""
+    return dict(os.environ, TMPDIR=str(temp), GRADIO_ANALYTICS_ENABLED="False",
+                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def tiny_server_args(tiny_fomm: dict) -> List[str]:
+    """Flags of a server on the tiny random-weight FOMM (Live tab on the same networks)."""
+    return ["--config", tiny_fomm["config"], "--weight_path", tiny_fomm["weights"],
+            "--image_size", "64", "--engine", "dygraph", "--relative", "--live_model", "same"]
+
+
+def write_y4m(source_video: str, path: Path, seconds: float = 2.0, size: int = 160) -> Path:
+    """A short y4m clip (Chromium's fake webcam input) cut from ``source_video``."""
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i",
+                    source_video, "-t", str(seconds), "-vf", f"scale={size}:{size}", "-pix_fmt",
+                    "yuv420p", str(path)], check=True)
+    return path
 
 
 def start_server(args: List[str], env: dict, timeout: float = 120.0
