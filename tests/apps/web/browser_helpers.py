@@ -21,6 +21,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 INSTALL_HINT = ("needs Debian's Chromium and its driver: apt-get update && apt-get install -y "
                 "chromium chromium-driver (and pip install -r requirements.txt for selenium)")
+#: Upload limit of the test server (MB).
+UPLOAD_MB = 2
 #: Chromium flags: headless, no sandbox (root in CI), no network calls of its own.
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -83,6 +85,8 @@ def start_server(args: List[str], env: dict, timeout: float = 120.0
                  ) -> Tuple[subprocess.Popen, str]:
     """Start ``web-demo.py --port 0 ARGS``; return the process and its URL once it listens.
 
+    Everything the server prints is kept in ``proc.output`` (a list of lines).
+
     Raises:
         RuntimeError: the server exited or printed no address within ``timeout`` seconds
             (its output is in the message).
@@ -91,21 +95,26 @@ def start_server(args: List[str], env: dict, timeout: float = 120.0
                              "--host", "127.0.0.1", "--port", "0", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, cwd=str(REPO))
+    proc.output = []
     lines: "queue.Queue[str]" = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
-                     daemon=True).start()
-    seen = []
+
+    def read() -> None:
+        for line in proc.stdout:
+            proc.output.append(line)
+            lines.put(line)
+
+    proc.reader = threading.Thread(target=read, daemon=True)
+    proc.reader.start()
     try:
         while True:
             line = lines.get(timeout=timeout)
-            seen.append(line)
             if line.startswith("serving on "):
                 return proc, line.split()[2]
     except queue.Empty:
         pass
     proc.kill()
     proc.wait()
-    raise RuntimeError("the web app did not start:\n" + "".join(seen))
+    raise RuntimeError("the web app did not start:\n" + "".join(proc.output))
 
 
 def save_screenshot(driver, path: Path, colours: int = 128) -> Path:
@@ -122,15 +131,17 @@ def save_screenshot(driver, path: Path, colours: int = 128) -> Path:
     return path
 
 
-def stop(proc: subprocess.Popen, timeout: float = 20.0) -> int:
-    """SIGTERM the server and return its exit code."""
+def stop(proc: subprocess.Popen, timeout: float = 60.0) -> int:
+    """SIGTERM the server and return its exit code (its output is complete afterwards)."""
     if proc.poll() is None:
         proc.terminate()
     try:
-        return proc.wait(timeout=timeout)
+        code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.wait()
+        code = proc.wait()
+    proc.reader.join(timeout=10)
+    return code
 
 
 def copy_if_asked(shot: Path) -> None:
