@@ -13,7 +13,9 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import numpy as np
 
 from ppgan_app.apps.expression_transfer.options import TransferOptions
 from ppgan_app.apps.web import form
@@ -104,23 +106,25 @@ class AnimateService:
 
     # -- checks when an input is chosen
 
-    def portrait_status(self, path: Optional[str], face_detector: str, no_face_ok: bool) -> str:
-        """One line about a chosen portrait: faces found, or the error the job would give."""
+    def portrait_status(self, path: Optional[str], face_detector: str, no_face_ok: bool
+                        ) -> Tuple[str, Optional[np.ndarray]]:
+        """A chosen portrait: one line (faces found, or the error a job would give) and its
+        preview ``[H,W,3] uint8`` as the pipeline reads it (EXIF rotation applied)."""
         from ppgan_app.apps.expression_transfer.predictor import (read_source_image,
                                                                   source_face_boxes)
 
         if not path:
-            return ""
+            return "", None
         try:
             image = read_source_image(path)
             boxes, whole = source_face_boxes(image, self.detector(face_detector), True,
                                              no_face_ok)
         except KitError as err:
-            return self.words(err, path)
+            return self.words(err, path), None
+        size = f"{image.shape[1]}x{image.shape[0]}"
         if whole:
-            return f"warning: no face found ({image.shape[1]}x{image.shape[0]}): the whole image " \
-                   "will be animated"
-        return f"ready: {len(boxes)} face(s) found ({image.shape[1]}x{image.shape[0]})"
+            return f"warning: no face found ({size}): the whole image will be animated", image
+        return f"ready: {len(boxes)} face(s) found ({size})", image
 
     def driving_status(self, path: Optional[str]) -> str:
         """One line about a chosen driving video: frames, fps, sound, or the error."""
@@ -281,13 +285,16 @@ def build_animate_tab(service: AnimateService) -> None:
         with gr.Column(scale=3, min_width=300):
             with gr.Row(equal_height=False):
                 with gr.Column(min_width=200):
-                    source = gr.Image(label="Portrait", type="filepath",
-                                      sources=["upload", "clipboard"], elem_id="source-image",
-                                      height=260)
+                    # a file input, not gr.Image: Gradio's image input fails on an unreadable
+                    # file before our check could say why; the preview is ours
+                    source = gr.File(label="Portrait (an image file)", file_types=IMAGE_TYPES,
+                                     type="filepath", elem_id="source-image", height=130)
+                    preview = gr.Image(label="Portrait", interactive=False, height=250,
+                                       elem_id="source-preview", show_label=False)
                     source_status = gr.Markdown(elem_id="source-status")
                 with gr.Column(min_width=200):
                     driving = gr.Video(label="Driving video (a face)", sources=["upload"],
-                                       elem_id="driving-video", height=260)
+                                       elem_id="driving-video", height=350)
                     driving_status = gr.Markdown(elem_id="driving-status")
             gr.Examples([list(sample_paths())], inputs=[source, driving],
                         label="The bundled sample (click to use it)", elem_id="examples")
@@ -298,20 +305,20 @@ def build_animate_tab(service: AnimateService) -> None:
                 stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
             result = gr.Video(label="Result (with the driving video's sound)", elem_id="result",
                               interactive=False, height=420)
-            download = gr.DownloadButton("Download the video", elem_id="download",
-                                         visible=False)
+            download = gr.File(label="Download the video", elem_id="download",
+                               interactive=False, visible=False)
 
     detector, no_face = widgets["face_detector"], widgets["no_face_ok"]
     for trigger in (source.change, detector.change, no_face.change):
-        trigger(service.portrait_status, [source, detector, no_face], source_status,
+        trigger(service.portrait_status, [source, detector, no_face], [source_status, preview],
                 queue=False, show_progress="hidden", api_visibility="private")
     driving.change(service.driving_status, driving, driving_status, queue=False,
                    show_progress="hidden", api_visibility="private")
     job = run.click(make_animate_fn(service), [source, driving, *widgets.values()], result,
                     api_name="animate", show_progress_on=result)
-    job.success(lambda path: gr.DownloadButton(value=path, visible=True), result, download,
+    job.success(lambda path: gr.File(value=path, visible=True), result, download,
                 api_visibility="private", queue=False)
-    run.click(lambda: gr.DownloadButton(visible=False), None, download, queue=False,
+    run.click(lambda: gr.File(value=None, visible=False), None, download, queue=False,
               api_visibility="private")
 
     def cancel(request: Any = None) -> None:

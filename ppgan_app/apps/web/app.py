@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 CSS = """
 html, body, .gradio-container { max-width: 100% !important; overflow-x: hidden; }
 .gradio-container video, .gradio-container img { max-width: 100%; height: auto; }
+#examples table { table-layout: fixed; width: 100%; }
+#examples th, #examples td { overflow-wrap: anywhere; white-space: normal; }
 """
 #: Seconds a stopping server waits for the running job to reach its next batch of frames.
 STOP_WAIT = 30.0
