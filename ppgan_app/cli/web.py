@@ -56,13 +56,19 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import importlib.util
+
     from ppgan_app.apps.expression_transfer.options import TransferOptions
     from ppgan_app.apps.web.app import serve
     from ppgan_app.apps.web.options import WebOptions
     from ppgan_app.cli.first_order import _setup_runtime, predictor_kwargs
+    from ppgan_app.errors import InputError
 
     values = vars(args)
     web = WebOptions.from_kwargs(**values)  # checked before any work
+    if importlib.util.find_spec("gradio") is None:
+        raise InputError("the web app needs Gradio, which is not installed: pip install -r "
+                         "requirements.txt (or pip install 'gradio>=6,<7' gradio_client)")
     web_names = {f.name for f in dataclasses.fields(WebOptions)}
     kwargs = {k: v for k, v in predictor_kwargs(args).items()
               if k not in web_names and k not in ("quiet", "verbose")}

@@ -77,7 +77,9 @@ def upload(driver, elem_id, path):
 
 
 def dismiss_toasts(driver):
+    """Close the error messages shown (they would also expire after 10 s)."""
     driver.execute_script("document.querySelectorAll('.toast-close').forEach(b => b.click())")
+    wait_for(driver, TOAST.replace("return ", "return !(") + ").length", 15)
 
 
 def run_and_get_error(driver):
