@@ -131,6 +131,7 @@ def test_animate_bad_inputs_then_the_sample(page, web_server, tmp_path):
                           "return a && a.href", 30)
     with urllib.request.urlopen(href, timeout=30) as response:
         assert response.read(12)[4:8] == b"ftyp"  # an mp4
+    dismiss_toasts(page)
     shot = bh.save_screenshot(page, tmp_path / "web_app.png")
     assert shot.stat().st_size < 400_000
     bh.copy_if_asked(shot)
