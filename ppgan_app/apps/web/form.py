@@ -149,13 +149,13 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
     return value
 
 
-def page_words(message: str, files: Mapping[str, str] = {}) -> str:
+def page_words(message: str, files: Optional[Mapping[str, str]] = None) -> str:
     """A KitError message in the page's words: ``--flag`` → its label, temp paths → file names.
 
     ``files`` maps temp paths (Gradio's copies) to the names the user chose.
     """
     names = {f.name for f in option_fields()}
-    for path, shown in sorted(files.items(), key=lambda kv: -len(kv[0])):
+    for path, shown in sorted((files or {}).items(), key=lambda kv: -len(kv[0])):
         message = message.replace(path, shown)
 
     def swap(match: "re.Match[str]") -> str:

@@ -9,8 +9,12 @@ from app_helpers import tiny_gan_checkpoint
 
 
 
+GRADIO_HINT = "the web app needs Gradio: pip install -r requirements.txt"
+
+
 @pytest.fixture(scope="session")
 def web_server(tmp_path_factory, tiny_fomm):
+    pytest.importorskip("gradio", reason=GRADIO_HINT)
     temp = tmp_path_factory.mktemp("web_server")
     gan = tiny_gan_checkpoint(tmp_path_factory.mktemp("web_gan"), n_class=10)
     proc, url = bh.start_server([*bh.tiny_server_args(tiny_fomm), "--gan_checkpoint", gan,

@@ -9,6 +9,9 @@ import urllib.request
 
 import pytest
 
+pytest.importorskip("gradio_client",
+                    reason="the web app needs Gradio: pip install -r requirements.txt")
+
 from ppgan_app.apps.expression_transfer.predictor import sample_paths
 from ppgan_app.apps.video_io import VideoReader
 

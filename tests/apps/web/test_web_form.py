@@ -3,6 +3,9 @@ with their reason; job values are checked; errors use the page's labels."""
 
 import pytest
 
+pytest.importorskip("gradio",
+                    reason="the web app needs Gradio: pip install -r requirements.txt")
+
 from ppgan_app.apps.expression_transfer.options import TransferOptions
 from ppgan_app.apps.web import form
 from ppgan_app.errors import InputError
