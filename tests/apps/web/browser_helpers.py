@@ -21,8 +21,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 INSTALL_HINT = ("needs Debian's Chromium and its driver: apt-get update && apt-get install -y "
                 "chromium chromium-driver (and pip install -r requirements.txt for selenium)")
-#: Upload limit of the test server (MB).
+#: Upload limit (MB) and queue size of the test server.
 UPLOAD_MB = 2
+QUEUE_SIZE = 3
 #: Chromium flags: headless, no sandbox (root in CI), no network calls of its own.
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",

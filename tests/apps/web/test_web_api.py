@@ -159,3 +159,44 @@ def test_bad_flags_are_one_line_and_exit_2(capsys):
     assert capsys.readouterr().err.strip() == "error: --port must be in 0..65535, got 70000"
     assert main(["--live_model", "big"]) == 2
     assert "--live_model must be one of: mobile, same" in capsys.readouterr().err
+
+
+def test_half_sent_requests_hold_nothing(web_server):
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(web_server["url"])
+    held = []
+    try:
+        for _ in range(40):  # uploads that announce 100 kB and send 3 bytes
+            sock = socket.create_connection((address.hostname, address.port), timeout=10)
+            sock.sendall(b"POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 100000\r\n\r\nabc")
+            held.append(sock)
+        start = time.monotonic()
+        with urllib.request.urlopen(web_server["url"], timeout=10) as response:
+            assert response.status == 200
+        assert time.monotonic() - start < 5
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_a_full_queue_refuses_with_one_line_not_a_reset(web_server):
+    from gradio_client import handle_file
+
+    portrait, driving = sample_paths()
+    api = client(web_server["url"])
+    jobs = [api.submit(source_image=handle_file(portrait), driving_video=handle_file(driving),
+                       api_name="/animate") for _ in range(bh.QUEUE_SIZE + 5)]
+    refused = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(refused) < 4:
+            refused = [j for j in jobs if j.done() and j.exception() is not None]
+            time.sleep(0.2)
+    finally:
+        for job in jobs:
+            job.cancel()
+    messages = {" ".join(str(j.exception()).split()) for j in refused}
+    assert len(refused) >= 4 and messages == {"Queue is full! Please try again."}
