@@ -57,3 +57,33 @@ def test_without_a_face_the_whole_portrait_and_the_central_square_are_used():
 def test_a_frame_before_the_portrait_is_an_input_error():
     with pytest.raises(InputError, match="portrait"):
         FrameAnimator(FakeAnimator(64), lambda f: np.zeros((0, 5)))(webcam(100))
+
+
+def test_the_live_service_animates_frames_and_reports_fps(tmp_path):
+    from PIL import Image
+
+    from ppgan_app.apps.web.live_tab import LiveService
+
+    image, detect = portrait_and_detector()
+    path = tmp_path / "portrait.png"
+    Image.fromarray(image).save(path)
+    live = LiveService(lambda: FakeAnimator(64), lambda: detect)
+    session = None
+    for brightness in (100, 120, 140):
+        out, stats, session = live.step(webcam(brightness), str(path), session)
+    assert out.shape == image.shape and stats.startswith("**") and "ms per frame" in stats
+    session["reset"] = True  # the button: the next frame is the reference again
+    out, _, session = live.step(webcam(140), str(path), session)
+    assert np.abs(out.astype(int) - image.astype(int)).max() <= 3
+
+
+def test_without_weights_the_live_tab_says_why():
+    from ppgan_app.apps.web.live_tab import LiveService
+    from ppgan_app.errors import WeightsUnavailableError
+
+    def missing():
+        raise WeightsUnavailableError("weights vox-mobile are not in the cache; fetch them\n"
+                                      "from the URL")
+
+    live = LiveService(missing, lambda: None)
+    assert live.unavailable == "weights vox-mobile are not in the cache; fetch them from the URL"
