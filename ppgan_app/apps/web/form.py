@@ -107,7 +107,8 @@ def _widget(gr: Any, f: dataclasses.Field, default: Any, unavailable: Mapping[st
         notes = [unavailable[f"{name}={c}"] for c in choices if c not in offered]
         if notes:
             info = f"{info}. Not offered here: {'; '.join(notes)}"
-        return gr.Dropdown(choices=offered, value=default if default in offered else offered[0],
+        fallback = f.default if f.default in offered else offered[0]
+        return gr.Dropdown(choices=offered, value=default if default in offered else fallback,
                            info=info, **common)
     if kind is float:
         return gr.Number(value=default, info=info, **common)
