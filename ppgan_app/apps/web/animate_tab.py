@@ -156,16 +156,9 @@ class AnimateService:
             Cancelled: :meth:`cancel` was called for ``session``, or the server is stopping.
             KitError: other faults (a full disk...).
         """
-        from ppgan_app.apps.expression_transfer.predictor import (FirstOrderPredictor,
-                                                                  build_enhancer)
+        from ppgan_app.apps.expression_transfer.predictor import FirstOrderPredictor
 
-        if not source_image:
-            raise InputError("choose a portrait first (or click the sample under the inputs)")
-        if not driving_video:
-            raise InputError("choose a driving video first (or click the sample under the "
-                             "inputs)")
-        check_driving_video(driving_video)
-        options = form.job_options(self.defaults, values, self.unavailable)
+        options = self._checked(source_image, driving_video, values)
         cancel = self._cancel.setdefault(session, threading.Event())
         cancel.clear()
 
@@ -181,20 +174,36 @@ class AnimateService:
             import paddle
 
             paddle.base.core.set_num_threads(os.cpu_count() or 1)  # per thread in dygraph
-            enhancer = None
-            if options.face_enhancement:
-                if self._enhancer is None:
-                    self._enhancer = build_enhancer()
-                enhancer = self._enhancer
-            folder = new_job_folder(self.root)
-            options = _with_output(options, folder)
-            predictor = FirstOrderPredictor(options, animator=self.animator, enhancer=enhancer,
+            options = _with_output(options, new_job_folder(self.root))
+            predictor = FirstOrderPredictor(options, animator=self.animator,
+                                            enhancer=self._enhancer_for(options),
                                             on_progress=on_progress)
             start = time.perf_counter()
             summary = predictor.run_with_summary(source_image, driving_video)
             logger.info("job done: %d frames, %d face(s) in %.1f s", summary.frames,
                         summary.faces, time.perf_counter() - start)
             return summary.path
+
+    def _checked(self, source_image: Optional[str], driving_video: Optional[str],
+                 values: Dict[str, Any]) -> TransferOptions:
+        """A job's options, its inputs checked first (never the sample in their place)."""
+        if not source_image:
+            raise InputError("choose a portrait first (or click the sample under the inputs)")
+        if not driving_video:
+            raise InputError("choose a driving video first (or click the sample under the "
+                             "inputs)")
+        check_driving_video(driving_video)
+        return form.job_options(self.defaults, values, self.unavailable)
+
+    def _enhancer_for(self, options: TransferOptions) -> Any:
+        """GPEN (built once) when the job asks for face enhancement, else ``None``."""
+        from ppgan_app.apps.expression_transfer.predictor import build_enhancer
+
+        if not options.face_enhancement:
+            return None
+        if self._enhancer is None:
+            self._enhancer = build_enhancer()
+        return self._enhancer
 
     def cancel(self, session: str) -> None:
         """Stop ``session``'s running job at its next batch of frames."""
