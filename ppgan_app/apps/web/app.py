@@ -158,7 +158,7 @@ def serve(web: WebOptions, defaults: TransferOptions, animator: Any = None,
     animate = None
     try:
         demo, animate = _build(web, defaults, animator, root)
-        _, local_url, share_url = demo.launch(
+        _, _, share_url = demo.launch(
             server_name=host, server_port=port, share=web.share, prevent_thread_lock=True,
             quiet=True, show_error=True, max_file_size=int(web.max_upload_mb * (1 << 20)),
             css=CSS, footer_links=["api"], inbrowser=False)
