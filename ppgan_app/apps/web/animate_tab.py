@@ -117,8 +117,8 @@ class AnimateService:
             return "", None
         try:
             image = read_source_image(path)
-            boxes, whole = source_face_boxes(image, self.detector(face_detector), True,
-                                             no_face_ok)
+            found = source_face_boxes(image, self.detector(face_detector), True, no_face_ok)
+            boxes, whole = found[-2], found[-1]  # (..., crop boxes, whole image)
         except KitError as err:
             return self.words(err, path), None
         size = f"{image.shape[1]}x{image.shape[0]}"
