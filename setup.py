@@ -9,7 +9,7 @@ setup(
     # The top-level configs/ ships inside the package as ppgan_app/configs in a wheel.
     packages=find_packages(include=["ppgan_app", "ppgan_app.*"]) + ["ppgan_app.configs"],
     package_dir={"ppgan_app.configs": "configs"},
-    package_data={"ppgan_app": ["assets/*", "apps/web/static/*", "faces/*.json"], "ppgan_app.configs": ["*.yaml"]},
+    package_data={"ppgan_app": ["assets/*", "faces/*.json"], "ppgan_app.configs": ["*.yaml"]},
     python_requires=">=3.9",
     install_requires=[
         "numpy>=1.24",
@@ -21,7 +21,7 @@ setup(
         "pyyaml>=6.0",
         "tqdm>=4.60",
     ],
-    extras_require={"dlib": ["dlib-bin>=19.24"], "yunet": ["yuface>=2023.5"], "test": ["pytest>=7", "nbformat>=5.9", "nbclient>=0.8",
+    extras_require={"web": ["gradio>=6.0,<7", "gradio_client>=2.0,<3"], "dlib": ["dlib-bin>=19.24"], "yunet": ["yuface>=2023.5"], "test": ["pytest>=7", "nbformat>=5.9", "nbclient>=0.8",
                                                        "ipykernel>=6.25", "ipywidgets>=8.0",
                                                        "selenium>=4.10"]},
     # One console script per front end in tools/ and applications/tools/ (each is a thin

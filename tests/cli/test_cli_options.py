@@ -43,7 +43,7 @@ def _clis():
     yield "motion_dataset", motion_dataset.build_parser(), [motion_dataset.MotionDatasetOptions], ()
     yield ("first_order", first_order.build_parser(),
            [first_order.DemoInputs, TransferOptions, first_order.ConsoleFlags], ())
-    yield ("web", web.build_parser(), [web.ServerOptions, TransferOptions, first_order.ConsoleFlags],
+    yield ("web", web.build_parser(), [web.WebOptions, TransferOptions, first_order.ConsoleFlags],
            ("output", "filename"))
     tool = _tool_module("tools/face_crop_convention.py")
     yield "face_crop_convention", tool.build_parser(), [tool.ConventionOptions], ()

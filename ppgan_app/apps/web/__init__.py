@@ -1,5 +1,7 @@
-"""The expression-transfer web app: a static page, a JSON API and one worker (``ppgan-app``).
+"""The expression-transfer web app on Gradio (``ppgan-app``).
 
-:mod:`.jobs` holds uploads and the job queue, :mod:`.server` the HTTP routes; the command line
-is :mod:`ppgan_app.cli.web`.
+:mod:`.app` builds and serves it; one module per tab (:mod:`.animate_tab`, :mod:`.live_tab`,
+:mod:`.gan_tab`); :mod:`.form` turns ``TransferOptions`` into the Animate tab's widgets;
+:mod:`.frame_animator` is the Live tab's per-frame engine; :mod:`.options` the server's own
+options; the command line is :mod:`ppgan_app.cli.web`.
 """

@@ -1,5 +1,5 @@
-"""Helpers of the browser test: start ``ppgan-app`` on a free port, drive headless Chromium,
-save a small screenshot of the page.
+"""Helpers of the web app tests: start ``ppgan-app`` on a free port, drive headless Chromium
+(with a y4m clip as its fake webcam), save a small screenshot of the page.
 
 Chromium and its driver come from Debian (``apt-get install -y chromium chromium-driver``);
 selenium is pointed at them, so nothing is downloaded at run time.
@@ -14,13 +14,16 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 INSTALL_HINT = ("needs Debian's Chromium and its driver: apt-get update && apt-get install -y "
                 "chromium chromium-driver (and pip install -r requirements.txt for selenium)")
+#: Upload limit (MB) and queue size of the test server.
+UPLOAD_MB = 2
+QUEUE_SIZE = 3
 #: Chromium flags: headless, no sandbox (root in CI), no network calls of its own.
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -40,21 +43,50 @@ def browser_missing() -> str:
     return ""
 
 
-def start_chromium(profile: str):
-    """A headless Chromium session (selenium) with a fresh profile folder."""
+def start_chromium(profile: str, camera: Optional[str] = None):
+    """A headless Chromium session (selenium) with a fresh profile folder; ``camera``: a y4m
+    clip the page sees as the webcam (permission granted without asking)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+    flags = [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+    if camera:
+        flags += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                  f"--use-file-for-fake-video-capture={camera}"]
+    for flag in flags:
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+def server_env(temp: Path) -> dict:
+    """The environment of a test server: its temp folder, this worktree's package first."""
+    return dict(os.environ, TMPDIR=str(temp), GRADIO_ANALYTICS_ENABLED="False",
+                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def tiny_server_args(tiny_fomm: dict) -> List[str]:
+    """Flags of a server on the tiny random-weight FOMM (Live tab on the same networks)."""
+    return ["--config", tiny_fomm["config"], "--weight_path", tiny_fomm["weights"],
+            "--image_size", "64", "--engine", "dygraph", "--relative", "--live_model", "same"]
+
+
+def write_y4m(source_video: str, path: Path, seconds: float = 2.0, size: int = 160) -> Path:
+    """A short y4m clip (Chromium's fake webcam input) cut from ``source_video``."""
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i",
+                    source_video, "-t", str(seconds), "-vf", f"scale={size}:{size}", "-pix_fmt",
+                    "yuv420p", str(path)], check=True)
+    return path
 
 
 def start_server(args: List[str], env: dict, timeout: float = 120.0
                  ) -> Tuple[subprocess.Popen, str]:
     """Start ``web-demo.py --port 0 ARGS``; return the process and its URL once it listens.
+
+    Everything the server prints is kept in ``proc.output`` (a list of lines).
 
     Raises:
         RuntimeError: the server exited or printed no address within ``timeout`` seconds
@@ -64,21 +96,26 @@ def start_server(args: List[str], env: dict, timeout: float = 120.0
                              "--host", "127.0.0.1", "--port", "0", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, cwd=str(REPO))
+    proc.output = []
     lines: "queue.Queue[str]" = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
-                     daemon=True).start()
-    seen = []
+
+    def read() -> None:
+        for line in proc.stdout:
+            proc.output.append(line)
+            lines.put(line)
+
+    proc.reader = threading.Thread(target=read, daemon=True)
+    proc.reader.start()
     try:
         while True:
             line = lines.get(timeout=timeout)
-            seen.append(line)
             if line.startswith("serving on "):
                 return proc, line.split()[2]
     except queue.Empty:
         pass
     proc.kill()
     proc.wait()
-    raise RuntimeError("the web app did not start:\n" + "".join(seen))
+    raise RuntimeError("the web app did not start:\n" + "".join(proc.output))
 
 
 def save_screenshot(driver, path: Path, colours: int = 128) -> Path:
@@ -95,15 +132,17 @@ def save_screenshot(driver, path: Path, colours: int = 128) -> Path:
     return path
 
 
-def stop(proc: subprocess.Popen, timeout: float = 20.0) -> int:
-    """SIGTERM the server and return its exit code."""
+def stop(proc: subprocess.Popen, timeout: float = 60.0) -> int:
+    """SIGTERM the server and return its exit code (its output is complete afterwards)."""
     if proc.poll() is None:
         proc.terminate()
     try:
-        return proc.wait(timeout=timeout)
+        code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.wait()
+        code = proc.wait()
+    proc.reader.join(timeout=10)
+    return code
 
 
 def copy_if_asked(shot: Path) -> None:
