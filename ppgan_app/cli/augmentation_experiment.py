@@ -11,45 +11,60 @@ front end of the kit (0 ok, 1 fault, 2 bad input or config, 130 Ctrl-C).
 """
 from __future__ import annotations
 
-import argparse
 import logging
-from typing import Optional, Sequence
+import sys
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
 
-from ppgan_app.cli.common import parse_and_run
+from ppgan_app.cli.common import run_main
+from ppgan_app.utils.options import Options, in_range, option
+from ppgan_app.utils.process import MAX_THREADS
 
 logger = logging.getLogger("ppgan_app.cli.augmentation_experiment")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ppgan-augmentation-experiment",
-                                     description="Real vs real + ordinary augmentation vs real + GAN images, "
-                                                 "per real-images-per-class size and seed.")
-    parser.add_argument("-c", "--config", required=True, help="experiment YAML (configs/augmentation_*.yaml)")
-    parser.add_argument("-o", "--override", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="override config values, e.g. sizes=[100] gan.iters=500")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--dry-run", action="store_true", help="check the config and data, print the plan, stop")
-    parser.add_argument("--report", action="store_true",
-                        help="only gather the cells done so far into the results (compute nothing)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
+@dataclass(frozen=True)
+class ExperimentOptions(Options):
+    """``ppgan-augmentation-experiment`` options."""
+
+    config: Optional[str] = option(None, "experiment YAML (configs/augmentation_*.yaml)",
+                                   short="-c", required=True, metavar="YAML", kind=str)
+    override: Tuple[str, ...] = option(
+        (), "override config values, e.g. sizes=[100] gan.iters=500 (values parsed as YAML)",
+        short="-o", nargs="+", metavar="KEY=VALUE", kind=str)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
+    dry_run: bool = option(False, "check the config and data, print the plan, stop")
+    report: bool = option(False, "only gather the cells done so far into the results "
+                          "(compute nothing)")
+    quiet: bool = option(False, "no progress bar")
+
+
+def build_parser():
+    """The parser, one flag per :class:`ExperimentOptions` field."""
+    from ppgan_app.cli.options import build_parser as from_options
+
+    return from_options(ExperimentOptions, "ppgan-augmentation-experiment",
+                        "Real vs real + ordinary augmentation vs real + GAN images, per "
+                        "real-images-per-class size and seed.")
+
+
+def parse(argv: Sequence[str]) -> ExperimentOptions:
+    from ppgan_app.cli.options import options_from
+
+    return options_from(ExperimentOptions, build_parser().parse_args(argv))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return parse_and_run(build_parser(), _run, argv, logger.name)
+    """Run the experiment's cells; returns the exit code."""
+    return run_main(parse, _run, argv, logger.name)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: ExperimentOptions) -> int:
     from ppgan_app.apps.gan.augment_experiment import (cell_count, check_sizes, load_data,
                                                        load_experiment_config, run_experiment)
-    from ppgan_app.errors import InputError
 
-    if args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
-    cfg = load_experiment_config(args.config, args.override)
-    import paddle
-    paddle.set_device("cpu")
-    paddle.base.core.set_num_threads(args.threads)
+    cfg = load_experiment_config(args.config, list(args.override))
     if args.dry_run:
         check_sizes(load_data(cfg.dataset), cfg.sizes)
         print(f"{cell_count(cfg)} cells: sizes {list(cfg.sizes)} x seeds {list(cfg.seeds)} x arms "
@@ -60,3 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{summary.computed} cell(s) computed, {summary.reused} reused, {summary.missing} not done; "
           f"wrote {summary.json_path} and {summary.markdown_path}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

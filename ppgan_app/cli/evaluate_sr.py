@@ -10,57 +10,74 @@ input, options or weights.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ppgan_app.cli.common import parse_and_run
+from ppgan_app.cli.common import run_main
+from ppgan_app.cli.super_resolution import sr_presets
+from ppgan_app.utils.options import Options, in_range, option
+from ppgan_app.utils.process import MAX_THREADS
 
 logger = logging.getLogger("ppgan_app.cli.evaluate_sr")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ppgan_app.apps.super_resolution.networks import PRESETS
+@dataclass(frozen=True)
+class EvaluateSROptions(Options):
+    """``ppgan-evaluate-sr`` options."""
 
-    parser = argparse.ArgumentParser(prog="evaluate_sr", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pictures", required=True, help="folder of held-out high-resolution pictures")
-    parser.add_argument("--weight_path", help="weights of the network to score (kit checkpoint, PaddleGAN "
-                                              "file or state dict); none: baselines only")
-    parser.add_argument("--model", choices=list(PRESETS), default="pan-x4",
-                        help="network a bare --weight_path state dict fits (default pan-x4)")
-    parser.add_argument("--scale", type=int, default=4, help="scale of the baselines when no network is given")
-    parser.add_argument("--tile", type=int, default=0, help="tile side for the network, 0: whole pictures")
-    parser.add_argument("--speed_side", type=int, default=0,
-                        help="also time one frame of this side (centre crop of the first picture), e.g. 256")
-    parser.add_argument("--max_pictures", type=int, help="first N pictures only")
-    parser.add_argument("--comparison", metavar="IMAGE",
-                        help="also write crops of every method and the original side by side (.png/.jpg)")
-    parser.add_argument("--comparison_picture", help="picture file name for --comparison (default: the first)")
-    parser.add_argument("--json", help="also write the figures as JSON here")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
-    return parser
+    pictures: Optional[str] = option(None, "folder of held-out high-resolution pictures",
+                                     required=True, metavar="DIR", kind=str)
+    weight_path: Optional[str] = option(None, "weights of the network to score (kit checkpoint, "
+                                        "PaddleGAN file or state dict); none: baselines only",
+                                        metavar="FILE", kind=str)
+    model: str = option("pan-x4", "network a bare --weight_path state dict fits",
+                        choices=sr_presets)
+    scale: int = option(4, "scale of the baselines when no network is given",
+                        check=in_range(2, 16), metavar="S")
+    tile: int = option(0, "tile side for the network, 0: whole pictures", check=in_range(0),
+                       metavar="PX")
+    speed_side: int = option(0, "also time one frame of this side (centre crop of the first "
+                             "picture), e.g. 256", check=in_range(0), metavar="PX")
+    max_pictures: Optional[int] = option(None, "first N pictures only", check=in_range(1),
+                                         metavar="N", kind=int)
+    comparison: Optional[str] = option(None, "also write crops of every method and the original "
+                                       "side by side (.png/.jpg)", metavar="IMAGE", kind=str)
+    comparison_picture: Optional[str] = option(None, "picture file name for --comparison "
+                                               "(default: the first)", metavar="NAME", kind=str)
+    json: Optional[str] = option(None, "also write the figures as JSON here", metavar="FILE",
+                                 kind=str)
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
 
 
-def _main(args: argparse.Namespace) -> int:
-    import paddle
+def build_parser():
+    """The parser, one flag per :class:`EvaluateSROptions` field."""
+    from ppgan_app.cli.options import build_parser as from_options
 
+    return from_options(EvaluateSROptions, "evaluate_sr", __doc__.split("\n\n")[0])
+
+
+def parse(argv: Sequence[str]) -> EvaluateSROptions:
+    from ppgan_app.cli.options import options_from
+
+    return options_from(EvaluateSROptions, build_parser().parse_args(argv))
+
+
+def _main(args: EvaluateSROptions) -> int:
     from ppgan_app.apps.super_resolution import evaluation as ev
     from ppgan_app.apps.super_resolution.networks import load_sr_network
     from ppgan_app.apps.super_resolution.upscaler import Upscaler
     from ppgan_app.datasets.image_folder import read_image
     from ppgan_app.datasets.sr_pairs import find_pictures
-    from ppgan_app.errors import InputError
     from ppgan_app.utils.safe_files import atomic_output, check_destination
 
-    if args.threads < 1 or args.tile < 0 or args.speed_side < 0 or args.scale < 2:
-        raise InputError("--threads >= 1, --scale >= 2, --tile >= 0 and --speed_side >= 0 needed")
     for destination in (args.json, args.comparison):
         if destination:
             check_destination(destination)
-    paddle.set_device("cpu")
-    paddle.base.core.set_num_threads(args.threads)
     scale, methods = args.scale, {}
     if args.weight_path:
         network = load_sr_network(args.weight_path, arch=args.model)
@@ -85,7 +102,7 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_comparison(args: argparse.Namespace, scale: int, methods: dict) -> None:
+def _write_comparison(args: EvaluateSROptions, scale: int, methods: dict) -> None:
     import cv2
 
     from ppgan_app.apps.super_resolution.evaluation import comparison_picture
@@ -118,4 +135,8 @@ def _centre(img, side: int):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parse ``argv``, evaluate, print the table; returns the exit code."""
-    return parse_and_run(build_parser(), _main, argv, logger.name)
+    return run_main(parse, _main, argv, logger.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,49 +11,71 @@ options or weights, 130/143 interrupted (partial outputs removed).
 """
 from __future__ import annotations
 
-import argparse
 import logging
+import sys
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ppgan_app.cli.common import parse_and_run
+from ppgan_app.cli.common import run_main
+from ppgan_app.utils.options import Options, in_range, option
+from ppgan_app.utils.process import MAX_THREADS
 
 logger = logging.getLogger("ppgan_app.cli.super_resolution")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def sr_presets() -> Sequence[str]:
+    """The SR network presets (owned by the SR app)."""
     from ppgan_app.apps.super_resolution.networks import PRESETS
-    from ppgan_app.apps.super_resolution.predictor import DEFAULT_MODEL
-    from ppgan_app.apps.super_resolution.upscaler import DEFAULT_TILE, DEFAULT_TILE_OVERLAP
 
-    parser = argparse.ArgumentParser(prog="super_resolution", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--input", required=True, help="picture (.png, .jpg, ...) or video file")
-    parser.add_argument("--output", help="result file: a picture name for a picture, .mp4 for a video "
-                                         "(default: output/<input name>_sr.png or .mp4)")
-    parser.add_argument("--model", choices=list(PRESETS), default=DEFAULT_MODEL,
-                        help=f"network preset (default {DEFAULT_MODEL}); says which network a bare "
-                             f"--weight_path state dict fits")
-    parser.add_argument("--weight_path", help="weights: a kit training checkpoint, a PaddleGAN model "
-                                              "file or a state dict (default: the preset's published weights)")
-    parser.add_argument("--tile", type=int, default=DEFAULT_TILE,
-                        help=f"tile side in input pixels for large frames, 0 for none (default {DEFAULT_TILE})")
-    parser.add_argument("--tile_overlap", type=int, default=DEFAULT_TILE_OVERLAP,
-                        help=f"context pixels around each tile (default {DEFAULT_TILE_OVERLAP})")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
-    return parser
+    return tuple(PRESETS)
 
 
-def _validate(args: argparse.Namespace) -> None:
+def _tile(value: int) -> Optional[str]:
+    return None if value == 0 or value >= 16 else "must be 0 (no tiling) or at least 16 pixels"
+
+
+@dataclass(frozen=True)
+class SuperResolutionOptions(Options):
+    """``ppgan-super-resolution`` options (the predictor's defaults:
+    :class:`~ppgan_app.apps.super_resolution.SuperResolutionPredictor`)."""
+
+    input: Optional[str] = option(None, "picture (.png, .jpg, ...) or video file", required=True,
+                                  metavar="FILE", kind=str)
+    output: Optional[str] = option(None, "result file: a picture name for a picture, .mp4 for a "
+                                   "video (default: output/<input name>_sr.png or .mp4)",
+                                   metavar="FILE", kind=str)
+    model: str = option("realsr", "network preset; says which network a bare --weight_path "
+                        "state dict fits", choices=sr_presets)
+    weight_path: Optional[str] = option(None, "weights: a kit training checkpoint, a PaddleGAN "
+                                        "model file or a state dict (default: the preset's "
+                                        "published weights)", metavar="FILE", kind=str)
+    tile: int = option(256, "tile side in input pixels for large frames, 0 for none",
+                       check=_tile, metavar="PX")
+    tile_overlap: int = option(32, "context pixels around each tile", check=in_range(0),
+                               metavar="PX")
+    threads: Optional[int] = option(None, "CPU threads (default: the cores this process may "
+                                    "use)", check=in_range(1, MAX_THREADS), metavar="N", kind=int)
+
+
+def build_parser():
+    """The parser, one flag per :class:`SuperResolutionOptions` field."""
+    from ppgan_app.cli.options import build_parser as from_options
+
+    return from_options(SuperResolutionOptions, "super_resolution", __doc__.split("\n\n")[0])
+
+
+def parse(argv: Sequence[str]) -> SuperResolutionOptions:
+    from ppgan_app.cli.options import options_from
+
+    return options_from(SuperResolutionOptions, build_parser().parse_args(argv))
+
+
+def _check_paths(args: SuperResolutionOptions) -> None:
     from pathlib import Path
 
     from ppgan_app.apps.super_resolution.predictor import check_output_kind
     from ppgan_app.errors import InputError
 
-    if args.tile < 0 or args.tile_overlap < 0:
-        raise InputError(f"--tile and --tile_overlap must be >= 0, got {args.tile}, {args.tile_overlap}")
-    if args.tile and args.tile < 16:
-        raise InputError(f"--tile must be 0 (no tiling) or at least 16 pixels, got {args.tile}")
-    if args.threads < 1:
-        raise InputError(f"--threads must be at least 1, got {args.threads}")
     if not Path(args.input).is_file():
         raise InputError(f"--input not found: {args.input}")
     if args.output:
@@ -62,21 +84,20 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"--weight_path not found: {args.weight_path}")
 
 
-def _main(args: argparse.Namespace) -> int:
-    import paddle
-
+def _main(args: SuperResolutionOptions) -> int:
     from ppgan_app.apps.super_resolution import SuperResolutionPredictor
 
-    _validate(args)
-    paddle.set_device("cpu")
-    paddle.base.core.set_num_threads(args.threads)
-    predictor = SuperResolutionPredictor(weight_path=args.weight_path, model=args.model, tile=args.tile,
-                                         tile_overlap=args.tile_overlap)
-    path = predictor.run(args.input, args.output)
-    print(path)
+    _check_paths(args)
+    predictor = SuperResolutionPredictor(weight_path=args.weight_path, model=args.model,
+                                         tile=args.tile, tile_overlap=args.tile_overlap)
+    print(predictor.run(args.input, args.output))
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parse ``argv`` and upscale; returns the exit code."""
-    return parse_and_run(build_parser(), _main, argv, logger.name)
+    return run_main(parse, _main, argv, logger.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

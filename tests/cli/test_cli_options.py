@@ -29,8 +29,9 @@ def _tool_module(relative: str):
 def _clis():
     """``(name, parser, option classes, skipped fields)`` of every command line."""
     from ppgan_app.apps.expression_transfer.options import TransferOptions
-    from ppgan_app.cli import (evaluate_fomm, export_model, first_order, generate,
-                               motion_dataset, quality, train, web)
+    from ppgan_app.cli import (augmentation_experiment, evaluate_fomm, evaluate_sr,
+                               export_model, first_order, generate, motion_dataset, quality,
+                               super_resolution, train, web)
 
     yield "train", train.build_parser(), [train.TrainOptions], ()
     sub = next(a for a in generate.build_parser()._actions if a.dest == "command")
@@ -41,6 +42,11 @@ def _clis():
     yield "evaluate_fomm", evaluate_fomm.build_parser(), [evaluate_fomm.EvaluateOptions], ()
     yield "export_model", export_model.build_parser(), [export_model.ExportOptions], ()
     yield "motion_dataset", motion_dataset.build_parser(), [motion_dataset.MotionDatasetOptions], ()
+    yield ("super_resolution", super_resolution.build_parser(),
+           [super_resolution.SuperResolutionOptions], ())
+    yield "evaluate_sr", evaluate_sr.build_parser(), [evaluate_sr.EvaluateSROptions], ()
+    yield ("augmentation_experiment", augmentation_experiment.build_parser(),
+           [augmentation_experiment.ExperimentOptions], ())
     yield ("first_order", first_order.build_parser(),
            [first_order.DemoInputs, TransferOptions, first_order.ConsoleFlags], ())
     yield ("web", web.build_parser(), [web.WebOptions, TransferOptions, first_order.ConsoleFlags],
@@ -50,6 +56,15 @@ def _clis():
 
 
 CLIS = {name: (parser, classes, skip) for name, parser, classes, skip in _clis()}
+
+
+def test_every_cli_module_is_checked():
+    """A new command line joins _clis() above, so its --help is checked against its dataclass."""
+    modules = {p.stem for p in (REPO / "ppgan_app" / "cli").glob("*.py")} - {
+        "__init__", "common", "options"}
+    named = {name.split()[0] for name in CLIS} | {"quality"}  # gan_quality, train_classifier
+    named = {{"gan_quality": "quality", "train_classifier": "quality"}.get(n, n) for n in named}
+    assert modules - named == set()
 
 
 def _shown_default(f):
@@ -110,15 +125,19 @@ def test_library_defaults_agree_with_the_cli():
     from ppgan_app.apps.gan import sampler as gan_sampler
     from ppgan_app.apps.gan.augment import write_augmented_dataset
     from ppgan_app.cli.generate import AugmentOptions, ImagesOptions, InterpolateOptions
+    from ppgan_app.apps.super_resolution import SuperResolutionPredictor
     from ppgan_app.cli.motion_dataset import MotionDatasetOptions
+    from ppgan_app.cli.super_resolution import SuperResolutionOptions
 
     pairs = [(MotionDatasetOptions, motion_dataset.make_motion_dataset),
+             (SuperResolutionOptions, SuperResolutionPredictor),  # output: a file here, a folder there
              (ImagesOptions, gan_sampler.generate_samples),
              (InterpolateOptions, gan_sampler.interpolation_strip),
              (AugmentOptions, write_augmented_dataset)]
     for cls, function in pairs:
         signature = inspect.signature(function).parameters
         shared = [f for f in dataclasses.fields(cls) if f.name in signature
+                  and (cls, f.name) != (SuperResolutionOptions, "output")
                   and signature[f.name].default is not inspect.Parameter.empty]
         assert shared, function.__name__
         for f in shared:
