@@ -14,6 +14,8 @@ normalisation (relative motion, jacobian transfer) is not an engine's business.
 from __future__ import annotations
 
 import abc
+import importlib
+import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -27,8 +29,19 @@ LOG = logging.getLogger(__name__)
 ArrayLike = Union[np.ndarray, paddle.Tensor]
 KeypointDict = Mapping[str, ArrayLike]
 
-ENGINE_NAMES = ("dygraph", "fast")
-PRECISIONS = ("fp32", "bf16")     # bf16: the fast engine's oneDNN bfloat16 kernels (opt-in)
+#: engines that run exported graphs on the CPU: name -> (``module:Class``, the library it needs).
+#: Each lives in its own module; a new one registers here (``Class(kp_detector, generator,
+#: cache_dir=, threads=, config=, precision=)``, ``Class.from_export(folder, threads)``).
+GRAPH_ENGINES = {
+    "fast": ("ppgan_app.inference.paddle_inference:FastEngine", "paddle.inference"),
+    "openvino": ("ppgan_app.inference.openvino_engine:OpenVinoEngine", "openvino"),
+}
+ENGINE_NAMES = ("dygraph", *GRAPH_ENGINES)
+#: bf16: bfloat16 kernels for the generator's decoder (fast, openvino engines)
+PRECISIONS = ("fp32", "bf16")
+#: the CPU engines from fastest to slowest, as measured (docs/performance.md, bench_engines.py):
+#: ``--engine auto`` takes the first one installed that runs the precision asked for
+CPU_ENGINE_ORDER = ("openvino", "fast", "dygraph")
 
 
 class Engine(abc.ABC):
@@ -160,11 +173,46 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
             paddle.base.core.set_num_threads(int(threads))
         return DygraphEngine(kp_detector, generator)
     if cache_dir is None:
-        raise ValueError("the fast engine needs a cache_dir for its exported graphs")
-    from ppgan_app.inference.paddle_inference import FastEngine
+        raise ValueError(f"the {name} engine needs a cache_dir for its exported graphs")
+    return engine_class(name)(kp_detector, generator, cache_dir=cache_dir,
+                              threads=threads or default_cpu_threads(), config=config,
+                              precision=precision)
 
-    return FastEngine(kp_detector, generator, cache_dir=cache_dir,
-                      threads=threads or default_cpu_threads(), config=config, precision=precision)
+
+def engine_class(name: str) -> type:
+    """The class of the graph engine ``name`` (imports its module)."""
+    module, _, cls = GRAPH_ENGINES[name][0].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def engine_installed(name: str) -> bool:
+    """Whether the library that the engine ``name`` needs is installed (nothing is imported)."""
+    if name == "dygraph":
+        return True
+    library = GRAPH_ENGINES[name][1]
+    try:
+        return importlib.util.find_spec(library) is not None
+    except ModuleNotFoundError:          # a parent package is missing
+        return False
+
+
+def engine_precisions(name: str) -> tuple[str, ...]:
+    """The precisions the engine ``name`` runs."""
+    return ("fp32",) if name == "dygraph" else tuple(engine_class(name).precisions)
+
+
+def auto_cpu_engine(precision: str = "fp32") -> tuple[str, str]:
+    """``(name, reason)``: the fastest installed CPU engine that runs ``precision``."""
+    skipped = []
+    for name in CPU_ENGINE_ORDER:
+        if not engine_installed(name):
+            skipped.append(f"{name} not installed")
+        elif precision not in engine_precisions(name):
+            skipped.append(f"{name} has no {precision}")
+        else:
+            why = "; ".join(skipped) or "fastest on CPU in docs/performance.md"
+            return name, f"--engine auto: {name} ({why})"
+    raise ValueError(f"no installed engine runs precision {precision}")
 
 
 def default_cpu_threads() -> int:

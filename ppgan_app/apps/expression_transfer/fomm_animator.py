@@ -15,11 +15,11 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from ppgan_app.apps.errors import InputError
-from ppgan_app.apps.fomm_export import is_export_dir
+from ppgan_app.apps.fomm_export import check_export_config, is_export_dir
 
 logger = logging.getLogger(__name__)
 
-ENGINE_CHOICES = ("auto", "dygraph", "fast")
+ENGINE_CHOICES = ("auto", "dygraph", "fast", "openvino")    # engines.ENGINE_NAMES + auto
 DEFAULT_IMAGE_SIZE = 256   # the official checkpoints' size, when nothing else says
 
 
@@ -89,24 +89,32 @@ def check_image_size(image_size: int, cfg: Any) -> None:
                          f"{multiple} (e.g. {max(multiple, image_size // multiple * multiple)})")
 
 
-def _pick_engine(engine: str, device: Optional[str]) -> str:
+def _pick_engine(engine: str, device: Optional[str], precision: str = "fp32") -> str:
+    """The engine to run: ``engine``, or for ``auto`` the fastest installed one for the device
+    (logged with the reason, one line)."""
     import paddle
+
+    from ppgan_app.inference.engines import auto_cpu_engine, engine_installed
 
     if engine not in ENGINE_CHOICES:
         raise InputError(f"unknown --engine {engine!r}; choose from {', '.join(ENGINE_CHOICES)}")
     on_cpu = (device or paddle.get_device()).startswith("cpu")
-    if engine == "fast" and not on_cpu:
-        raise InputError("--engine fast runs on the CPU only; use --engine dygraph on GPU")
+    if engine not in ("auto", "dygraph") and not on_cpu:
+        raise InputError(f"--engine {engine} runs on the CPU only; use --engine dygraph on GPU")
+    if engine not in ("auto", "dygraph") and not engine_installed(engine):
+        raise InputError(f"--engine {engine} is not installed; pip install -r requirements.txt "
+                         "(or choose --engine auto)")
     if engine != "auto":
         return engine
     if not on_cpu:
+        logger.info("--engine auto: dygraph (the only engine for %s)", device or paddle.get_device())
         return "dygraph"
     try:
-        import ppgan_app.inference.paddle_inference  # noqa: F401
-    except ImportError:
-        logger.info("fast engine not available; using dygraph")
-        return "dygraph"
-    return "fast"
+        name, reason = auto_cpu_engine(precision)
+    except ValueError as err:
+        raise InputError(f"--precision {precision}: {err}") from None
+    logger.info("%s", reason)
+    return name
 
 
 def _export_cache(weights: Path) -> Path:
@@ -144,20 +152,28 @@ def _frame_size(cfg: Any, image_size: Optional[int]) -> int:
     return config_frame_size(cfg) or DEFAULT_IMAGE_SIZE
 
 
-def _exported_animator(folder: str, image_size: Optional[int], engine: str) -> FommAnimator:
-    """The fast engine over a ``tools/export_model.py`` folder (no networks built)."""
-    from ppgan_app.inference.export import ExportInfo
-    from ppgan_app.inference.engines import default_cpu_threads
-    from ppgan_app.inference.paddle_inference import FastEngine
+def _exported_animator(folder: str, image_size: Optional[int], engine: str,
+                       config: Any = None) -> FommAnimator:
+    """A graph engine over a ``tools/export_model.py`` folder (no networks built): the fast
+    engine for a Paddle export, OpenVINO for an ONNX one (``engine`` ``auto``)."""
+    from ppgan_app.inference.engines import GRAPH_ENGINES, default_cpu_threads, engine_class
+    from ppgan_app.inference.export import verify_export
 
-    if engine != "fast":
-        raise InputError(f"--weight_path {folder} holds exported graphs, which only the fast "
-                         "engine runs (CPU); give the checkpoint itself for --engine dygraph")
-    size = ExportInfo.load(Path(folder)).image_size[0]
+    info = verify_export(Path(folder))
+    runs = [name for name in GRAPH_ENGINES if engine_class(name).export_format == info.format]
+    if engine == "auto":
+        engine = runs[0]
+    if engine not in runs:
+        raise InputError(f"--weight_path {folder} holds {info.format} graphs, which the "
+                         f"{' or '.join(runs)} engine runs (CPU), not --engine {engine}; give "
+                         "the checkpoint itself for other engines")
+    if config is not None:
+        check_export_config(folder, config)
+    size = info.image_size[0]
     if image_size is not None and image_size != size:
         raise InputError(f"--image_size {image_size}: the export in {folder} takes {size} px "
                          "frames; omit --image_size or export again with --image_size")
-    return FommAnimator(FastEngine.from_export(folder, default_cpu_threads()), size)
+    return FommAnimator(engine_class(engine).from_export(folder, default_cpu_threads()), size)
 
 
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
@@ -177,9 +193,10 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         image_size: network input side; ``None`` = the config's training frame size
             (``dataset.train.frame_shape``), else 256.
         mobile_net: the small distilled model (default config and weights).
-        engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast``.
+        engine: ``auto`` (the fastest installed engine for the device), ``dygraph``, ``fast``
+            or ``openvino``.
         device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
-        precision: ``fp32``, or ``bf16`` for the fast engine's generator.
+        precision: ``fp32``, or ``bf16`` for the fast and OpenVINO engines' decoder.
 
     Raises:
         InputError: weights unavailable, checkpoint not fitting, bad engine/device/precision
@@ -192,12 +209,18 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
 
     if device is not None:
         set_device(device)
-    name = _pick_engine(engine, device)
-    if precision != "fp32" and name != "fast":
-        raise InputError(f"--precision {precision} needs the fast engine (CPU); this run uses "
-                         f"the {name} engine: use --precision fp32 or --engine fast")
+    from ppgan_app.inference.engines import engine_precisions
+
     if weight_path is not None and is_export_dir(weight_path):
-        return _exported_animator(weight_path, image_size, name)
+        if precision != "fp32":
+            raise InputError(f"--precision {precision}: an export folder runs fp32; give the "
+                             "checkpoint itself for bf16")
+        return _exported_animator(weight_path, image_size, engine, config)
+    name = _pick_engine(engine, device, precision)
+    if precision not in engine_precisions(name):
+        raise InputError(f"--precision {precision} needs the fast or openvino engine (CPU); "
+                         f"this run uses the {name} engine: use --precision fp32 or --engine "
+                         "auto")
     state = None
     if weight_path is not None:
         weights = _resolve(weight_path, "")
@@ -216,7 +239,7 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
     load_fomm_checkpoint(state if state is not None else str(weights), kp_detector, generator)
     from ppgan_app.inference.engines import build_engine
 
-    cache = _export_cache(weights) if name == "fast" else None
+    cache = _export_cache(weights) if name != "dygraph" else None
     logger.info("FOMM weights %s, %d px, engine %s", weights, image_size, name)
     return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg,
                                      precision=precision), image_size)

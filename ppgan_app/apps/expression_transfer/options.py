@@ -140,12 +140,13 @@ class TransferOptions:
     device: Optional[str] = option(None, "device to run on: cpu, gpu, gpu:N, xpu (default: "
                                    "Paddle's default)", paddlegan="gpu unless --cpu",
                                    check=_device, kind=str)
-    engine: str = option("auto", "inference engine: fast (Paddle Inference + oneDNN, CPU), "
-                         "dygraph, or auto (fast on CPU when available)",
+    engine: str = option("auto", "inference engine: openvino (OpenVINO on the ONNX graphs, "
+                         "CPU), fast (Paddle Inference + oneDNN, CPU), dygraph, or auto (the "
+                         "fastest installed for the device)",
                          paddlegan="dygraph", choices=("engine",))
-    precision: str = option("fp32", "fp32, or bf16: the fast engine runs the generator's "
-                            "decoder in oneDNN bfloat16 (about 2x faster on vox-256 on CPUs "
-                            "with AVX512-BF16; frames differ slightly, see "
+    precision: str = option("fp32", "fp32, or bf16: the fast and openvino engines run the "
+                            "generator's decoder in bfloat16 (about 2x faster on CPUs with "
+                            "AVX512-BF16 or AMX; frames differ slightly, see "
                             "docs/performance.md)", choices=("precision",))
     audio: bool = option(True, "copy the driving video's sound track (when it has one)",
                          paddlegan=False)
@@ -165,8 +166,8 @@ class TransferOptions:
         for f in dataclasses.fields(self):
             _check_field(f, getattr(self, f.name))
         if self.precision != "fp32" and self.engine == "dygraph":
-            raise InputError(f"--precision {self.precision} needs the fast engine; use "
-                             "--engine fast (or auto, on the CPU) or --precision fp32")
+            raise InputError(f"--precision {self.precision} needs the fast or openvino engine;"
+                             " use --engine auto (on the CPU) or --precision fp32")
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "TransferOptions":
