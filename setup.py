@@ -27,5 +27,6 @@ setup(
     entry_points={"console_scripts": ["ppgan-train=ppgan_app.cli.train:main",
                                       "ppgan-first-order=ppgan_app.cli.first_order:main",
                                       "ppgan-app=ppgan_app.cli.web:main",
-                                      "ppgan-motion-dataset=ppgan_app.cli.motion_dataset:main"]},
+                                      "ppgan-motion-dataset=ppgan_app.cli.motion_dataset:main",
+                                      "ppgan-live=ppgan_app.cli.live:main"]},
 )

@@ -173,7 +173,8 @@ class FastEngine(Engine):
         engine.exports[info.image_size] = (directory, info)
         engine._runners[info.image_size] = {name: engine._load(directory, info, name)
                                             for name in info.graphs}
-        LOG.info("fast engine loaded from %s: %s (%d threads)", directory, describe(info), threads)
+        LOG.info("%s engine loaded from %s: %s (%d threads)", cls.name, directory, describe(info),
+                 threads)
         return engine
 
     # --- preparation ---------------------------------------------------------------------
@@ -188,8 +189,8 @@ class FastEngine(Engine):
             directory, info = self._export(size)
             self.exports[size] = (directory, info)
             self._runners[size] = {name: self._load(directory, info, name) for name in info.graphs}
-            LOG.info("fast engine ready: %s (%d threads, %s)", describe(info), self.threads,
-                     self.precision)
+            LOG.info("%s engine ready: %s (%d threads, %s)", self.name, describe(info),
+                     self.threads, self.precision)
         return self.exports[size][1]
 
     def _export(self, size: tuple[int, int]) -> tuple[Path, ExportInfo]:

@@ -164,7 +164,7 @@ class TransferOptions:
         if isinstance(self.crop_driving, bool):  # the old on/off flag
             object.__setattr__(self, "crop_driving", "on" if self.crop_driving else "off")
         for f in dataclasses.fields(self):
-            _check_field(f, getattr(self, f.name))
+            check_field(f, getattr(self, f.name))
         if self.precision != "fp32" and self.engine == "dygraph":
             raise InputError(f"--precision {self.precision} needs the fast or openvino engine;"
                              " use --engine auto (on the CPU) or --precision fp32")
@@ -192,7 +192,7 @@ def value_kind(f: dataclasses.Field) -> Optional[type]:
     return type(f.default) if isinstance(f.default, (bool, int, float, str)) else None
 
 
-def _check_field(f: dataclasses.Field, value: Any) -> None:
+def check_field(f: dataclasses.Field, value: Any) -> None:
     flag = f"--{f.name}"
     kind = value_kind(f)
     if value is None and f.default is None:
