@@ -1,8 +1,9 @@
 """Every CPU engine and precision on one FOMM: ms per frame (keypoints + generator) and the gate.
 
 Rows (the ones whose library is installed): ``dygraph`` (fp32 reference), ``fast`` and
-``fast-bf16`` (Paddle Inference + oneDNN), ``openvino`` and ``openvino-bf16`` (OpenVINO on the
-ONNX graphs), ``onnxruntime`` (ONNX Runtime on the same ONNX graphs, fp32; a comparison, not a
+``fast-bf16`` (Paddle Inference + oneDNN), ``openvino``, ``openvino-bf16`` and ``openvino-int8``
+(OpenVINO on the ONNX graphs; int8: the decoder quantised by NNCF, calibrated on
+``--calibration`` driving frames that are not timed), ``onnxruntime`` (ONNX Runtime on the same ONNX graphs, fp32; a comparison, not a
 kit engine). PyTorch rows would need PyTorch versions of these networks: they are not part of
 this bench (see ``bench_fomm_train.py`` for the training comparison).
 
@@ -38,8 +39,10 @@ from bench_bf16 import build_networks, psnr, sample_inputs
 
 LOG = logging.getLogger("bench_engines")
 GATE_DB = 40.0
-ROWS = ("dygraph", "fast", "fast-bf16", "openvino", "openvino-bf16", "onnxruntime")
-LIBRARY = {"fast": "paddle.inference", "openvino": "openvino", "onnxruntime": "onnxruntime"}
+ROWS = ("dygraph", "fast", "fast-bf16", "openvino", "openvino-bf16", "openvino-int8",
+        "onnxruntime")
+LIBRARY = {"fast": "paddle.inference", "openvino": "openvino", "onnxruntime": "onnxruntime",
+           "int8": "nncf"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,6 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=4, help="driving frames per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calibration", type=int, default=16,
+                        help="driving frames (after the timed ones) that calibrate int8")
     parser.add_argument("--rows", default=",".join(ROWS[1:]),
                         help="comma-separated rows (dygraph always gives the reference frames; "
                         "list it to time it too)")
@@ -102,8 +107,9 @@ def build_row_engine(row: str, kp_detector, generator, cache: Path, threads: int
 
 
 def available(row: str) -> bool:
-    library = LIBRARY.get(row.partition("-")[0])
-    return library is None or importlib.util.find_spec(library) is not None
+    engine, _, precision = row.partition("-")
+    return all(importlib.util.find_spec(LIBRARY[part]) is not None
+               for part in (engine, precision) if part in LIBRARY)
 
 
 def frame_step(engine, source, kp_source) -> Callable[[np.ndarray], np.ndarray]:
@@ -125,7 +131,8 @@ def main(argv=None) -> None:
     paddle.base.core.set_num_threads(args.threads)
     load_start = os.getloadavg()
     config, kp_detector, generator = build_networks(args)
-    source, driving = sample_inputs(args.image_size, args.frames)
+    source, frames_in = sample_inputs(args.image_size, args.frames + args.calibration)
+    driving, calibration = frames_in[:args.frames], frames_in[args.frames:]
     rows = [row for row in args.rows.split(",") if row]
     skipped = [row for row in rows if not available(row)]
     rows = [row for row in rows if row not in skipped]
@@ -133,6 +140,8 @@ def main(argv=None) -> None:
         steps, frames = {}, {}
         for row in ["dygraph"] + [row for row in rows if row != "dygraph"]:
             engine = build_row_engine(row, kp_detector, generator, Path(tmp), args.threads, config)
+            if row.endswith("-int8"):
+                engine.calibrate(source, calibration)
             step = frame_step(engine, source, engine.kp_detector(source))
             frames[row] = np.concatenate([step(driving[i:i + 1]) for i in range(len(driving))])
             steps[row] = step
@@ -168,7 +177,7 @@ def main(argv=None) -> None:
         print(f"{row:<15}{min(times[row]):>9.1f}{statistics.median(times[row]):>9.1f}"
               f"{statistics.median(cpu_times[row]):>9.1f}{base / min(times[row]):>12.2f}{quality[0]:>10}{quality[1]:>11}  {quality[2]}")
     for row in skipped:
-        print(f"{row:<15}skipped: {LIBRARY[row.partition('-')[0]]} is not installed")
+        print(f"{row:<15}skipped: its library is not installed")
 
 
 if __name__ == "__main__":

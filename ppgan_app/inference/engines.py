@@ -37,8 +37,9 @@ GRAPH_ENGINES = {
     "openvino": ("ppgan_app.inference.openvino_engine:OpenVinoEngine", "openvino"),
 }
 ENGINE_NAMES = ("dygraph", *GRAPH_ENGINES)
-#: bf16: bfloat16 kernels for the generator's decoder (fast, openvino engines)
-PRECISIONS = ("fp32", "bf16")
+#: bf16: bfloat16 kernels for the generator's decoder (fast, openvino engines); int8: the
+#: decoder quantised by NNCF (openvino engine)
+PRECISIONS = ("fp32", "bf16", "int8")
 #: the CPU engines from fastest to slowest, as measured (docs/performance.md, bench_engines.py):
 #: ``--engine auto`` takes the first one installed that runs the precision asked for
 CPU_ENGINE_ORDER = ("openvino", "fast", "dygraph")

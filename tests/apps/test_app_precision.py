@@ -19,8 +19,8 @@ MAX_ABS_DIFF = 0.03
 def test_precision_option_defaults_to_fp32_and_checks_its_value():
     assert TransferOptions().precision == "fp32"
     assert TransferOptions(precision="bf16").precision == "bf16"
-    with pytest.raises(InputError, match="--precision 'int8' is not one of: fp32, bf16"):
-        TransferOptions(precision="int8")
+    with pytest.raises(InputError, match="--precision 'fp16' is not one of: fp32, bf16, int8"):
+        TransferOptions(precision="fp16")
     with pytest.raises(InputError, match="--precision bf16 needs the fast or openvino engine"):
         TransferOptions(precision="bf16", engine="dygraph")
 

@@ -125,3 +125,23 @@ def test_auto_picks_the_fastest_installed_engine(monkeypatch, caplog):
     from ppgan_app.errors import InputError
     with pytest.raises(InputError, match="--engine openvino is not installed"):
         _pick_engine("openvino", "cpu")
+
+
+def test_int8_calibrates_on_the_first_frames_then_runs_the_cached_quantised_decoder(
+        tiny, cache, tmp_path):
+    pytest.importorskip("nncf")
+    config, kp_detector, generator, source, driving = tiny
+    want = _frames(DygraphEngine(kp_detector, generator), source, driving)
+    int8 = OpenVinoEngine(kp_detector, generator, cache, threads=1, config=config,
+                          precision="int8", compiled_cache=None, calibration_frames=3)
+    kp_source = int8.kp_detector(source)
+    got = np.concatenate([int8.generator(source, kp_source, int8.kp_detector(frame[None])).numpy()
+                          for frame in driving])
+    np.testing.assert_allclose(got[:3], want[:3], atol=1e-4)      # calibration frames: fp32
+    assert _psnr(got[3:], want[3:]).min() >= GATE_DB and not np.allclose(got[3:], want[3:],
+                                                                           atol=1e-5)
+    (quantised,) = list(cache.glob("*_int8_nncf*/decoder_int8.xml"))
+    again = OpenVinoEngine(kp_detector, generator, cache, threads=1, config=config,
+                           precision="int8", compiled_cache=None, calibration_frames=3)
+    first = again.generator(source, kp_source, again.kp_detector(driving[3:4])).numpy()
+    np.testing.assert_allclose(first, got[3:4], atol=1e-5)          # int8 from the first frame

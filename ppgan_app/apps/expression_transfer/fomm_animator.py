@@ -209,7 +209,7 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
 
     if device is not None:
         set_device(device)
-    from ppgan_app.inference.engines import engine_precisions
+    from ppgan_app.inference.engines import engine_installed, engine_precisions
 
     if weight_path is not None and is_export_dir(weight_path):
         if precision != "fp32":
@@ -218,9 +218,11 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         return _exported_animator(weight_path, image_size, engine, config)
     name = _pick_engine(engine, device, precision)
     if precision not in engine_precisions(name):
-        raise InputError(f"--precision {precision} needs the fast or openvino engine (CPU); "
-                         f"this run uses the {name} engine: use --precision fp32 or --engine "
-                         "auto")
+        runs = [other for other in ENGINE_CHOICES[1:] if engine_installed(other)
+                and precision in engine_precisions(other)]
+        raise InputError(f"--precision {precision} needs the {' or '.join(runs) or 'openvino'}"
+                         f" engine (CPU){'' if runs else ' with nncf installed'}; this run uses "
+                         f"the {name} engine: use --precision fp32 or --engine auto")
     state = None
     if weight_path is not None:
         weights = _resolve(weight_path, "")

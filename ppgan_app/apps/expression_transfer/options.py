@@ -144,10 +144,12 @@ class TransferOptions:
                          "CPU), fast (Paddle Inference + oneDNN, CPU), dygraph, or auto (the "
                          "fastest installed for the device)",
                          paddlegan="dygraph", choices=("engine",))
-    precision: str = option("fp32", "fp32, or bf16: the fast and openvino engines run the "
-                            "generator's decoder in bfloat16 (about 2x faster on CPUs with "
-                            "AVX512-BF16 or AMX; frames differ slightly, see "
-                            "docs/performance.md)", choices=("precision",))
+    precision: str = option("fp32", "fp32; bf16: the fast and openvino engines run the "
+                            "generator's decoder in bfloat16 (faster on CPUs with AVX512-BF16 "
+                            "or AMX); int8: the openvino engine's decoder quantised by NNCF, "
+                            "calibrated once on the first 16 driving frames. Frames differ "
+                            "slightly (quality gate in docs/performance.md)",
+                            choices=("precision",))
     audio: bool = option(True, "copy the driving video's sound track (when it has one)",
                          paddlegan=False)
     crop_driving: str = option(
@@ -166,8 +168,9 @@ class TransferOptions:
         for f in dataclasses.fields(self):
             check_field(f, getattr(self, f.name))
         if self.precision != "fp32" and self.engine == "dygraph":
-            raise InputError(f"--precision {self.precision} needs the fast or openvino engine;"
-                             " use --engine auto (on the CPU) or --precision fp32")
+            raise InputError(f"--precision {self.precision} needs the fast or openvino engine "
+                             "(int8: openvino); use --engine auto (on the CPU) or --precision "
+                             "fp32")
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "TransferOptions":
