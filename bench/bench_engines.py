@@ -59,8 +59,45 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rows", default=",".join(ROWS[1:]),
                         help="comma-separated rows (dygraph always gives the reference frames; "
                         "list it to time it too)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print each row's time per graph (kp_detector, generator or "
+                        "motion + decoder), CPU ms per frame over one more pass")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
+
+
+class TimedRunner:
+    """Wraps a graph runner; adds each call's wall and CPU seconds to ``totals[name]``."""
+
+    def __init__(self, runner, name: str, totals: dict) -> None:
+        self.runner, self.name, self.totals = runner, name, totals
+        self.output_names = getattr(runner, "output_names", None)
+
+    def __call__(self, *arrays):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        try:
+            return self.runner(*arrays)
+        finally:
+            wall, cpu = self.totals.setdefault(self.name, [0.0, 0.0])
+            self.totals[self.name] = [wall + time.perf_counter() - start,
+                                      cpu + time.process_time() - start_cpu]
+
+
+def profile(engine, step, driving) -> dict:
+    """``{graph: (wall ms, CPU ms) per frame}`` of a graph engine over one pass of ``driving``."""
+    totals: dict = {}
+    for runners in engine._runners.values():
+        for name in list(runners):
+            runners[name] = TimedRunner(runners[name], name, totals)
+    try:
+        for i in range(len(driving)):
+            step(driving[i:i + 1])
+    finally:
+        for runners in engine._runners.values():
+            for name, runner in list(runners.items()):
+                runners[name] = runner.runner
+    return {name: (1000 * wall / len(driving), 1000 * cpu / len(driving))
+            for name, (wall, cpu) in totals.items()}
 
 
 def onnxruntime_engine_class():
@@ -137,14 +174,14 @@ def main(argv=None) -> None:
     skipped = [row for row in rows if not available(row)]
     rows = [row for row in rows if row not in skipped]
     with tempfile.TemporaryDirectory() as tmp:
-        steps, frames = {}, {}
+        steps, frames, engines = {}, {}, {}
         for row in ["dygraph"] + [row for row in rows if row != "dygraph"]:
             engine = build_row_engine(row, kp_detector, generator, Path(tmp), args.threads, config)
             if row.endswith("-int8"):
                 engine.calibrate(source, calibration)
             step = frame_step(engine, source, engine.kp_detector(source))
             frames[row] = np.concatenate([step(driving[i:i + 1]) for i in range(len(driving))])
-            steps[row] = step
+            steps[row], engines[row] = step, engine
         times = {row: [] for row in rows}
         cpu_times = {row: [] for row in rows}
         for r in range(args.rounds):
@@ -160,6 +197,8 @@ def main(argv=None) -> None:
             for row in rows:
                 times[row].append(1000.0 * statistics.mean(per_frame[row]))
                 cpu_times[row].append(1000.0 * statistics.mean(per_frame_cpu[row]))
+        profiles = {row: profile(engines[row], steps[row], driving) for row in rows
+                    if args.profile and hasattr(engines[row], "_runners")}
     reference = frames["dygraph"]
     print(f"\nFOMM {args.image_size}px, {args.config}, "
           f"{'weights ' + args.weights if args.weights else 'random weights'}; bundled sample, "
@@ -176,6 +215,9 @@ def main(argv=None) -> None:
                        "pass" if worst >= GATE_DB else "FAIL")
         print(f"{row:<15}{min(times[row]):>9.1f}{statistics.median(times[row]):>9.1f}"
               f"{statistics.median(cpu_times[row]):>9.1f}{base / min(times[row]):>12.2f}{quality[0]:>10}{quality[1]:>11}  {quality[2]}")
+    for row, graphs in profiles.items():
+        print(f"profile {row}: " + ", ".join(f"{name} {wall:.1f} ms ({cpu:.1f} CPU ms)"
+                                            for name, (wall, cpu) in graphs.items()))
     for row in skipped:
         print(f"{row:<15}skipped: its library is not installed")
 

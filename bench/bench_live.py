@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 import tempfile
 from pathlib import Path
 
@@ -85,14 +86,17 @@ def main(argv=None) -> None:
         clip, fps = looped_clip(args.clip or sample_paths()[1], args.repeat, folder)
         options = LiveOptions(camera=clip, config=args.config, weight_path=weights,
                               engine=args.engine, precision=args.precision, report_every=1e9)
+        start_cpu = time.process_time()
         report = run_live(options)
+        cpu_ms = 1000 * (time.process_time() - start_cpu) / max(1, report.frames_out)
     print(f"\nlive: {args.config}, engine {args.engine}, {args.precision}, "
           f"{'weights ' + args.weights if args.weights else 'random weights'}; camera: "
           f"{Path(args.clip or sample_paths()[1]).name} x{args.repeat} at {fps:g} fps; load "
           f"average {load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"frames captured {report.frames_captured}, out {report.frames_out}; "
           f"{report.fps:.1f} fps; latency p50 {report.latency_p50_ms:.0f} ms, "
-          f"p90 {report.latency_p90_ms:.0f} ms; dropped {report.dropped}")
+          f"p90 {report.latency_p90_ms:.0f} ms; dropped {report.dropped}; {cpu_ms:.0f} CPU ms "
+          "per frame out (model build included)")
 
 
 if __name__ == "__main__":
