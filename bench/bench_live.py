@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import time
 import tempfile
 from pathlib import Path
 
@@ -29,6 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--weights", default=None, help="checkpoint (default: random weights)")
     parser.add_argument("--engine", default="auto")
     parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads of each network (default: all cores)")
     parser.add_argument("--clip", default=None, help="video played as the camera "
                         "(default: the bundled driving video)")
     parser.add_argument("--repeat", type=int, default=3, help="times the clip is looped")
@@ -85,18 +86,19 @@ def main(argv=None) -> None:
         weights = args.weights or random_checkpoint(args.config, folder, args.seed)
         clip, fps = looped_clip(args.clip or sample_paths()[1], args.repeat, folder)
         options = LiveOptions(camera=clip, config=args.config, weight_path=weights,
-                              engine=args.engine, precision=args.precision, report_every=1e9)
-        start_cpu = time.process_time()
+                              engine=args.engine, precision=args.precision, report_every=1e9,
+                              threads=args.threads)
         report = run_live(options)
-        cpu_ms = 1000 * (time.process_time() - start_cpu) / max(1, report.frames_out)
     print(f"\nlive: {args.config}, engine {args.engine}, {args.precision}, "
+          f"{args.threads or 'all'} threads per network, "
           f"{'weights ' + args.weights if args.weights else 'random weights'}; camera: "
           f"{Path(args.clip or sample_paths()[1]).name} x{args.repeat} at {fps:g} fps; load "
           f"average {load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"frames captured {report.frames_captured}, out {report.frames_out}; "
           f"{report.fps:.1f} fps; latency p50 {report.latency_p50_ms:.0f} ms, "
-          f"p90 {report.latency_p90_ms:.0f} ms; dropped {report.dropped}; {cpu_ms:.0f} CPU ms "
-          "per frame out (model build included)")
+          f"p90 {report.latency_p90_ms:.0f} ms; dropped {report.dropped}; "
+          f"{report.cpu_ms_per_frame:.0f} CPU ms per frame out (all threads; 2 cores give at "
+          f"most {2000 / report.cpu_ms_per_frame:.1f} fps at this cost)")
 
 
 if __name__ == "__main__":

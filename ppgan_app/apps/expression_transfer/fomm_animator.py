@@ -153,7 +153,7 @@ def _frame_size(cfg: Any, image_size: Optional[int]) -> int:
 
 
 def _exported_animator(folder: str, image_size: Optional[int], engine: str,
-                       config: Any = None) -> FommAnimator:
+                       config: Any = None, threads: Optional[int] = None) -> FommAnimator:
     """A graph engine over a ``tools/export_model.py`` folder (no networks built): the fast
     engine for a Paddle export, OpenVINO for an ONNX one (``engine`` ``auto``)."""
     from ppgan_app.inference.engines import GRAPH_ENGINES, default_cpu_threads, engine_class
@@ -173,13 +173,14 @@ def _exported_animator(folder: str, image_size: Optional[int], engine: str,
     if image_size is not None and image_size != size:
         raise InputError(f"--image_size {image_size}: the export in {folder} takes {size} px "
                          "frames; omit --image_size or export again with --image_size")
-    return FommAnimator(engine_class(engine).from_export(folder, default_cpu_threads()), size)
+    return FommAnimator(engine_class(engine).from_export(folder, threads or default_cpu_threads()),
+                        size)
 
 
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
                         image_size: Optional[int] = None, mobile_net: bool = False,
                         engine: str = "auto", device: Optional[str] = None,
-                        precision: str = "fp32") -> FommAnimator:
+                        precision: str = "fp32", threads: Optional[int] = None) -> FommAnimator:
     """Build networks, load weights and wrap them in an engine.
 
     A training checkpoint of this kit carries its config: given as ``weight_path`` without
@@ -196,7 +197,9 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         engine: ``auto`` (the fastest installed engine for the device), ``dygraph``, ``fast``
             or ``openvino``.
         device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
-        precision: ``fp32``, or ``bf16`` for the fast and OpenVINO engines' decoder.
+        precision: ``fp32``; ``bf16`` for the fast and OpenVINO engines' decoder, ``int8`` for
+            OpenVINO's.
+        threads: CPU threads of each graph of a graph engine (``None``: all cores).
 
     Raises:
         InputError: weights unavailable, checkpoint not fitting, bad engine/device/precision
@@ -215,7 +218,7 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         if precision != "fp32":
             raise InputError(f"--precision {precision}: an export folder runs fp32; give the "
                              "checkpoint itself for bf16")
-        return _exported_animator(weight_path, image_size, engine, config)
+        return _exported_animator(weight_path, image_size, engine, config, threads)
     name = _pick_engine(engine, device, precision)
     if precision not in engine_precisions(name):
         runs = [other for other in ENGINE_CHOICES[1:] if engine_installed(other)
@@ -244,4 +247,4 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
     cache = _export_cache(weights) if name != "dygraph" else None
     logger.info("FOMM weights %s, %d px, engine %s", weights, image_size, name)
     return FommAnimator(build_engine(name, kp_detector, generator, cache_dir=cache, config=cfg,
-                                     precision=precision), image_size)
+                                     precision=precision, threads=threads), image_size)

@@ -49,6 +49,10 @@ class LiveOptions:
                          "device)", choices=("engine",))
     precision: str = option("fp32", "fp32, or bf16 for the decoder (fast and openvino engines)",
                             choices=("precision",))
+    threads: Optional[int] = option(None, "CPU threads of each network (the keypoint and "
+                                    "generator stages run at the same time; default: all cores)",
+                                    check=lambda v: None if v is None or v >= 1
+                                    else "must be >= 1", metavar="N", kind=int)
     face_detector: str = option("yunet", "driving-face detector", choices=("face_detector",))
     redetect_every: int = option(10, "frames between face detections (the crop is tracked in "
                                  "between)", check=_positive, metavar="N")

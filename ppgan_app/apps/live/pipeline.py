@@ -1,9 +1,11 @@
 """The live pipeline: capture -> keypoints -> generator -> output, one thread each.
 
-Stages hand frames over through :class:`~ppgan_app.apps.live.slots.LatestSlot` (capacity one,
-the newer frame replaces one not yet taken), so when the machine cannot keep up frames are
-dropped where they wait and the latency stays bounded; the keypoint and generator stages run
-at the same time on different frames, which keeps two cores busy.
+Stages hand frames over through :class:`~ppgan_app.apps.live.slots.LatestSlot` (capacity one):
+the camera's newer frame replaces one not yet taken, so when the machine cannot keep up frames
+are dropped where they wait, before any work is spent on them, and the latency stays bounded;
+the keypoint stage hands its result to the generator only when the generator took the last one
+(then takes the newest camera frame), so the keypoint and generator stages run at the same time
+on consecutive frames, which keeps two cores busy without computing keypoints to be dropped.
 
 Motion is relative (as the demo's ``--relative``): keypoints move the portrait by how far the
 driving face moved from a reference frame, the first frame where a face was found, until
@@ -44,6 +46,7 @@ class LiveStats:
     """Frames out, their capture-to-output latency, and drops; windows for periodic reports."""
 
     started: float = field(default_factory=time.perf_counter)
+    started_cpu: float = field(default_factory=time.process_time)
     latencies: list = field(default_factory=list)     # seconds, every frame out
     out_times: list = field(default_factory=list)     # perf_counter of every frame out
     captured: int = 0
@@ -78,13 +81,14 @@ class LiveReport:
     max_queue_depth: int
     resets: int
     output: Optional[str]
+    cpu_ms_per_frame: float = float("nan")   # CPU time of the process (all threads) per frame out
 
     def line(self) -> str:
         drops = ", ".join(f"{k} {v}" for k, v in self.dropped.items())
         return (f"{self.frames_out} frames out of {self.frames_captured} captured in "
                 f"{self.seconds:.1f} s: {self.fps:.1f} fps, latency p50 "
-                f"{self.latency_p50_ms:.0f} ms p90 {self.latency_p90_ms:.0f} ms, dropped "
-                f"({drops})")
+                f"{self.latency_p50_ms:.0f} ms p90 {self.latency_p90_ms:.0f} ms, "
+                f"{self.cpu_ms_per_frame:.0f} CPU ms per frame, dropped ({drops})")
 
 
 class LivePipeline:
@@ -170,7 +174,9 @@ class LivePipeline:
                     item = self.slots[inbox].get(timeout=POLL_S)
                     if item is CLOSED:
                         return
-                    if item is not None:
+                    if item is not None and inbox == "capture":
+                        self.slots[outbox].put_when_taken(work(item), self.stop)
+                    elif item is not None:
                         self.slots[outbox].put(work(item))
             except BaseException as err:  # noqa: BLE001 - handed to the main thread
                 self._errors.append(err)
@@ -233,4 +239,5 @@ class LivePipeline:
             dropped={"camera": getattr(getattr(self, "_camera", None), "skipped", 0),
                      **{name: slot.dropped for name, slot in self.slots.items()}},
             max_queue_depth=max(slot.max_depth for slot in self.slots.values()),
-            resets=self.resets, output=None)
+            resets=self.resets, output=None,
+            cpu_ms_per_frame=1000.0 * (time.process_time() - stats.started_cpu) / max(1, out))

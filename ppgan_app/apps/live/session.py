@@ -105,7 +105,8 @@ def build_live(options: LiveOptions) -> tuple:
     detector = build_face_detector(options.face_detector)
     animator = build_fomm_animator(config=options.config, weight_path=options.weight_path,
                                    image_size=options.image_size, mobile_net=options.mobile_net,
-                                   engine=options.engine, precision=options.precision)
+                                   engine=options.engine, precision=options.precision,
+                                   threads=options.threads)
     size = animator.image_size
     tracker = FaceTracker(detector, size, redetect_every=options.redetect_every)
     return animator.engine, portrait_crop(image, detector, size), tracker

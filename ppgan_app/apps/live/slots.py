@@ -1,4 +1,8 @@
-"""One-slot hand-over between pipeline threads: the newest item wins, nothing queues up."""
+"""One-slot hand-over between pipeline threads: nothing queues up.
+
+A producer either replaces the waiting item (:meth:`LatestSlot.put`: the newest wins, for a
+camera that cannot wait) or waits until the consumer took it (:meth:`LatestSlot.put_when_taken`:
+for a stage whose work would be wasted if its result were dropped later)."""
 from __future__ import annotations
 
 import threading
@@ -31,6 +35,18 @@ class LatestSlot:
             self.max_depth = max(self.max_depth, 1)
             self._cond.notify_all()
 
+    def put_when_taken(self, item: Any, stop: Optional[Any] = None, poll: float = 0.05) -> None:
+        """Hand ``item`` over once the waiting one was taken (or the slot closed, or the event
+        ``stop`` set, when ``item`` is discarded)."""
+        with self._cond:
+            while self._full and not self._closed and not (stop is not None and stop.is_set()):
+                self._cond.wait(poll)
+            if self._closed or self._full:
+                return
+            self._item, self._full = item, True
+            self.max_depth = max(self.max_depth, 1)
+            self._cond.notify_all()
+
     def get(self, timeout: Optional[float] = None) -> Any:
         """The waiting item (blocking up to ``timeout`` s): ``None`` on timeout, :data:`CLOSED`
         when the slot is closed and empty."""
@@ -44,6 +60,7 @@ class LatestSlot:
                     return None
                 self._cond.wait(remaining)
             item, self._item, self._full = self._item, None, False
+            self._cond.notify_all()                 # a producer may wait for the slot
             return item
 
     def close(self) -> None:
