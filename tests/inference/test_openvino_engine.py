@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import paddle
 import pytest
 
 pytest.importorskip("openvino")

@@ -123,6 +123,7 @@ class LivePipeline:
         self.stats = LiveStats()
         self.resets = 0
         self._reference: Any = None
+        self._said_no_face = False
         self._reset = threading.Event()
         self._errors: list = []
 
@@ -150,6 +151,9 @@ class LivePipeline:
             self._reference = kp
             logger.info("reference driving frame: %d", captured.index)
         if self._reference is None:
+            if not self._said_no_face:
+                logger.info("no face found in the camera frame yet: showing the still portrait")
+                self._said_no_face = True
             return captured, None
         return captured, normalize_kp(kp_source=self.kp_source, kp_driving=kp,
                                       kp_driving_initial=self._reference,
