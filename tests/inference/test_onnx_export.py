@@ -164,18 +164,20 @@ def test_a_config_contradicting_the_export_is_refused(onnx_export, tmp_path):
         build_fomm_animator(weight_path=str(folder), config=str(path))
 
 
-def test_paddlegan_export_flags(onnx_export, tmp_path, capsys):
+def test_paddlegan_export_flags(onnx_export, tmp_path, capfd):
+    """(capfd: Paddle's C++ warning is written to file descriptor 2, not to sys.stderr.)"""
     ckpt, _ = onnx_export
     config = tmp_path / "fomm.yaml"
     config.write_text(yaml.safe_dump(checkpoint_config(str(ckpt))))
     out = tmp_path / "inference_model"
     code = export_model.main(["-c", str(config), "--load", str(ckpt), "--inputs_size",
                               "1,3,64,64;1,3,64,64;1,4,2;1,4,2,2", "--output_dir", str(out)])
-    assert code == 0, capsys.readouterr().err
+    err = capfd.readouterr().err
+    assert code == 0, err
     info = verify_export(out)
     assert info.image_size == (64, 64) and info.format == "paddle"
-    err = capsys.readouterr().err
+    assert "exported 64x64 FOMM graphs" in err                # other lines pass through
     assert "not support input out tensor" not in err and "Traceback" not in err
     code = export_model.main(["-c", str(config), "--load", str(ckpt), "-s", "1,3,64",
                               "--output_dir", str(tmp_path / "x")])
-    assert code == 2 and "--inputs_size" in capsys.readouterr().err
+    assert code == 2 and "--inputs_size" in capfd.readouterr().err
