@@ -28,8 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--weights", default=None, help="checkpoint (default: random weights)")
     parser.add_argument("--engine", default="auto")
     parser.add_argument("--precision", default="fp32")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads of each network (default: all cores)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads of each network (live mode's default: 1)")
     parser.add_argument("--clip", default=None, help="video played as the camera "
                         "(default: the bundled driving video)")
     parser.add_argument("--repeat", type=int, default=3, help="times the clip is looped")
@@ -90,7 +90,7 @@ def main(argv=None) -> None:
                               threads=args.threads)
         report = run_live(options)
     print(f"\nlive: {args.config}, engine {args.engine}, {args.precision}, "
-          f"{args.threads or 'all'} threads per network, "
+          f"{args.threads} thread(s) per network, "
           f"{'weights ' + args.weights if args.weights else 'random weights'}; camera: "
           f"{Path(args.clip or sample_paths()[1]).name} x{args.repeat} at {fps:g} fps; load "
           f"average {load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")

@@ -49,10 +49,10 @@ class LiveOptions:
                          "device)", choices=("engine",))
     precision: str = option("fp32", "fp32, or bf16 for the decoder (fast and openvino engines)",
                             choices=("precision",))
-    threads: Optional[int] = option(None, "CPU threads of each network (the keypoint and "
-                                    "generator stages run at the same time; default: all cores)",
-                                    check=lambda v: None if v is None or v >= 1
-                                    else "must be >= 1", metavar="N", kind=int)
+    threads: int = option(1, "CPU threads of each network: the keypoint and generator stages "
+                          "run at the same time, one core each (2 threads each cost 1.5x the "
+                          "CPU time per frame on 2 cores, docs/performance.md)",
+                          check=lambda v: None if v >= 1 else "must be >= 1", metavar="N")
     face_detector: str = option("yunet", "driving-face detector", choices=("face_detector",))
     redetect_every: int = option(10, "frames between face detections (the crop is tracked in "
                                  "between)", check=_positive, metavar="N")
