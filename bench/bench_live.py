@@ -7,7 +7,7 @@ The model has random weights (the speed does not depend on them) unless ``--weig
 Prints frames captured and out, fps out, latency p50/p90 (ms), the drops of each stage and the
 load average (the machine may be shared). Example::
 
-    python bench/bench_live.py                                  # mobile, engine auto
+    python bench/bench_live.py --engine openvino                # mobile
     python bench/bench_live.py --precision bf16
     python bench/bench_live.py --config firstorder_vox_256 --engine openvino --precision bf16
 """
