@@ -194,8 +194,8 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         image_size: network input side; ``None`` = the config's training frame size
             (``dataset.train.frame_shape``), else 256.
         mobile_net: the small distilled model (default config and weights).
-        engine: ``auto`` (the fastest installed engine for the device), ``dygraph``, ``fast``
-            or ``openvino``.
+        engine: ``auto`` (the first installed of ``engines.CPU_ENGINE_ORDER`` that runs
+            ``precision`` on the CPU, dygraph elsewhere), ``dygraph``, ``fast`` or ``openvino``.
         device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
         precision: ``fp32``; ``bf16`` for the fast and OpenVINO engines' decoder, ``int8`` for
             OpenVINO's.

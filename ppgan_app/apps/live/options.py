@@ -45,8 +45,8 @@ class LiveOptions:
     image_size: Optional[int] = option(None, "network input size (default: the model's)",
                                        check=lambda v: None if v is None or v >= 1
                                        else "must be >= 1", metavar="S", kind=int)
-    engine: str = option("auto", "inference engine (auto: the fastest installed for the "
-                         "device)", choices=("engine",))
+    engine: str = option("auto", "inference engine: openvino (the fastest on a CPU), fast, "
+                         "dygraph, or auto (fast on the CPU, openvino for int8)", choices=("engine",))
     precision: str = option("fp32", "fp32, or bf16 for the decoder (fast and openvino engines)",
                             choices=("precision",))
     threads: int = option(1, "CPU threads of each network: the keypoint and generator stages "
