@@ -36,6 +36,7 @@ setup(
         "ppgan-motion-dataset=ppgan_app.cli.motion_dataset:main",    # tools/make_motion_dataset.py
         "ppgan-first-order=ppgan_app.cli.first_order:main",          # first-order-demo.py
         "ppgan-app=ppgan_app.cli.web:main",                          # web-demo.py
+        "ppgan-live=ppgan_app.cli.live:main",                        # first-order-live.py
         "ppgan-super-resolution=ppgan_app.cli.super_resolution:main",  # super_resolution.py
         "ppgan-evaluate-sr=ppgan_app.cli.evaluate_sr:main",          # tools/evaluate_sr.py
         "ppgan-augmentation-experiment=ppgan_app.cli.augmentation_experiment:main",

@@ -1,11 +1,17 @@
-"""``tools/export_model.py``: a FOMM checkpoint -> the fast engine's static graphs.
+"""``tools/export_model.py``: a FOMM checkpoint -> static graphs (Paddle Inference or ONNX).
 
     python tools/export_model.py --load RUN/iter_0003000_checkpoint.pdparams --output_dir exported/tiny
+    python tools/export_model.py --load vox-mobile -c firstorder_vox_mobile_256 --format onnx --output_dir exported/mobile_onnx
+    python tools/export_model.py -c configs/firstorder_vox_256.yaml --load vox-cpk.pdparams --inputs_size "1,3,256,256;1,3,256,256;1,10,2;1,10,2,2"
     python applications/tools/first-order-demo.py --weight_path exported/tiny --relative
 
 A kit training checkpoint carries its architecture and frame size; other weight files need
-``-c/--config-file``. PaddleGAN's ``-s/--inputs_size 1,3,256,256;...`` sets the frame side; the
-kit's first spellings ``--checkpoint``, ``--output`` and ``--config`` are accepted too. Exit codes: 0 done, 1 a write failed, 2 bad input or options.
+``-c/--config-file``. PaddleGAN's ``-s/--inputs_size 1,3,256,256;...`` sets the frame side and
+``--output_dir`` defaults to PaddleGAN's ``inference_model``; the kit's first spellings
+``--checkpoint``, ``--output`` and ``--config`` are accepted too. ``--format onnx`` writes ONNX
+graphs (paddle2onnx) for the openvino engine or any ONNX runtime. Every export records the size
+and SHA-256 of its files, checked when it is loaded. Exit codes: 0 done, 1 a write failed, 2 bad
+input or options.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ppgan_app.apps.fomm_training.export import EXPORT_FORMATS
 from ppgan_app.cli.common import run_main
 from ppgan_app.errors import InputError
 from ppgan_app.utils.options import Options, in_range, option
@@ -27,8 +34,8 @@ class ExportOptions(Options):
 
     load: Optional[str] = option(None, "FOMM checkpoint (path or known name)", required=True,
                                  aliases=("--checkpoint",), metavar="CKPT", kind=str)
-    output_dir: Optional[str] = option(None, "new folder for the graphs", required=True,
-                                       aliases=("--output",), metavar="DIR", kind=str)
+    output_dir: str = option("inference_model", "new folder for the graphs",
+                             aliases=("--output",), metavar="DIR")
     config_file: Optional[str] = option(None, "architecture YAML (default: the checkpoint's "
                                         "own)", flag="--config-file", short="-c",
                                         aliases=("--config",), metavar="YAML", kind=str)
@@ -38,6 +45,9 @@ class ExportOptions(Options):
     inputs_size: Optional[str] = option(
         None, "PaddleGAN's input shapes 'N,C,H,W[;...]': the first one's H (= W) is the frame "
         "side, as --image_size", short="-s", metavar="SHAPES", kind=str)
+    format: str = option("paddle", "paddle (Paddle Inference graphs, the fast engine) or onnx "
+                         "(paddle2onnx: the openvino engine, or any ONNX runtime)",
+                         choices=EXPORT_FORMATS)
     overwrite: bool = option(False, "replace an earlier export")
     device: Optional[str] = option("cpu", "device (exports run on the CPU)", choices=("cpu",),
                                    cli=False)
@@ -79,10 +89,15 @@ def parse(argv: Sequence[str]) -> ExportOptions:
 
 
 def _main(args: ExportOptions) -> int:
+    import importlib.util
+
     from ppgan_app.apps.fomm_training.export import export_checkpoint
 
+    if args.format == "onnx" and importlib.util.find_spec("paddle2onnx") is None:
+        raise InputError("--format onnx needs paddle2onnx: pip install -r requirements.txt")
     folder = export_checkpoint(args.load, args.output_dir, config=args.config_file,
-                               image_size=args.image_size, overwrite=args.overwrite)
+                               image_size=args.image_size, overwrite=args.overwrite,
+                               fmt=args.format)
     print(f"exported to {folder}")
     return 0
 

@@ -15,6 +15,8 @@ normalisation (relative motion, jacobian transfer) is not an engine's business.
 from __future__ import annotations
 
 import abc
+import importlib
+import importlib.util
 import logging
 from typing import Mapping, Union
 
@@ -28,7 +30,20 @@ LOG = logging.getLogger(__name__)
 ArrayLike = Union[np.ndarray, paddle.Tensor]
 KeypointDict = Mapping[str, ArrayLike]
 
+#: engines that run exported graphs on the CPU: name -> (``module:Class``, the library it needs).
+#: Each lives in its own module; a new one registers here (``Class(kp_detector, generator,
+#: cache_dir=, threads=, config=, precision=)``, ``Class.from_export(folder, threads)``).
+GRAPH_ENGINES = {
+    "fast": ("ppgan_app.inference.paddle_inference:FastEngine", "paddle.inference"),
+    "openvino": ("ppgan_app.inference.openvino_engine:OpenVinoEngine", "openvino"),
+}
 ENGINE_NAMES = tuple(e for e in ENGINES if e != "auto")  # the engines themselves
+#: ``--engine auto`` takes the first one installed that runs the precision asked for. openvino
+#: needs 1.2-2.5x less CPU time per frame (docs/performance.md) but is not first yet: a process
+#: that ran it and then forks Paddle DataLoader workers dies of a SIGSEGV that Paddle's SIGCHLD
+#: handler re-raises (tests/engine after tests/apps in one pytest process); flip the order once
+#: the training loader no longer forks after OpenVINO started.
+CPU_ENGINE_ORDER = ("fast", "openvino", "dygraph")
 
 
 class Engine(abc.ABC):
@@ -128,3 +143,37 @@ def broadcast_batch(tensor: paddle.Tensor, n: int) -> paddle.Tensor:
     return paddle.expand(tensor, [n] + list(tensor.shape[1:]))
 
 
+def engine_class(name: str) -> type:
+    """The class of the graph engine ``name`` (imports its module)."""
+    module, _, cls = GRAPH_ENGINES[name][0].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def engine_installed(name: str) -> bool:
+    """Whether the library that the engine ``name`` needs is installed (nothing is imported)."""
+    if name == "dygraph":
+        return True
+    library = GRAPH_ENGINES[name][1]
+    try:
+        return importlib.util.find_spec(library) is not None
+    except ModuleNotFoundError:          # a parent package is missing
+        return False
+
+
+def engine_precisions(name: str) -> tuple[str, ...]:
+    """The precisions the engine ``name`` runs."""
+    return ("fp32",) if name == "dygraph" else tuple(engine_class(name).precisions)
+
+
+def auto_cpu_engine(precision: str = "fp32") -> tuple[str, str]:
+    """``(name, reason)``: the fastest installed CPU engine that runs ``precision``."""
+    skipped = []
+    for name in CPU_ENGINE_ORDER:
+        if not engine_installed(name):
+            skipped.append(f"{name} not installed")
+        elif precision not in engine_precisions(name):
+            skipped.append(f"{name} has no {precision}")
+        else:
+            why = "; ".join(skipped) or "the default CPU engine; --engine openvino is faster"
+            return name, f"--engine auto: {name} ({why})"
+    raise ValueError(f"no installed engine runs precision {precision}")

@@ -18,7 +18,9 @@ networks are never modified. The batch dimension is dynamic, H and W are fixed.
 An export directory is keyed by a hash of the weights, the layers' hyper-parameters, the
 config, the image size and the export format; it is written to a temporary directory and
 renamed into place when complete, so a crash never leaves something that looks like a cache
-hit.
+hit. ``meta.json`` lists the size and SHA-256 of every file of the export, checked on load
+(:func:`verify_export`): a missing, cut or edited file is a
+:class:`~ppgan_app.errors.CheckpointError`, never a silently wrong video.
 """
 from __future__ import annotations
 
@@ -39,14 +41,19 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.static import InputSpec
 
+from ppgan_app.errors import CheckpointError
 from ppgan_app.inference.fast_ops import FastKPDetector, use_fast_deform_input
 from ppgan_app.inference.rewrites import rewritten_copy
+from ppgan_app.utils.native_output import quiet_native_output
 
 LOG = logging.getLogger(__name__)
 
-EXPORT_FORMAT = "ppgan_app-fomm-export-v6"
+EXPORT_FORMAT = "ppgan_app-fomm-export-v7"
 META_FILE = "meta.json"
 KP_NAMES = ("value", "jacobian")
+#: what Paddle prints on every export that concerns nothing a user can act on
+EXPORT_NOISE = ("not support input out tensor for now",
+                "Tensor do not have 'place' interface for pir graph mode", "warnings.warn(")
 
 
 @dataclass
@@ -62,6 +69,8 @@ class ExportInfo:
         feature_shape: ``(F, h, w)`` of the source features (split exports only).
         graphs: graph name -> list of input names, in feed order.
         outputs: graph name -> list of output names, in fetch order.
+        format: ``"paddle"`` (PIR ``.json`` + ``.pdiparams``) or ``"onnx"`` (``.onnx``).
+        files: file name -> ``{"size": bytes, "sha256": hex}`` of every file but the meta file.
     """
 
     key: str
@@ -72,16 +81,87 @@ class ExportInfo:
     feature_shape: tuple = ()
     graphs: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
+    format: str = "paddle"
+    files: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: Path) -> "ExportInfo":
-        data = json.loads((Path(directory) / META_FILE).read_text())
-        data["image_size"] = tuple(data["image_size"])
-        data["feature_shape"] = tuple(data["feature_shape"])
-        return cls(**data)
+        """The meta file of ``directory`` (not the files it lists: see :func:`verify_export`).
+
+        Raises:
+            CheckpointError: the meta file is missing, not JSON or lacks a field.
+        """
+        meta = Path(directory) / META_FILE
+        try:
+            data = json.loads(meta.read_text())
+            data["image_size"] = tuple(int(s) for s in data["image_size"])
+            data["feature_shape"] = tuple(int(s) for s in data["feature_shape"])
+            info = cls(**data)
+        except FileNotFoundError:
+            raise CheckpointError(f"{meta} is missing: {directory} is not a complete export; "
+                                  "export again with tools/export_model.py") from None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+            raise CheckpointError(f"{meta} is damaged ({type(err).__name__}: {err}); export "
+                                  "again with tools/export_model.py") from None
+        if info.format not in GRAPH_SUFFIXES or not isinstance(info.graphs, dict):
+            raise CheckpointError(f"{meta} is damaged (format {info.format!r}); export again "
+                                  "with tools/export_model.py")
+        return info
 
     def save(self, directory: Path) -> None:
         (Path(directory) / META_FILE).write_text(json.dumps(asdict(self), indent=1))
+
+    def seal(self, directory: Path) -> None:
+        """Record the size and SHA-256 of every file in ``directory``, then save the meta file
+        (last, so that a meta file means a complete export)."""
+        self.files = {path.name: file_record(path) for path in sorted(Path(directory).iterdir())
+                      if path.is_file() and path.name != META_FILE}
+        self.save(directory)
+
+
+#: graph file suffixes of each export format (model file, weights file or None)
+GRAPH_SUFFIXES = {"paddle": (".json", ".pdiparams"), "onnx": (".onnx", None)}
+
+
+def file_record(path: Path) -> dict:
+    """``{"size": bytes, "sha256": hex digest}`` of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def verify_export(directory: str | Path) -> ExportInfo:
+    """Load the meta file of an export and check every file it lists (presence, size, hash).
+
+    Raises:
+        CheckpointError: the meta file is damaged, lists no files (an older export), or a file
+            is missing, has another size or another SHA-256 than when it was exported.
+    """
+    directory = Path(directory)
+    info = ExportInfo.load(directory)
+    again = "; export again with tools/export_model.py"
+    if not info.files:
+        raise CheckpointError(f"{directory} has no file list in {META_FILE} (an export by an "
+                              f"older version, or a damaged one){again}")
+    needed = {name + suffix for name in info.graphs
+              for suffix in GRAPH_SUFFIXES[info.format] if suffix}
+    unlisted = sorted(needed - set(info.files))
+    if unlisted:
+        raise CheckpointError(f"{META_FILE} of {directory} does not list {unlisted[0]}{again}")
+    for name, record in sorted(info.files.items()):
+        path = directory / name
+        if not path.is_file():
+            raise CheckpointError(f"export {directory} is damaged: {name} is missing{again}")
+        size = path.stat().st_size
+        if size != record.get("size"):
+            raise CheckpointError(f"export {directory} is damaged: {name} has {size} bytes, "
+                                  f"{record.get('size')} when exported (cut or replaced){again}")
+        if file_record(path)["sha256"] != record.get("sha256"):
+            raise CheckpointError(f"export {directory} is damaged: {name} was changed after "
+                                  f"the export (SHA-256 differs){again}")
+    return info
 
 
 # --- cache key -----------------------------------------------------------------------------
@@ -293,7 +373,8 @@ def _kp_specs(num_kp: int) -> list:
 def _save_graph(layer: nn.Layer, specs: list, path: Path) -> None:
     layer.eval()
     static = paddle.jit.to_static(layer, input_spec=specs, full_graph=True)
-    paddle.jit.save(static, str(path))
+    with quiet_native_output(EXPORT_NOISE):
+        paddle.jit.save(static, str(path))
 
 
 def _probe(kp_detector: nn.Layer, generator: nn.Layer, image_size: Sequence[int]) -> tuple:
@@ -351,14 +432,14 @@ def write_export(kp_detector: nn.Layer, generator: nn.Layer, directory: Path,
         deformed_spec = InputSpec([None, *feature_shape], "float32", "deformed")
         _save_graph(DecoderGraph(clone), [deformed_spec], directory / "decoder")
         info.graphs["decoder"], info.outputs["decoder"] = ["deformed"], ["prediction"]
-        info.save(directory)
+        info.seal(directory)
         return info
     graph = SplitGeneratorGraph if split_source else GeneratorGraph
     _save_graph(graph(_export_copy(generator, optimize, fast_deform=row_gather)), gen_inputs,
                 directory / "generator")
     info.graphs["generator"] = [spec.name for spec in gen_inputs]
     info.outputs["generator"] = ["prediction"]
-    info.save(directory)
+    info.seal(directory)
     return info
 
 
@@ -387,11 +468,16 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
                      row_gather, split_decoder)
     final = cache_dir / export_dir_name(key, image_size)
     if (final / META_FILE).is_file():
-        info = ExportInfo.load(final)
-        if info.key == key:
-            LOG.info("export cache hit: %s", final)
-            return final, info
-        LOG.warning("export %s has a different key; exporting again", final)
+        try:
+            info = verify_export(final)
+        except CheckpointError as err:
+            LOG.warning("%s; exporting again", err)
+            shutil.rmtree(final, ignore_errors=True)
+        else:
+            if info.key == key:
+                LOG.info("export cache hit: %s", final)
+                return final, info
+            LOG.warning("export %s has a different key; exporting again", final)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     try:
@@ -416,7 +502,8 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def graph_files(directory: Path, name: str) -> tuple[Path, Path]:
-    """``(model_file, params_file)`` of an exported graph (PIR ``.json`` or legacy ``.pdmodel``)."""
+    """``(model_file, params_file)`` of an exported Paddle graph (PIR ``.json`` or legacy
+    ``.pdmodel``)."""
     params = directory / f"{name}.pdiparams"
     for suffix in (".json", ".pdmodel"):
         model = directory / f"{name}{suffix}"
@@ -427,5 +514,5 @@ def graph_files(directory: Path, name: str) -> tuple[Path, Path]:
 
 def describe(info: ExportInfo) -> dict[str, Any]:
     """A loggable summary of an export."""
-    return {"image_size": info.image_size, "num_kp": info.num_kp,
+    return {"image_size": info.image_size, "num_kp": info.num_kp, "format": info.format,
             "jacobian": info.has_jacobian, "split_source": info.split_source}

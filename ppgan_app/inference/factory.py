@@ -1,7 +1,7 @@
-"""The engine factory: :func:`build_engine` picks the dygraph or the fast engine by name.
+"""The engine factory: :func:`build_engine` picks the dygraph engine or a graph engine by name.
 
 It sits above both engines (``engines`` holds the interface and the dygraph engine,
-``paddle_inference`` the fast one), so neither has to import the other's module back.
+``paddle_inference`` and ``openvino_engine`` the graph engines), so none imports another back.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Mapping
 
 import paddle
 
-from ppgan_app.inference.engines import ENGINE_NAMES, DygraphEngine, Engine
+from ppgan_app.inference.engines import ENGINE_NAMES, DygraphEngine, Engine, engine_class
 from ppgan_app.utils.process import PRECISIONS, cpu_threads
 
 
@@ -20,7 +20,8 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
     """Build the engine called ``name`` for the given networks.
 
     Args:
-        name: ``"dygraph"`` or ``"fast"`` (Paddle Inference + oneDNN, CPU only).
+        name: ``"dygraph"``, or a graph engine: ``"fast"`` (Paddle Inference + oneDNN) or
+            ``"openvino"`` (CPU only).
         kp_detector: keypoint detector layer, weights loaded.
         generator: generator layer, weights loaded.
         cache_dir: where the fast engine keeps its exported graphs (e.g. next to the weights);
@@ -29,8 +30,8 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
             :func:`~ppgan_app.utils.process.cpu_threads`). The dygraph engine runs on the
             process's threads, set by the entry point (:mod:`ppgan_app.utils.process`).
         config: the model configuration; part of the export cache key.
-        precision: ``"fp32"``, or ``"bf16"`` for the fast engine (oneDNN bfloat16; changes outputs,
-            check the quality first).
+        precision: ``"fp32"``; ``"bf16"`` (fast, openvino) or ``"int8"`` (openvino) change the
+            frames slightly (quality gate in docs/performance.md).
 
     Returns:
         An :class:`Engine`.
@@ -44,8 +45,7 @@ def build_engine(name: str, kp_detector: paddle.nn.Layer, generator: paddle.nn.L
             raise ValueError("the dygraph engine runs fp32 only")
         return DygraphEngine(kp_detector, generator)
     if cache_dir is None:
-        raise ValueError("the fast engine needs a cache_dir for its exported graphs")
-    from ppgan_app.inference.paddle_inference import FastEngine  # Paddle Inference: loaded on demand
-
-    return FastEngine(kp_detector, generator, cache_dir=cache_dir,
-                      threads=threads or cpu_threads(), config=config, precision=precision)
+        raise ValueError(f"the {name} engine needs a cache_dir for its exported graphs")
+    return engine_class(name)(kp_detector, generator, cache_dir=cache_dir,  # imported on demand
+                              threads=threads or cpu_threads(), config=config,
+                              precision=precision)

@@ -15,15 +15,17 @@ import numpy as np
 import paddle
 from paddle import inference as paddle_infer
 
+from ppgan_app.errors import CheckpointError
 from ppgan_app.inference.engines import (ArrayLike, Engine, KeypointDict, batch_size_of,
                                          check_images, to_numpy)
-from ppgan_app.inference.export import ExportInfo, describe, export_fomm, graph_files
+from ppgan_app.inference.export import (ExportInfo, describe, export_fomm, graph_files,
+                                        verify_export)
 from ppgan_app.inference.source_cache import DEFAULT_SOURCE_ENTRIES, SourceCache
-from ppgan_app.utils.process import PRECISIONS
 
 LOG = logging.getLogger(__name__)
 
 LOW_PRECISION_GRAPHS = ("decoder", "generator")    # graphs that run in ``precision``
+PRECISIONS = ("fp32", "bf16")  # this engine's (a subset of ppgan_app.utils.process.PRECISIONS)
 
 
 def make_predictor(model_file: Path, params_file: Path, threads: int,
@@ -129,14 +131,17 @@ class FastEngine(Engine):
     """
 
     name = "fast"
+    precisions = PRECISIONS
+    export_format = "paddle"           # the graphs it runs (see ExportInfo.format)
 
     def __init__(self, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
                  cache_dir: str | Path, threads: int = 2, config: Mapping | None = None,
                  precision: str = "fp32", split_source: bool = True,
                  optimize: bool = True,
                  source_entries: int = DEFAULT_SOURCE_ENTRIES) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision not in self.precisions:
+            raise ValueError(f"the {self.name} engine runs precision {', '.join(self.precisions)}"
+                             f", not {precision!r}")
         self.kp_net = kp_detector
         self.generator_net = generator
         self.cache_dir = Path(cache_dir)
@@ -152,14 +157,24 @@ class FastEngine(Engine):
     @classmethod
     def from_export(cls, directory: str | Path, threads: int = 2) -> "FastEngine":
         """An engine over graphs already exported (``tools/export_model.py``), without the
-        networks: it runs the export's image size only (fp32)."""
+        networks: it runs the export's image size only (fp32).
+
+        Raises:
+            CheckpointError: the folder is damaged (see :func:`verify_export`) or holds graphs
+                of another format than this engine's.
+        """
         directory = Path(directory)
-        info = ExportInfo.load(directory)
+        info = verify_export(directory)
+        if info.format != cls.export_format:
+            raise CheckpointError(f"{directory} holds {info.format} graphs; the {cls.name} "
+                                  f"engine runs {cls.export_format} exports (tools/export_model.py"
+                                  f" --format {cls.export_format})")
         engine = cls(None, None, cache_dir=directory, threads=threads)
         engine.exports[info.image_size] = (directory, info)
         engine._runners[info.image_size] = {name: engine._load(directory, info, name)
                                             for name in info.graphs}
-        LOG.info("fast engine loaded from %s: %s (%d threads)", directory, describe(info), threads)
+        LOG.info("%s engine loaded from %s: %s (%d threads)", cls.name, directory, describe(info),
+                 threads)
         return engine
 
     # --- preparation ---------------------------------------------------------------------
@@ -171,17 +186,21 @@ class FastEngine(Engine):
             raise ValueError(f"the exported graphs take {exported[0]}x{exported[1]} images, "
                              f"got {size[0]}x{size[1]}")
         if size not in self._runners:
-            split_decoder = self.precision != "fp32" and self.split_source
-            directory, info = export_fomm(self.kp_net, self.generator_net, self.cache_dir, size,
-                                          config=self.config, split_source=self.split_source,
-                                          optimize=self.optimize,
-                                          row_gather=self.precision == "fp32" or split_decoder,
-                                          split_decoder=split_decoder)
+            directory, info = self._export(size)
             self.exports[size] = (directory, info)
             self._runners[size] = {name: self._load(directory, info, name) for name in info.graphs}
-            LOG.info("fast engine ready: %s (%d threads, %s)", describe(info), self.threads,
-                     self.precision)
+            LOG.info("%s engine ready: %s (%d threads, %s)", self.name, describe(info),
+                     self.threads, self.precision)
         return self.exports[size][1]
+
+    def _export(self, size: tuple[int, int]) -> tuple[Path, ExportInfo]:
+        """Export (or find in the cache) the graphs this engine runs for ``size`` images."""
+        split_decoder = self.precision != "fp32" and self.split_source
+        return export_fomm(self.kp_net, self.generator_net, self.cache_dir, size,
+                           config=self.config, split_source=self.split_source,
+                           optimize=self.optimize,
+                           row_gather=self.precision == "fp32" or split_decoder,
+                           split_decoder=split_decoder)
 
     def _load(self, directory: Path, info: ExportInfo, name: str) -> GraphRunner:
         model_file, params_file = graph_files(directory, name)

@@ -27,11 +27,14 @@ from ppgan_app.errors import InputError
 
 LOG = logging.getLogger(__name__)
 
-#: Inference engines a user may choose: ``fast`` (Paddle Inference + oneDNN, CPU), ``dygraph``
-#: (the Paddle layers themselves), ``auto`` (fast on the CPU when available, else dygraph).
-ENGINES: Tuple[str, ...] = ("auto", "dygraph", "fast")
-#: Numeric precisions of the fast engine (``bf16``: oneDNN bfloat16, opt-in).
-PRECISIONS: Tuple[str, ...] = ("fp32", "bf16")
+#: Inference engines a user may choose: ``fast`` (Paddle Inference + oneDNN, CPU), ``openvino``
+#: (OpenVINO on the ONNX graphs, CPU), ``dygraph`` (the Paddle layers themselves), ``auto``
+#: (the fastest installed one for the device and precision, see
+#: :func:`ppgan_app.inference.engines.auto_cpu_engine`).
+ENGINES: Tuple[str, ...] = ("auto", "dygraph", "fast", "openvino")
+#: Numeric precisions (``bf16``: the decoder in bfloat16, fast and openvino engines; ``int8``: the
+#: decoder quantised by NNCF, openvino engine); each engine states the subset it runs.
+PRECISIONS: Tuple[str, ...] = ("fp32", "bf16", "int8")
 #: Device kinds (``gpu:1`` style indices are accepted too).
 DEVICES: Tuple[str, ...] = ("cpu", "gpu", "xpu")
 #: Upper bound of ``--threads`` (a typo such as 4000 is refused before work).

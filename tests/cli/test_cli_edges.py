@@ -68,7 +68,7 @@ def test_unknown_flag_and_missing_required_flag_are_one_line(tmp_path, capsys):
     assert export_model.main(["--load", "x", "--output_dir", str(tmp_path / "e"), "--bogus"]) == 2
     assert "unrecognized arguments: --bogus" in _one_error_line(capsys)
     assert export_model.main([]) == 2
-    assert "the following arguments are required: --load, --output_dir" in _one_error_line(capsys)
+    assert "the following arguments are required: --load" in _one_error_line(capsys)
 
 
 def test_old_and_paddlegan_spellings_reach_the_same_option():

@@ -29,9 +29,10 @@ def _tool_module(relative: str):
 def _clis():
     """``(name, parser, option classes, skipped fields)`` of every command line."""
     from ppgan_app.apps.expression_transfer.options import TransferOptions
+    from ppgan_app.apps.live.options import LiveOptions
     from ppgan_app.cli import (augmentation_experiment, evaluate_fomm, evaluate_sr,
-                               export_model, first_order, generate, motion_dataset, quality,
-                               super_resolution, train, web)
+                               export_model, first_order, generate, live, motion_dataset,
+                               quality, super_resolution, train, web)
 
     yield "train", train.build_parser(), [train.TrainOptions], ()
     sub = next(a for a in generate.build_parser()._actions if a.dest == "command")
@@ -45,6 +46,7 @@ def _clis():
     yield ("super_resolution", super_resolution.build_parser(),
            [super_resolution.SuperResolutionOptions], ())
     yield "evaluate_sr", evaluate_sr.build_parser(), [evaluate_sr.EvaluateSROptions], ()
+    yield "live", live.build_parser(), [LiveOptions, live.LiveConsoleFlags], ()
     yield ("augmentation_experiment", augmentation_experiment.build_parser(),
            [augmentation_experiment.ExperimentOptions], ())
     yield ("first_order", first_order.build_parser(),

@@ -74,3 +74,22 @@ def test_matmul_resize_equals_bilinear_interpolate(size_in, size_out):
     x = paddle.rand([2, 3, *size_in])
     want = paddle.nn.functional.interpolate(x, size=size_out, mode="bilinear", align_corners=False)
     np.testing.assert_allclose(resize_bilinear(x, *size_out).numpy(), want.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("damage,says", [("cut", "generator.pdiparams has"),
+                                         ("no meta", "meta.json is missing")])
+def test_a_damaged_paddle_export_is_refused(exported, tmp_path, damage, says):
+    import shutil
+
+    from ppgan_app.errors import CheckpointError
+
+    _, folder = exported
+    damaged = tmp_path / "graphs"
+    shutil.copytree(folder, damaged)
+    if damage == "cut":
+        params = damaged / "generator.pdiparams"
+        params.write_bytes(params.read_bytes()[:-8])
+    else:
+        (damaged / "meta.json").unlink()
+    with pytest.raises(CheckpointError, match=says):
+        build_fomm_animator(weight_path=str(damaged), engine="fast")

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from ppgan_app.errors import InputError
-from ppgan_app.apps.fomm_training.export import is_export_dir
+from ppgan_app.apps.fomm_training.export import check_export_config, is_export_dir
 from ppgan_app.utils.process import ENGINES, cpu_threads
 
 logger = logging.getLogger(__name__)
@@ -55,24 +55,32 @@ class FommAnimator:
         return to_numpy(self.engine.generator(source, kp_source, kp_norm))
 
 
-def _pick_engine(engine: str, device: Optional[str]) -> str:
+def _pick_engine(engine: str, device: Optional[str], precision: str = "fp32") -> str:
+    """The engine to run: ``engine``, or for ``auto`` the fastest installed one for the device
+    (logged with the reason, one line)."""
     import paddle
+
+    from ppgan_app.inference.engines import auto_cpu_engine, engine_installed
 
     if engine not in ENGINE_CHOICES:
         raise InputError(f"unknown --engine {engine!r}; choose from {', '.join(ENGINE_CHOICES)}")
     on_cpu = (device or paddle.get_device()).startswith("cpu")
-    if engine == "fast" and not on_cpu:
-        raise InputError("--engine fast runs on the CPU only; use --engine dygraph on GPU")
+    if engine not in ("auto", "dygraph") and not on_cpu:
+        raise InputError(f"--engine {engine} runs on the CPU only; use --engine dygraph on GPU")
+    if engine not in ("auto", "dygraph") and not engine_installed(engine):
+        raise InputError(f"--engine {engine} is not installed; pip install -r requirements.txt "
+                         "(or choose --engine auto)")
     if engine != "auto":
         return engine
     if not on_cpu:
+        logger.info("--engine auto: dygraph (the only engine for %s)", device or paddle.get_device())
         return "dygraph"
     try:
-        import ppgan_app.inference.paddle_inference  # noqa: F401
-    except ImportError:
-        logger.info("fast engine not available; using dygraph")
-        return "dygraph"
-    return "fast"
+        name, reason = auto_cpu_engine(precision)
+    except ValueError as err:
+        raise InputError(f"--precision {precision}: {err}") from None
+    logger.info("%s", reason)
+    return name
 
 
 def _export_cache(weights: Path) -> Path:
@@ -90,19 +98,28 @@ def _export_cache(weights: Path) -> Path:
 
 
 def _exported_animator(folder: str, image_size: Optional[int], engine: str,
-                       threads: Optional[int] = None) -> FommAnimator:
-    """The fast engine over a ``tools/export_model.py`` folder (no networks built)."""
-    from ppgan_app.inference.export import ExportInfo
-    from ppgan_app.inference.paddle_inference import FastEngine
+                       config: Any = None, threads: Optional[int] = None) -> FommAnimator:
+    """A graph engine over a ``tools/export_model.py`` folder (no networks built): the fast
+    engine for a Paddle export, OpenVINO for an ONNX one (``engine`` ``auto``)."""
+    from ppgan_app.inference.engines import GRAPH_ENGINES, engine_class
+    from ppgan_app.inference.export import verify_export
 
-    if engine != "fast":
-        raise InputError(f"--weight_path {folder} holds exported graphs, which only the fast "
-                         "engine runs (CPU); give the checkpoint itself for --engine dygraph")
-    size = ExportInfo.load(Path(folder)).image_size[0]
+    info = verify_export(Path(folder))
+    runs = [name for name in GRAPH_ENGINES if engine_class(name).export_format == info.format]
+    if engine == "auto":
+        engine = runs[0]
+    if engine not in runs:
+        raise InputError(f"--weight_path {folder} holds {info.format} graphs, which the "
+                         f"{' or '.join(runs)} engine runs (CPU), not --engine {engine}; give "
+                         "the checkpoint itself for other engines")
+    if config is not None:
+        check_export_config(folder, config)
+    size = info.image_size[0]
     if image_size is not None and image_size != size:
         raise InputError(f"--image_size {image_size}: the export in {folder} takes {size} px "
                          "frames; omit --image_size or export again with --image_size")
-    return FommAnimator(FastEngine.from_export(folder, threads or cpu_threads()), size)
+    return FommAnimator(engine_class(engine).from_export(folder, threads or cpu_threads()),
+                        size)
 
 
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
@@ -124,27 +141,36 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
         mobile_net: the small distilled model (default config and weights).
         engine: ``auto`` (fast on CPU when available), ``dygraph`` or ``fast``.
         device: ``cpu``/``gpu``/``xpu``; when given, Paddle's (process-wide) device is set.
-        precision: ``fp32``, or ``bf16`` for the fast engine's generator.
-        threads: the fast engine's CPU threads (``None``: the cores this process may use).
+        precision: ``fp32``; ``bf16`` for the fast and OpenVINO engines' decoder, ``int8`` for
+            OpenVINO's.
+        threads: CPU threads of each graph of a graph engine (``None``: the cores this process
+            may use).
 
     Raises:
         InputError: weights unavailable, checkpoint not fitting, bad engine/device/precision
             choice.
     """
+    from ppgan_app.inference.engines import engine_installed, engine_precisions
     from ppgan_app.inference.factory import build_engine
     from ppgan_app.utils.device import set_device
     from ppgan_app.weights.fomm import load_fomm
 
     if device is not None:
         set_device(device)
-    name = _pick_engine(engine, device)
-    if precision != "fp32" and name != "fast":
-        raise InputError(f"--precision {precision} needs the fast engine (CPU); this run uses "
-                         f"the {name} engine: use --precision fp32 or --engine fast")
     if weight_path is not None and is_export_dir(weight_path):
-        return _exported_animator(weight_path, image_size, name, threads)
+        if precision != "fp32":
+            raise InputError(f"--precision {precision}: an export folder runs fp32; give the "
+                             "checkpoint itself for bf16 or int8")
+        return _exported_animator(weight_path, image_size, engine, config, threads)
+    name = _pick_engine(engine, device, precision)
+    if precision not in engine_precisions(name):
+        runs = [other for other in ENGINE_CHOICES[1:] if engine_installed(other)
+                and precision in engine_precisions(other)]
+        raise InputError(f"--precision {precision} needs the {' or '.join(runs) or 'openvino'}"
+                         f" engine (CPU){'' if runs else ' with nncf installed'}; this run uses "
+                         f"the {name} engine: use --precision fp32 or --engine auto")
     loaded = load_fomm(weight_path, config, image_size, mobile_net)
-    cache = _export_cache(loaded.path) if name == "fast" else None
+    cache = _export_cache(loaded.path) if name != "dygraph" else None
     logger.info("FOMM weights %s, %d px, engine %s", loaded.path, loaded.image_size, name)
     engine = build_engine(name, loaded.kp_detector, loaded.generator, cache_dir=cache,
                           config=loaded.config, precision=precision, threads=threads)

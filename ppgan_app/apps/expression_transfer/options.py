@@ -123,13 +123,16 @@ class TransferOptions:
     device: Optional[str] = option(None, "device to run on: cpu, gpu, gpu:N, xpu (default: "
                                    "Paddle's default)", paddlegan="gpu unless --cpu",
                                    check=_device, kind=str)
-    engine: str = option("auto", "inference engine: fast (Paddle Inference + oneDNN, CPU), "
-                         "dygraph, or auto (fast on CPU when available)",
+    engine: str = option("auto", "inference engine: openvino (OpenVINO on the ONNX graphs, "
+                         "CPU; the fastest, opt-in), fast (Paddle Inference + oneDNN, CPU), "
+                         "dygraph, or auto (fast on the CPU, openvino for int8, dygraph on GPU)",
                          paddlegan="dygraph", choices=ENGINES)
-    precision: str = option("fp32", "fp32, or bf16: the fast engine runs the generator's "
-                            "decoder in oneDNN bfloat16 (about 2x faster on vox-256 on CPUs "
-                            "with AVX512-BF16; frames differ slightly, see "
-                            "docs/performance.md)", choices=PRECISIONS)
+    precision: str = option("fp32", "fp32; bf16: the fast and openvino engines run the "
+                            "generator's decoder in bfloat16 (faster on CPUs with AVX512-BF16 "
+                            "or AMX); int8: the openvino engine's decoder quantised by NNCF, "
+                            "calibrated once on the first 16 driving frames. Frames differ "
+                            "slightly (quality gate in docs/performance.md)",
+                            choices=PRECISIONS)
     threads: Optional[int] = option(
         None, "CPU math threads (default: the cores this process may use)",
         check=in_range(1, MAX_THREADS), metavar="N", kind=int)
@@ -151,8 +154,9 @@ class TransferOptions:
         for f in dataclasses.fields(self):
             check_value(f, getattr(self, f.name))
         if self.precision != "fp32" and self.engine == "dygraph":
-            raise InputError(f"--precision {self.precision} needs the fast engine; use "
-                             "--engine fast (or auto, on the CPU) or --precision fp32")
+            raise InputError(f"--precision {self.precision} needs the fast or openvino engine "
+                             "(int8: openvino); use --engine auto (on the CPU) or --precision "
+                             "fp32")
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "TransferOptions":

@@ -10,6 +10,7 @@ needs to know the model.
 from __future__ import annotations
 
 import copy
+from os import PathLike
 import logging
 from typing import Any, Dict, Mapping, Optional
 
@@ -45,6 +46,9 @@ def checkpoint_config(checkpoint: Mapping[str, Any], required: bool = False
     PaddleGAN's published files carry none: then None, or with ``required`` a
     :class:`CheckpointError` saying to pass the config.
     """
+    if isinstance(checkpoint, (str, bytes, PathLike)):
+        raise TypeError("checkpoint_config takes a loaded checkpoint, not a path: read the file "
+                        "with ppgan_app.weights.reader.read_weights first")
     config = checkpoint.get("config") if isinstance(checkpoint, Mapping) else None
     if isinstance(config, Mapping) and isinstance(config.get("model"), Mapping):
         config = dict(config)

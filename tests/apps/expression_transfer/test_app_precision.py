@@ -1,4 +1,4 @@
-"""``precision``: fp32 by default, bf16 only on the fast engine, and bf16 frames pass the gate."""
+"""``precision``: fp32 by default, bf16 only on the fast and openvino engines, and bf16 frames pass the gate."""
 import cv2
 import numpy as np
 import pytest
@@ -19,14 +19,14 @@ MAX_ABS_DIFF = 0.03
 def test_precision_option_defaults_to_fp32_and_checks_its_value():
     assert TransferOptions().precision == "fp32"
     assert TransferOptions(precision="bf16").precision == "bf16"
-    with pytest.raises(InputError, match="--precision 'int8' is not one of: fp32, bf16"):
-        TransferOptions(precision="int8")
-    with pytest.raises(InputError, match="--precision bf16 needs the fast engine"):
+    with pytest.raises(InputError, match="--precision 'fp16' is not one of: fp32, bf16, int8"):
+        TransferOptions(precision="fp16")
+    with pytest.raises(InputError, match="--precision bf16 needs the fast or openvino engine"):
         TransferOptions(precision="bf16", engine="dygraph")
 
 
 def test_bf16_needs_the_fast_engine(tiny_fomm):
-    with pytest.raises(InputError, match="--precision bf16 needs the fast engine"):
+    with pytest.raises(InputError, match="--precision bf16 needs the fast or openvino engine"):
         build_fomm_animator(config=tiny_fomm["config"], weight_path=tiny_fomm["weights"],
                             image_size=64, engine="dygraph", precision="bf16")
 

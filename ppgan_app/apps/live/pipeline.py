@@ -1,0 +1,247 @@
+"""The live pipeline: capture -> keypoints -> generator -> output, one thread each.
+
+Stages hand frames over through :class:`~ppgan_app.apps.live.slots.LatestSlot` (capacity one):
+the camera's newer frame replaces one not yet taken, so when the machine cannot keep up frames
+are dropped where they wait, before any work is spent on them, and the latency stays bounded;
+the keypoint stage hands its result to the generator only when the generator took the last one
+(then takes the newest camera frame), so the keypoint and generator stages run at the same time
+on consecutive frames, which keeps two cores busy without computing keypoints to be dropped.
+
+Motion is relative (as the demo's ``--relative``): keypoints move the portrait by how far the
+driving face moved from a reference frame, the first frame where a face was found, until
+:meth:`LivePipeline.reset_reference` (key ``r``) takes the next frame as the new reference.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from ppgan_app.apps.live.camera import Camera, Captured
+from ppgan_app.apps.live.slots import CLOSED, LatestSlot
+from ppgan_app.apps.live.tracker import FaceTracker
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.05          # how often a waiting stage looks at the stop flag
+
+
+def to_network(image: np.ndarray) -> np.ndarray:
+    """``[S,S,3] uint8`` RGB -> ``[1,3,S,S] float32`` in [0,1]."""
+    return (image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
+
+
+def to_image(prediction: Any) -> np.ndarray:
+    """``[1,3,S,S]`` in [0,1] (array or tensor) -> ``[S,S,3] uint8`` RGB."""
+    array = prediction.numpy() if hasattr(prediction, "numpy") else np.asarray(prediction)
+    return (np.clip(array[0].transpose(1, 2, 0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+@dataclass
+class LiveStats:
+    """Frames out, their capture-to-output latency, and drops; windows for periodic reports."""
+
+    started: float = field(default_factory=time.perf_counter)
+    started_cpu: float = field(default_factory=time.process_time)
+    latencies: list = field(default_factory=list)     # seconds, every frame out
+    out_times: list = field(default_factory=list)     # perf_counter of every frame out
+    captured: int = 0
+
+    def add(self, captured: Captured, now: float) -> None:
+        self.latencies.append(now - captured.time)
+        self.out_times.append(now)
+
+    def fps(self, since: float = 0.0) -> float:
+        """Frames out per second among outputs after ``since`` (perf_counter)."""
+        times = [t for t in self.out_times if t >= since]
+        if len(times) < 2:
+            return 0.0
+        return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+
+    def latency_ms(self, percentile: float, since: float = 0.0) -> float:
+        values = [lat for lat, t in zip(self.latencies, self.out_times) if t >= since]
+        return float(np.percentile(values, percentile) * 1000.0) if values else float("nan")
+
+
+@dataclass(frozen=True)
+class LiveReport:
+    """What a live run did (``fps``: frames out per second, sustained over the run)."""
+
+    frames_captured: int
+    frames_out: int
+    seconds: float
+    fps: float
+    latency_p50_ms: float
+    latency_p90_ms: float
+    dropped: dict
+    max_queue_depth: int
+    resets: int
+    output: Optional[str]
+    cpu_ms_per_frame: float = float("nan")   # CPU time of the process (all threads) per frame out
+
+    def line(self) -> str:
+        drops = ", ".join(f"{k} {v}" for k, v in self.dropped.items())
+        return (f"{self.frames_out} frames out of {self.frames_captured} captured in "
+                f"{self.seconds:.1f} s: {self.fps:.1f} fps, latency p50 "
+                f"{self.latency_p50_ms:.0f} ms p90 {self.latency_p90_ms:.0f} ms, "
+                f"{self.cpu_ms_per_frame:.0f} CPU ms per frame, dropped ({drops})")
+
+
+class LivePipeline:
+    """Animates ``source`` with the face in front of a camera.
+
+    Args:
+        engine: a :class:`ppgan_app.inference.engines.Engine` (``kp_detector``, ``generator``).
+        source: the portrait's face crop ``[S,S,3] uint8`` RGB.
+        tracker: finds and crops the driving face (:class:`FaceTracker`, size ``S``).
+        adapt_scale: scale the motion by the ratio of keypoint hull areas.
+        sink: called with every output frame ``[S,S,3] uint8`` and its :class:`Captured`
+            (writing, showing); returns False to stop the run.
+        report_every: seconds between progress lines (fps, latency).
+    """
+
+    def __init__(self, engine: Any, source: np.ndarray, tracker: FaceTracker,
+                 adapt_scale: bool = False,
+                 sink: Optional[Callable[[np.ndarray, Captured], bool]] = None,
+                 report_every: float = 5.0) -> None:
+        self.engine = engine
+        self.source_image = source
+        self.source = to_network(source)
+        self.tracker = tracker
+        self.adapt_scale = adapt_scale
+        self.sink = sink
+        self.report_every = float(report_every)
+        self.kp_source = engine.kp_detector(self.source)
+        self.engine.generator(self.source, self.kp_source, self.kp_source)   # warm up
+        self.slots = {"capture": LatestSlot(), "keypoints": LatestSlot(),
+                      "generator": LatestSlot()}
+        self.stop = threading.Event()
+        self.stats = LiveStats()
+        self.resets = 0
+        self._reference: Any = None
+        self._said_no_face = False
+        self._reset = threading.Event()
+        self._errors: list = []
+
+    def reset_reference(self) -> None:
+        """Take the next driving frame (with a face) as the reference pose."""
+        self._reset.set()
+
+    # --- stages ------------------------------------------------------------------------------
+    def _capture(self, camera: Camera, max_frames: int) -> None:
+        for captured in camera.frames(self.stop, max_frames):
+            self.stats.captured += 1
+            self.slots["capture"].put(captured)
+
+    def _keypoints(self, captured: Captured) -> tuple:
+        """The driving keypoints of a frame, relative to the reference (None: no reference)."""
+        from ppgan_app.models.firstorder.normalize_kp import normalize_kp
+
+        crop = self.tracker.crop(captured.image)
+        kp = self.engine.kp_detector(to_network(crop))
+        if self._reset.is_set() and self.tracker.face_found:
+            self._reset.clear()
+            self._reference = None
+            self.resets += 1
+        if self._reference is None and self.tracker.face_found:
+            self._reference = kp
+            logger.info("reference driving frame: %d", captured.index)
+        if self._reference is None:
+            if not self._said_no_face:
+                logger.info("no face found in the camera frame yet: showing the still portrait")
+                self._said_no_face = True
+            return captured, None
+        return captured, normalize_kp(kp_source=self.kp_source, kp_driving=kp,
+                                      kp_driving_initial=self._reference,
+                                      adapt_movement_scale=self.adapt_scale,
+                                      use_relative_movement=True, use_relative_jacobian=True)
+
+    def _generate(self, item: tuple) -> tuple:
+        captured, kp_driving = item
+        if kp_driving is None:                          # no face yet: the still portrait
+            return captured, self.source_image
+        return captured, to_image(self.engine.generator(self.source, self.kp_source, kp_driving))
+
+    def _stage(self, name: str, work: Optional[Callable], inbox: Optional[str], outbox: str,
+               *args: Any) -> Callable[[], None]:
+        """A thread body: ``work`` each item of ``inbox`` into ``outbox`` until closed."""
+        def body() -> None:
+            try:
+                if inbox is None:
+                    self._capture(*args)
+                    return
+                while True:
+                    item = self.slots[inbox].get(timeout=POLL_S)
+                    if item is CLOSED:
+                        return
+                    if item is not None and inbox == "capture":
+                        self.slots[outbox].put_when_taken(work(item), self.stop)
+                    elif item is not None:
+                        self.slots[outbox].put(work(item))
+            except BaseException as err:  # noqa: BLE001 - handed to the main thread
+                self._errors.append(err)
+                self.stop.set()
+            finally:
+                self.slots[outbox].close()
+        return body
+
+    # --- the run -----------------------------------------------------------------------------
+    def run(self, camera: Camera, max_frames: int = 0) -> LiveReport:
+        """Run until the camera ends, ``max_frames`` camera frames, the sink says stop or
+        :attr:`stop` is set; the calling thread does the output. Returns the report."""
+        threads = [threading.Thread(target=self._stage("capture", None, None, "capture",
+                                                       camera, max_frames), daemon=True),
+                   threading.Thread(target=self._stage("keypoints", self._keypoints, "capture",
+                                                       "keypoints"), daemon=True),
+                   threading.Thread(target=self._stage("generator", self._generate,
+                                                       "keypoints", "generator"), daemon=True)]
+        self.stats = LiveStats()
+        self._camera = camera
+        for thread in threads:
+            thread.start()
+        try:
+            self._output_loop()
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join()
+        if self._errors:
+            raise self._errors[0]
+        return self.report()
+
+    def _output_loop(self) -> None:
+        last_report = time.perf_counter()
+        while True:
+            item = self.slots["generator"].get(timeout=POLL_S)
+            if item is CLOSED:
+                return
+            if item is None:
+                continue
+            captured, frame = item
+            if self.sink is not None and self.sink(frame, captured) is False:
+                return
+            now = time.perf_counter()
+            self.stats.add(captured, now)
+            if now - last_report >= self.report_every:
+                logger.info("live: %.1f fps, latency p50 %.0f ms p90 %.0f ms",
+                            self.stats.fps(last_report), self.stats.latency_ms(50, last_report),
+                            self.stats.latency_ms(90, last_report))
+                last_report = now
+
+    def report(self) -> LiveReport:
+        stats = self.stats
+        out = len(stats.out_times)
+        return LiveReport(
+            frames_captured=stats.captured, frames_out=out,
+            seconds=(stats.out_times[-1] - stats.started) if out else 0.0,
+            fps=stats.fps(), latency_p50_ms=stats.latency_ms(50),
+            latency_p90_ms=stats.latency_ms(90),
+            dropped={"camera": getattr(getattr(self, "_camera", None), "skipped", 0),
+                     **{name: slot.dropped for name, slot in self.slots.items()}},
+            max_queue_depth=max(slot.max_depth for slot in self.slots.values()),
+            resets=self.resets, output=None,
+            cpu_ms_per_frame=1000.0 * (time.process_time() - stats.started_cpu) / max(1, out))
