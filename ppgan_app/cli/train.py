@@ -86,9 +86,9 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(yaml.safe_dump(_plain(cfg), sort_keys=False))
         return EXIT_OK
     device = _setup_device(args)
-    _setup_threads(args.threads)
+    threads = _setup_threads(args.threads or _checkpoint_threads(resume_state))
     trainer = _build_trainer(cfg, name, amp=args.amp and device == "gpu",
-                             train_data=not args.evaluate_only)
+                             train_data=not args.evaluate_only, cpu_threads=threads)
     try:
         return _train_or_evaluate(trainer, args, resume_state)
     finally:
@@ -119,12 +119,13 @@ def _resolve_config(args: argparse.Namespace) -> Tuple[Dict[str, Any], str, Opti
     return cfg, name, resume_state
 
 
-def _build_trainer(cfg: Dict[str, Any], name: str, amp: bool, train_data: bool) -> Any:
+def _build_trainer(cfg: Dict[str, Any], name: str, amp: bool, train_data: bool,
+                   cpu_threads: Optional[int] = None) -> Any:
     """The trainer; set-up errors a user can fix (missing data, bad names or kwargs in the
     config) become ``ConfigError``/``InputError`` (exit 2)."""
     from ppgan_app.engine import Trainer
     try:
-        return Trainer(cfg, name=name, amp=amp, train_data=train_data)
+        return Trainer(cfg, name=name, amp=amp, train_data=train_data, cpu_threads=cpu_threads)
     except (FileNotFoundError, NotADirectoryError) as err:
         raise InputError(_one_line(err)) from err
     except (KeyError, ValueError) as err:
@@ -177,13 +178,24 @@ def _setup_device(args: argparse.Namespace) -> str:
     return device.split(":")[0]
 
 
-def _setup_threads(threads: Optional[int]) -> None:
-    """Paddle dygraph uses one CPU thread unless told; default: cores / processes."""
+def _checkpoint_threads(resume_state: Optional[Mapping[str, Any]]) -> Optional[int]:
+    """The CPU thread count a resumed checkpoint was trained with (None: not recorded); an
+    exact resume computes with the same count."""
+    threads = (resume_state or {}).get("cpu_threads")
+    if isinstance(threads, int) and threads > 0:
+        logger.info("resuming with the checkpoint's %d CPU thread(s)", threads)
+        return threads
+    return None
+
+
+def _setup_threads(threads: Optional[int]) -> int:
+    """Paddle dygraph uses one CPU thread unless told; default: cores / processes. Returns the count."""
     import paddle
     procs = int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
     count = threads or max(1, (os.cpu_count() or 1) // procs)
     paddle.base.core.set_num_threads(count)
     logger.info("CPU threads per process: %d", count)
+    return count
 
 
 def _one_line(err: BaseException) -> str:

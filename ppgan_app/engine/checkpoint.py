@@ -1,5 +1,5 @@
 """Self-describing checkpoints: ``{nets, optimizers, lr_schedulers, iter, rng, config,
-mid_iteration}``.
+mid_iteration, cpu_threads}``.
 
 Written with ``paddle.save`` to a temporary file named with the writer's pid and renamed into
 place (:func:`ppgan_app.utils.safe_files.atomic_output`), so a crash, a full disk or a second
@@ -83,11 +83,15 @@ def load_optimizer_state(optimizer: paddle.optimizer.Optimizer, saved: Mapping[s
 
 # --- whole model -----------------------------------------------------------------------
 def training_state(model: Any, iteration: int, config: Mapping[str, Any],
-                   mid_iteration: bool = False) -> Dict[str, Any]:
+                   mid_iteration: bool = False, cpu_threads: Optional[int] = None) -> Dict[str, Any]:
     """Everything needed to continue training ``model`` exactly.
 
     ``mid_iteration`` marks a state taken after a forced stop inside iteration ``iteration``
     (some of its updates applied): resuming from it cannot reproduce an uninterrupted run.
+    ``cpu_threads``: the CPU math threads the run computed with (None: not known). Sums split
+    over another number of threads round differently, and in a GAN with batch norm such
+    differences grow (0.2 in a weight after 300 DCGAN iterations), so an exact resume needs
+    the same count.
     """
     return {
         "nets": {k: unwrap(net).state_dict() for k, net in model.nets.items()},
@@ -97,6 +101,7 @@ def training_state(model: Any, iteration: int, config: Mapping[str, Any],
         "rng": get_rng_state(),
         "config": dict(config),
         "mid_iteration": mid_iteration,
+        "cpu_threads": cpu_threads,
     }
 
 

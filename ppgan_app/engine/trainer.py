@@ -50,10 +50,13 @@ class Trainer:
             when the run first writes (a run that fails before its first iteration leaves none).
         amp: run train steps under ``paddle.amp.auto_cast`` (GPU only; no loss scaling).
         train_data: build the train set now (False for evaluation-only runs).
+        cpu_threads: the CPU math threads this process computes with (set by the caller), kept
+            in checkpoints: resuming with another count warns that the run will not equal an
+            uninterrupted one. None: not known.
     """
 
     def __init__(self, cfg: Mapping[str, Any], name: str = "run", amp: bool = False,
-                 train_data: bool = True) -> None:
+                 train_data: bool = True, cpu_threads: Optional[int] = None) -> None:
         self.rank, self.world_size = init_distributed()
         self.cfg = copy.deepcopy(dict(cfg))
         if self.rank == 0:
@@ -62,6 +65,7 @@ class Trainer:
             self.cfg["seed"] = random.SystemRandom().randrange(2**31)
         self.seed: int = self.cfg["seed"]
         self.amp = amp
+        self.cpu_threads = cpu_threads
         self._skip_bad = self.cfg["nan_policy"] == "skip"
         if self._skip_bad and self.world_size > 1:
             raise ConfigError("nan_policy: skip works in single-process runs only (ranks could "
@@ -156,6 +160,7 @@ class Trainer:
                            "continues, but will not reproduce an uninterrupted run exactly",
                            source, self.iter + 1)
         _warn_config_changes(state.get("config") or {}, self.cfg)
+        _warn_thread_change(state.get("cpu_threads"), self.cpu_threads, source)
         if self.rank > 0:  # the checkpoint holds rank 0's generators: give each rank its own
             ckpt.seed_everything(self.seed + self.rank + 7919 * self.iter)
 
@@ -245,7 +250,8 @@ class Trainer:
             return None
         self.check_parameters()
         self.open_run_dir()
-        path = ckpt.save_checkpoint(ckpt.training_state(self.model, self.iter, self.cfg, mid_iteration),
+        path = ckpt.save_checkpoint(ckpt.training_state(self.model, self.iter, self.cfg, mid_iteration,
+                                                        self.cpu_threads),
                                     ckpt.checkpoint_path(self.run_dir, self.iter))
         ckpt.prune_checkpoints(self.run_dir, self.cfg["snapshot_config"].get("max_keep"))
         self._saved_iter = self.iter
@@ -473,6 +479,14 @@ def _warn_config_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -
                      if k not in ignored and saved.get(k) != current.get(k))
     if changed:
         logger.warning("resuming with a config that differs from the checkpoint's in %s", changed)
+
+
+def _warn_thread_change(saved: Optional[int], current: Optional[int], source: str) -> None:
+    """Warn when a run resumes with another CPU thread count than its checkpoint was trained with."""
+    if saved is not None and current is not None and int(saved) != int(current):
+        logger.warning("%s was trained with %d CPU thread(s), this run uses %d: sums round differently, "
+                       "so the result will not equal an uninterrupted run (resume with --threads %d "
+                       "for that)", source, int(saved), int(current), int(saved))
 
 
 def _open_visualdl(logdir: Path) -> Any:
