@@ -118,3 +118,9 @@ def test_faces_get_landmark_motion_when_dlib_has_its_model():
     portrait = default_stills()[0]
     marks = LandmarkFinder()(portrait.image)
     assert portrait.name == "portrait" and marks is not None and marks.shape == (68, 2)
+
+
+def test_progress_is_shown_per_clip(tmp_path, capsys):
+    make(tmp_path / "a", train_clips=1)
+    err = capsys.readouterr().err
+    assert "rendering clips:   0%|          | 0/5" in err   # 3 train + 2 test identities, 1 clip each
