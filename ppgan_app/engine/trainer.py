@@ -86,6 +86,7 @@ class Trainer:
         self.iter = 0
         self._saved_iter = -1
         self._in_step = self._final_save = False
+        self._first_iter = 1  # the first iteration of a train() call is always logged
         self.stop_signal: Optional[str] = None  # "SIGINT" or "SIGTERM" when train() was stopped
         self.run_dir = make_run_dir(self.cfg["output_dir"], name, create=False)
         self._run_dir_made = False
@@ -136,6 +137,8 @@ class Trainer:
             raise RuntimeError("this Trainer was built with train_data=False")
         if resume is not None:
             self._resume(resume, resume_source)
+            self._check_left_to_train(resume_source or ("the checkpoint" if isinstance(resume, Mapping)
+                                                         else str(resume)))
         start = self.iter
         self.open_run_dir()
         try:
@@ -164,6 +167,18 @@ class Trainer:
         if self.rank > 0:  # the checkpoint holds rank 0's generators: give each rank its own
             ckpt.seed_everything(self.seed + self.rank + 7919 * self.iter)
 
+    def _check_left_to_train(self, source: str) -> None:
+        """Raise ``ConfigError`` when a resumed run is already at its configured length (before
+        a run folder is made: resuming a finished run must not start a new one)."""
+        total, by_epoch = self._run_length(len(self._train_data[1]))
+        if self.iter < total:
+            return
+        key, length = ("epochs", self.cfg["epochs"]) if by_epoch else ("total_iters", total)
+        more = int(length) * 2 if int(length) > 0 else 1
+        raise ConfigError(f"{source} is at iteration {self.iter}, the end of this run ({key} "
+                          f"{length}): nothing left to train; to train further, resume with a "
+                          f"longer run, e.g. -o {key}={more}")
+
     def _train_loop(self) -> str:
         """The loop; the first SIGINT/SIGTERM finishes the iteration and saves, a second one
         mid-iteration saves a checkpoint marked ``mid_iteration``, one during that save stops."""
@@ -173,6 +188,7 @@ class Trainer:
         self._final_save = False
         self.model.train()
         data = endless(loader, sampler, self.iter)
+        self._first_iter = self.iter + 1  # logged whatever the interval: losses and speed early
         timer = _Throughput()
         bar = tqdm(total=total, initial=self.iter, disable=self.rank != 0, dynamic_ncols=True,
                    desc="train", leave=False)
@@ -343,10 +359,11 @@ class Trainer:
         """Periodic work after iteration ``self.iter``; ``unit`` scales epoch-based intervals."""
         log_cfg, snap_cfg, val_cfg = (self.cfg["log_config"], self.cfg["snapshot_config"],
                                       self.cfg["validate"])
-        if _due(self.iter, log_cfg.get("interval")) or self.iter == total:
+        if _due(self.iter, log_cfg.get("interval")) or self.iter in (total, self._first_iter):
             self._log(epoch, total, timer)
             self.check_parameters()
-        if _due(self.iter, log_cfg.get("visiual_interval")):
+        if log_cfg.get("visiual_interval") and (_due(self.iter, log_cfg["visiual_interval"])
+                                                 or self.iter == total):
             self.save_visuals()
         if val_cfg and _due(self.iter, val_cfg.get("interval"), unit):
             self.evaluate()
