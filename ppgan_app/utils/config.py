@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterable, Iterator, Mapping, MutableMapping, Optio
 
 import yaml
 from ppgan_app.errors import ConfigError  # noqa: F401 - re-exported
+from ppgan_app.utils.registry import KEY_ALIASES
 from ppgan_app.utils.safe_files import atomic_output
 
 # Every trainer default. ``None`` means "not set"; required keys are checked in ``validate``.
@@ -201,10 +202,13 @@ def apply_override(cfg: MutableMapping[str, Any], item: str) -> None:
         elif not isinstance(node, MutableMapping):
             raise ConfigError(f"override key {dotted!r}: {'.'.join(keys[:depth])} is "
                               f"{type(node).__name__}, not a mapping")
-        elif key not in node and not (last and "name" in node):
-            known = ", ".join(map(str, node)) or "(empty)"
-            raise ConfigError(f"unknown config key {'.'.join(keys[:depth + 1])!r} in override "
-                              f"{dotted!r}; keys here: {known}")
+        else:
+            if key not in node and KEY_ALIASES.get(key) in node:
+                key = KEY_ALIASES[key]  # -o dataset.train.data_root=... on a config saying dataroot
+            if key not in node and not (last and "name" in node):
+                known = ", ".join(map(str, node)) or "(empty)"
+                raise ConfigError(f"unknown config key {'.'.join(keys[:depth + 1])!r} in override "
+                                  f"{dotted!r}; keys here: {known}")
         if last:
             node[key] = value
         else:
