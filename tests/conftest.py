@@ -31,3 +31,15 @@ def _restore_package_logger():
     saved = (list(package.handlers), package.propagate, package.level)
     yield
     package.handlers[:], package.propagate, package.level = saved[0], saved[1], saved[2]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Tests never touch the network: the kit's one opener fails (tests that simulate a
+    download replace it with their own)."""
+    from ppgan_app.utils import download
+
+    def blocked(url, timeout):
+        raise AssertionError(f"a test tried to download {url}; replace download._open_url")
+
+    monkeypatch.setattr(download, "_open_url", blocked)

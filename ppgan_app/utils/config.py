@@ -58,8 +58,9 @@ DEFAULTS: Dict[str, Any] = {
     "visualizer_params": None,      # through ``validate``, animation through the predictor)
 }
 
-#: Keys naming where a dataset's files are: ``dataset.test`` takes them from ``dataset.train``
-#: when it does not set its own, so one ``-o dataset.train.data_root=...`` moves both.
+#: Keys naming where a dataset's files are (two spellings of one key, see
+#: ``registry.KEY_ALIASES``): ``dataset.test`` takes the train set's when it sets neither, so
+#: one ``-o dataset.train.dataroot=...`` moves both.
 SHARED_DATA_KEYS = ("data_root", "dataroot")
 
 LOADER_DEFAULTS: Dict[str, Any] = {  # popped from each dataset entry by the engine
@@ -310,8 +311,10 @@ def _share_data_folder(dataset_cfg: MutableMapping[str, Any]) -> None:
     train, test = dataset_cfg.get("train"), dataset_cfg.get("test")
     if not isinstance(test, MutableMapping) or test.get("name", train["name"]) != train["name"]:
         return
+    if any(key in test for key in SHARED_DATA_KEYS):  # either spelling: it names its own
+        return
     for key in SHARED_DATA_KEYS:
-        if key in train and key not in test:
+        if key in train:
             test[key] = copy.deepcopy(train[key])
 
 

@@ -14,7 +14,8 @@ def test_checkpoint_holds_everything_and_round_trips(make_cfg):
     (path,) = ckpt.list_checkpoints(trainer.run_dir)
     assert [p.name for p in trainer.run_dir.iterdir() if p.name.startswith(".")] == []  # no temp files
     state = ckpt.load_checkpoint(path)
-    assert set(state) == {"nets", "optimizers", "lr_schedulers", "iter", "rng", "config", "mid_iteration"}
+    assert set(state) == {"nets", "optimizers", "lr_schedulers", "iter", "rng", "config", "mid_iteration",
+                          "cpu_threads"}
     assert state["mid_iteration"] is False
     assert state["iter"] == 2 and state["config"]["seed"] == 7
     assert set(state["nets"]) == {"netG", "netD"}

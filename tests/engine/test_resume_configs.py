@@ -79,7 +79,7 @@ def teacher_weights(model_cfg: Dict[str, Any], path: Path) -> Path:
 def tiny_config(name: str, tmp_path: Path) -> Dict[str, Any]:
     cfg = load_config(CONFIGS / f"{name}.yaml", COMMON + [f"output_dir={tmp_path / 'out'}"])
     train, test = cfg["dataset"]["train"], cfg["dataset"]["test"]
-    if "dataroot" in train:  # FOMM
+    if train["name"] == "FirstOrderDataset":
         cfg["model"] = shrink(cfg["model"], FOMM_SIZES)
         for key in ("generator", "generator_ori"):  # no VGG19 weights to download
             if key in cfg["model"]:
@@ -94,8 +94,8 @@ def tiny_config(name: str, tmp_path: Path) -> Dict[str, Any]:
     else:
         cfg["model"] = shrink(cfg["model"], GAN_SIZES)
         root = write_tiny_mnist(tmp_path / "mnist", n_train=24, n_test=8)
-        train.update(data_root=str(root), batch_size=4)
-        test.update(data_root=str(root), batch_size=4, max_samples=8)
+        train.update(dataroot=str(root), batch_size=4)
+        test.update(dataroot=str(root), batch_size=4, max_samples=8)
     return cfg
 
 
