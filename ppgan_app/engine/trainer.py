@@ -29,7 +29,7 @@ from ppgan_app.engine.run_dir import check_output_dir, create_run_dir, make_run_
 from ppgan_app.errors import (ConfigError, OutputError, Terminated, TrainingDivergedError,
                               describe_os_error)
 from ppgan_app.registries import METRICS, MODELS
-from ppgan_app.utils.config import save_config
+from ppgan_app.utils.config import MAX_ITERS, save_config
 from ppgan_app.utils.safe_files import remove_quietly
 from ppgan_app.utils.logger import add_file_handler
 from ppgan_app.utils.registry import build_from_config
@@ -78,6 +78,8 @@ class Trainer:
             wrap_nets(self.model, self.cfg["find_unused_parameters"])
         self._train_data = (build_loader(self.cfg["dataset"]["train"], True, self.seed, self.rank,
                                          self.world_size) if train_data else None)
+        if self._train_data is not None:
+            self._run_length(len(self._train_data[1]))  # an impossible length fails now
         self._test_loader = None
         if train_data and self.cfg["validate"] and self.rank == 0:
             self._test_loader = self._build_test_loader()  # fail now, not after hours of training
@@ -425,7 +427,12 @@ class Trainer:
         """(total iterations, whether the run is counted in epochs)."""
         if self.cfg["total_iters"] is not None:
             return int(self.cfg["total_iters"]), False
-        return int(self.cfg["epochs"]) * iters_per_epoch, True
+        total = int(self.cfg["epochs"]) * iters_per_epoch
+        if total > MAX_ITERS:
+            raise ConfigError(f"epochs={self.cfg['epochs']} at {iters_per_epoch} iterations per epoch "
+                              f"is {total} iterations, more than the {MAX_ITERS} a run may have; "
+                              f"give fewer epochs")
+        return total, True
 
 
 class _Throughput:

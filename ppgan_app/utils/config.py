@@ -116,25 +116,29 @@ class Rule:
 #: Type and range of every trainer value, by dotted key (``*``: any key at that level, e.g.
 #: both ``dataset.train`` and ``dataset.test``). Checked by ``validate`` at load time, before
 #: anything is built; model, dataset and optimizer kwargs are checked by their constructors.
+#: The longest run the trainer takes, in iterations (a billion: 30 years at one per second);
+#: counts and intervals beyond it are typos, refused before anything is built.
+MAX_ITERS = 10**9
+
 SCHEMA: Dict[str, Rule] = {
-    "total_iters": Rule("int", minimum=1),
-    "epochs": Rule("int", minimum=1),
+    "total_iters": Rule("int", minimum=1, maximum=MAX_ITERS),
+    "epochs": Rule("int", minimum=1, maximum=MAX_ITERS),
     "output_dir": Rule("text", optional=False),
     "seed": Rule("int", minimum=0, maximum=2**32 - 1),
     "dataset": Rule("mapping", optional=False),
-    "dataset.*.batch_size": Rule("int", minimum=1, optional=False),
-    "dataset.*.num_workers": Rule("int", minimum=0, optional=False),
+    "dataset.*.batch_size": Rule("int", minimum=1, maximum=2**20, optional=False),
+    "dataset.*.num_workers": Rule("int", minimum=0, maximum=1024, optional=False),
     "dataset.*.shuffle": Rule("bool"),
     "dataset.*.drop_last": Rule("bool"),
     "lr_scheduler": Rule("mapping"),
     "log_config": Rule("mapping", optional=False),
-    "log_config.interval": Rule("int", minimum=0),        # 0 or null: no log lines
-    "log_config.visiual_interval": Rule("int", minimum=0),  # 0 or null: no sample grids
+    "log_config.interval": Rule("int", minimum=0, maximum=MAX_ITERS),  # 0 or null: no log lines
+    "log_config.visiual_interval": Rule("int", minimum=0, maximum=MAX_ITERS),  # 0 or null: no sample grids
     "snapshot_config": Rule("mapping", optional=False),
-    "snapshot_config.interval": Rule("int", minimum=0),   # 0 or null: only the final checkpoint
-    "snapshot_config.max_keep": Rule("int", minimum=0),   # 0 or null: keep every checkpoint
+    "snapshot_config.interval": Rule("int", minimum=0, maximum=MAX_ITERS),  # 0 or null: only the final checkpoint
+    "snapshot_config.max_keep": Rule("int", minimum=0, maximum=MAX_ITERS),  # 0 or null: keep every checkpoint
     "validate": Rule("mapping"),
-    "validate.interval": Rule("int", minimum=0),
+    "validate.interval": Rule("int", minimum=0, maximum=MAX_ITERS),
     "validate.save_img": Rule("bool", optional=False),
     "validate.metrics": Rule("mapping"),
     "enable_visualdl": Rule("bool", optional=False),

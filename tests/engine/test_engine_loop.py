@@ -175,3 +175,8 @@ def test_resuming_a_finished_run_says_so_and_makes_no_folder(linear_cfg, tmp_pat
         again.train(resume=ckpt)
     again.close()
     assert sorted(first.run_dir.parent.iterdir()) == runs_before
+
+
+def test_too_many_epochs_fail_before_training(linear_cfg):
+    with pytest.raises(ConfigError, match="more than the 1000000000 a run may have"):
+        Trainer(linear_cfg(total_iters=None, epochs=400_000_000))
