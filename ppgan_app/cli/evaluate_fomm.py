@@ -83,10 +83,11 @@ def _main(args: argparse.Namespace) -> int:
     paddle.set_device("cpu")
     paddle.base.core.set_num_threads(args.threads)
     videos = ev.list_eval_videos(args.videos)
-    states = [load_checkpoint(path) for path in args.checkpoint]
+    states = [ev.require_fomm_checkpoint(load_checkpoint(path), path) for path in args.checkpoint]
     size = _frame_size(states)
     methods = _methods(args, states)
-    reference = (ev.FommReconstructor.from_checkpoint(load_checkpoint(args.reference))
+    reference = (ev.FommReconstructor.from_checkpoint(
+                     ev.require_fomm_checkpoint(load_checkpoint(args.reference), args.reference))
                  if args.reference else None)
     faces = _face_scorer(args.face_metrics)
     results = ev.evaluate_videos(videos, methods, size=size, max_frames=args.max_frames,
