@@ -141,7 +141,12 @@ class VideoReader:
 
 
 def _last_line(text: str) -> str:
+    """The line of ffmpeg's output that says what went wrong (never its banner)."""
+    from ppgan_app.datasets.video_frames import ffmpeg_reason
+
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if any(ln.startswith(("ffmpeg version", "=== stderr ===")) for ln in lines):
+        return ffmpeg_reason(text)
     return lines[-1] if lines else ""
 
 

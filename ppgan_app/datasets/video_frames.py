@@ -7,12 +7,15 @@ and zero-padded names alike), otherwise by file name.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 import cv2
 import imageio
 import numpy as np
+
+from ppgan_app.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -77,24 +80,67 @@ def resize_frame(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(frame, (width, height), interpolation=flag)
 
 
+#: ffmpeg output that never says what went wrong: its banner, stream listings, progress.
+_FFMPEG_NOISE = re.compile(r"^(ffmpeg version|built with|configuration:|lib[a-z]+ +\d|Input #|Output #|"
+                           r"Stream #|Metadata:|Duration:|Side data:|frame=|size=|=== stderr ===|"
+                           r"Could not load meta information|Press \[q\]|Conversion failed!)")
+_FFMPEG_TAG = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\] *")
+
+
+def ffmpeg_reason(text: str) -> str:
+    """The one line of an ffmpeg error dump (banner and all) that says what went wrong: the
+    last message a component logged (``[in#0 @ 0x...] Error opening input: ...``, tag removed),
+    else the last line that is not banner, stream listing or progress. Text that is not an
+    ffmpeg dump gives its first line."""
+    lines = [ln.rstrip() for ln in str(text).splitlines() if ln.strip()]
+    if not any(ln.startswith(("ffmpeg version", "=== stderr ===")) for ln in lines):
+        return lines[0].strip() if lines else ""
+    meaningful = [ln.strip() for ln in lines if not ln.startswith((" ", "\t"))
+                  and not _FFMPEG_NOISE.match(ln.strip())]
+    tagged = [ln for ln in meaningful if _FFMPEG_TAG.match(ln)]
+    chosen = (tagged or meaningful or [""])[-1]
+    return _FFMPEG_TAG.sub("", chosen)
+
+
+def _unreadable(path: Path, err: Exception) -> InputError:
+    return InputError(f"cannot read video {path}: {ffmpeg_reason(str(err)) or type(err).__name__}; "
+                      f"replace or remove the file")
+
+
 def count_video_frames(path: Path) -> int:
-    """Number of frames of a video file (ffmpeg counts packets without decoding them)."""
-    reader = imageio.get_reader(str(path))
+    """Number of frames of a video file (ffmpeg counts packets without decoding them).
+
+    Raises:
+        InputError: the file is not a readable video (ffmpeg's reason in one line).
+    """
     try:
-        count = reader.count_frames() if hasattr(reader, "count_frames") else reader.get_length()
-    finally:
-        reader.close()
+        reader = imageio.get_reader(str(path))
+        try:
+            count = reader.count_frames() if hasattr(reader, "count_frames") else reader.get_length()
+        finally:
+            reader.close()
+    except (OSError, RuntimeError, ValueError) as err:
+        raise _unreadable(path, err) from None
     if not np.isfinite(count) or int(count) < 1:
-        raise OSError(f"video {path} has no frames (count {count})")
+        raise InputError(f"video {path} has no frames (count {count}); replace or remove the file")
     return int(count)
 
 
 def iter_video_frames(path: Path) -> Iterable[np.ndarray]:
-    """Decode a video file frame by frame: ``[H, W, 3]`` uint8 RGB."""
-    reader = imageio.get_reader(str(path))
+    """Decode a video file frame by frame: ``[H, W, 3]`` uint8 RGB.
+
+    Raises:
+        InputError: the file is not a readable video (ffmpeg's reason in one line).
+    """
+    try:
+        reader = imageio.get_reader(str(path))
+    except (OSError, RuntimeError, ValueError) as err:
+        raise _unreadable(path, err) from None
     try:
         for frame in reader:
             yield to_rgb(np.asarray(frame))
+    except (OSError, RuntimeError) as err:
+        raise _unreadable(path, err) from None
     finally:
         reader.close()
 
