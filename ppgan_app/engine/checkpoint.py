@@ -182,9 +182,11 @@ def load_nets(model: Any, nets_state: Mapping[str, Any], strict: bool) -> tuple[
         if not isinstance(nets_state.get(name), Mapping):
             _complain(strict, f"checkpoint has no weights for net {name!r} (has {sorted(map(str, nets_state))})")
             continue
+        fitting, wrong_shape = _fitting_tensors(own, nets_state[name])
         with warnings.catch_warnings():  # Paddle warns once per skipped tensor: we count them
             warnings.simplefilter("ignore")
-            missing, unexpected = unwrap(net).set_state_dict(nets_state[name])
+            missing, unexpected = unwrap(net).set_state_dict(fitting)
+        missing = sorted(set(missing) | set(wrong_shape))
         loaded += len(own) - len(set(missing))
         if missing or unexpected:
             _complain(strict, f"net {name!r}: {len(set(missing))} of {len(own)} tensors not loaded "
@@ -196,6 +198,18 @@ def load_nets(model: Any, nets_state: Mapping[str, Any], strict: bool) -> tuple[
         raise CheckpointError(f"none of the checkpoint's weights fit this model (nets {list(model.nets)}, "
                               f"checkpoint has {sorted(map(str, nets_state))[:6]}); is it for another config?")
     return loaded, total
+
+
+def _fitting_tensors(own: Mapping[str, Any], saved: Mapping[str, Any]) -> tuple[Dict[str, Any], List[str]]:
+    """(the saved tensors whose shape fits the net's, names of those whose shape does not):
+    a wrong-shaped tensor is left out so the net keeps its own, never a broken one."""
+    fitting, wrong = {}, []
+    for key, value in saved.items():
+        if key in own and list(np.shape(value)) != list(own[key].shape):
+            wrong.append(key)
+        else:
+            fitting[key] = value
+    return fitting, wrong
 
 
 def restore_training_state(model: Any, ckpt: Mapping[str, Any]) -> int:
