@@ -253,13 +253,18 @@ def make_motion_dataset(root: str | Path, stills: Optional[Sequence[Still]] = No
     return DatasetSummary(root, counts, frames, split, with_landmarks)
 
 
+#: Bounds of the options: beyond them a data set is a typo (and would fill the disk).
+MAX_SIZE, MAX_FRAMES, MAX_CLIPS = 1024, 1000, 1000
+
+
 def _validate(size: int, frames: int, train_clips: int, test_clips: int,
               test_fraction: float) -> None:
-    if size < 16:
-        raise InputError(f"--size must be at least 16 pixels, got {size}")
-    if frames < 2:
-        raise InputError(f"--frames must be at least 2, got {frames}")
-    if train_clips < 1 or test_clips < 1:
-        raise InputError("--train-clips and --test-clips must be at least 1")
+    if not 16 <= size <= MAX_SIZE:
+        raise InputError(f"--size must be {16} to {MAX_SIZE} pixels, got {size}")
+    if not 2 <= frames <= MAX_FRAMES:
+        raise InputError(f"--frames must be 2 to {MAX_FRAMES}, got {frames}")
+    if not (1 <= train_clips <= MAX_CLIPS and 1 <= test_clips <= MAX_CLIPS):
+        raise InputError(f"--train-clips and --test-clips must be 1 to {MAX_CLIPS}, got {train_clips} "
+                         f"and {test_clips}")
     if not 0 < test_fraction < 1:
         raise InputError(f"--test-fraction must be in (0, 1), got {test_fraction}")
