@@ -73,8 +73,9 @@ def cache_folder(name: str) -> Path:
 
 
 def fetch_idx_files(name: str, mode: str) -> Path:
-    """The cache folder of data set ``name`` holding ``mode``'s two idx files, downloading
-    the missing ones (checked against their MD5).
+    """The cache folder of data set ``name`` holding its four idx files, downloading the
+    missing ones (checked against their MD5); all four at once, so an offline user learns of
+    every file in one message. ``mode`` names the split in the message's override.
 
     Raises:
         InputError: a file could not be downloaded; the message names every file to fetch,
@@ -84,8 +85,7 @@ def fetch_idx_files(name: str, mode: str) -> Path:
     from ppgan_app.utils.download import check_folder, download
 
     folder, source = cache_folder(name), IDX_SOURCES[name]
-    wanted = [f"{_PREFIX[mode]}-{kind}.gz" for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")]
-    missing = [f for f in wanted if _find(folder, f[:-3]) is None]
+    missing = [f for f in source.md5 if _find(folder, f[:-3]) is None]
     if missing:
         check_folder(folder)
     for index, file in enumerate(missing):

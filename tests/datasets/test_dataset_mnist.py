@@ -160,8 +160,9 @@ def fake_site(tmp_path, monkeypatch):
 
     monkeypatch.setenv(download.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(download, "_sleep", lambda seconds: None)
-    files = {"train-images-idx3-ubyte.gz": _gz_idx(np.zeros((3, 28, 28), np.uint8)),
-             "train-labels-idx1-ubyte.gz": _gz_idx(np.arange(3, dtype=np.uint8))}
+    files = {f"{split}-{kind}": _gz_idx(array) for split in ("train", "t10k") for kind, array in
+             (("images-idx3-ubyte.gz", np.zeros((3, 28, 28), np.uint8)),
+              ("labels-idx1-ubyte.gz", np.arange(3, dtype=np.uint8)))}
     source = mnist.IDX_SOURCES["fashion-mnist"]
     monkeypatch.setitem(mnist.IDX_SOURCES, "fashion-mnist", mnist.IdxSource(
         source.urls, {**source.md5, **{k: hashlib.md5(v).hexdigest() for k, v in files.items()}}))
@@ -185,9 +186,9 @@ def test_unset_dataroot_downloads_into_the_cache_once(fake_site, tmp_path):
     data = FashionMNISTDataset()                       # dataroot unset: the cache
     assert len(data) == 3 and data.data_root == cache_folder("fashion-mnist")
     assert data.data_root == tmp_path / "cache" / "datasets" / "fashion-mnist"
-    assert len(fake_site["calls"]) == 2                # the train split's two files
-    assert len(FashionMNISTDataset("fashion-mnist")) == 3   # the name means the cache, too
-    assert len(fake_site["calls"]) == 2                # already there: no second download
+    assert len(fake_site["calls"]) == 4                # all four files at once
+    assert len(FashionMNISTDataset("fashion-mnist", mode="test")) == 3   # the name means the cache
+    assert len(fake_site["calls"]) == 4                # already there: no second download
 
 
 def test_a_bad_checksum_is_refused_then_the_mirror_is_tried(fake_site):
@@ -206,7 +207,8 @@ def test_offline_says_which_files_go_where_in_one_line(fake_site, tmp_path):
         FashionMNISTDataset(mode="test")
     message = str(info.value)
     assert "\n" not in message
-    for part in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+    for part in ("train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+                 "t10k-labels-idx1-ubyte.gz",
                  "fashion-mnist.s3-website", str(tmp_path / "cache" / "datasets" / "fashion-mnist"),
                  "-o dataset.test.dataroot=<folder>"):
         assert part in message
