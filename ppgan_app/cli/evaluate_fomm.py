@@ -102,10 +102,11 @@ def _main(args: EvaluateOptions) -> int:
         if destination:
             check_destination(destination)
     videos = ev.list_eval_videos(args.videos)
-    states = [load_checkpoint(path) for path in args.checkpoint]
+    states = [ev.require_fomm_checkpoint(load_checkpoint(path), path) for path in args.checkpoint]
     size = _frame_size(states)
     methods = _methods(args, states)
-    reference = (ev.FommReconstructor.from_checkpoint(load_checkpoint(args.reference))
+    reference = (ev.FommReconstructor.from_checkpoint(
+                     ev.require_fomm_checkpoint(load_checkpoint(args.reference), args.reference))
                  if args.reference else None)
     faces = _face_scorer(args.face_metrics)
     results = ev.evaluate_videos(videos, methods, size=size, max_frames=args.max_frames,

@@ -77,10 +77,16 @@ def build_parser():
 
 
 def parse(argv: Sequence[str]) -> TrainOptions:
-    """The checked options (bad flags: one line, exit 2, before anything is read)."""
+    """The checked options (bad flags: one line, exit 2, before anything is read); ``--resume``
+    without ``--threads`` takes the thread count the checkpoint was trained with."""
+    import dataclasses
+
     from ppgan_app.cli.options import options_from
 
-    return options_from(TrainOptions, build_parser().parse_args(argv))
+    options = options_from(TrainOptions, build_parser().parse_args(argv))
+    if options.resume and options.threads is None and not options.evaluate_only:
+        options = dataclasses.replace(options, threads=_checkpoint_threads(options.resume))
+    return options
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -101,8 +107,9 @@ def _run(args: TrainOptions) -> int:
     if args.amp and device != "gpu":
         logger.warning("--amp needs a GPU; training on the CPU in float32")
     logger.info("CPU threads per process: %d", args.threads)
+    threads = args.threads
     trainer = _build_trainer(cfg, name, amp=args.amp and device == "gpu",
-                             train_data=not args.evaluate_only)
+                             train_data=not args.evaluate_only, cpu_threads=threads)
     try:
         return _train_or_evaluate(trainer, args, resume_state)
     finally:
@@ -133,12 +140,13 @@ def _resolve_config(args: TrainOptions) -> Tuple[Dict[str, Any], str, Optional[M
     return cfg, name, resume_state
 
 
-def _build_trainer(cfg: Dict[str, Any], name: str, amp: bool, train_data: bool) -> Any:
+def _build_trainer(cfg: Dict[str, Any], name: str, amp: bool, train_data: bool,
+                   cpu_threads: Optional[int] = None) -> Any:
     """The trainer; set-up errors a user can fix (missing data, bad names or kwargs in the
     config) become ``ConfigError``/``InputError`` (exit 2)."""
     from ppgan_app.engine import Trainer
     try:
-        return Trainer(cfg, name=name, amp=amp, train_data=train_data)
+        return Trainer(cfg, name=name, amp=amp, train_data=train_data, cpu_threads=cpu_threads)
     except (FileNotFoundError, NotADirectoryError) as err:
         raise InputError(_one_line(err)) from err
     except (KeyError, ValueError) as err:
@@ -173,6 +181,19 @@ def _train_or_evaluate(trainer: Any, args: TrainOptions,
     if status == "finished":
         return EXIT_OK
     return EXIT_SIGTERM if trainer.stop_signal == "SIGTERM" else EXIT_SIGINT
+
+
+def _checkpoint_threads(path: str) -> Optional[int]:
+    """The CPU thread count the ``--resume`` checkpoint was trained with (None: not recorded):
+    an exact resume computes with the same count (float sums depend on it)."""
+    from ppgan_app.engine.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)
+    threads = state.get("cpu_threads") if isinstance(state, Mapping) else None
+    if isinstance(threads, int) and threads > 0:
+        logger.info("resuming with the checkpoint's %d CPU thread(s)", threads)
+        return threads
+    return None
 
 
 def _one_line(err: BaseException) -> str:

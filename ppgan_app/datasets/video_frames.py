@@ -14,6 +14,9 @@ import cv2
 import imageio
 import numpy as np
 
+from ppgan_app.errors import InputError
+from ppgan_app.media.video import ffmpeg_reason
+
 logger = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = (".mp4", ".gif", ".mov")
@@ -77,24 +80,46 @@ def resize_frame(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(frame, (width, height), interpolation=flag)
 
 
+#: ffmpeg output that never says what went wrong: its banner, stream listings, progress.
+def _unreadable(path: Path, err: Exception) -> InputError:
+    return InputError(f"cannot read video {path}: {ffmpeg_reason(str(err)) or type(err).__name__}; "
+                      f"replace or remove the file")
+
+
 def count_video_frames(path: Path) -> int:
-    """Number of frames of a video file (ffmpeg counts packets without decoding them)."""
-    reader = imageio.get_reader(str(path))
+    """Number of frames of a video file (ffmpeg counts packets without decoding them).
+
+    Raises:
+        InputError: the file is not a readable video (ffmpeg's reason in one line).
+    """
     try:
-        count = reader.count_frames() if hasattr(reader, "count_frames") else reader.get_length()
-    finally:
-        reader.close()
+        reader = imageio.get_reader(str(path))
+        try:
+            count = reader.count_frames() if hasattr(reader, "count_frames") else reader.get_length()
+        finally:
+            reader.close()
+    except (OSError, RuntimeError, ValueError) as err:
+        raise _unreadable(path, err) from None
     if not np.isfinite(count) or int(count) < 1:
-        raise OSError(f"video {path} has no frames (count {count})")
+        raise InputError(f"video {path} has no frames (count {count}); replace or remove the file")
     return int(count)
 
 
 def iter_video_frames(path: Path) -> Iterable[np.ndarray]:
-    """Decode a video file frame by frame: ``[H, W, 3]`` uint8 RGB."""
-    reader = imageio.get_reader(str(path))
+    """Decode a video file frame by frame: ``[H, W, 3]`` uint8 RGB.
+
+    Raises:
+        InputError: the file is not a readable video (ffmpeg's reason in one line).
+    """
+    try:
+        reader = imageio.get_reader(str(path))
+    except (OSError, RuntimeError, ValueError) as err:
+        raise _unreadable(path, err) from None
     try:
         for frame in reader:
             yield to_rgb(np.asarray(frame))
+    except (OSError, RuntimeError) as err:
+        raise _unreadable(path, err) from None
     finally:
         reader.close()
 

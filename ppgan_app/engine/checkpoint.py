@@ -1,5 +1,5 @@
 """Self-describing checkpoints: ``{nets, optimizers, lr_schedulers, iter, rng, config,
-mid_iteration}``.
+mid_iteration, cpu_threads}``.
 
 Written with ``paddle.save`` to a temporary file named with the writer's pid and renamed into
 place (:func:`ppgan_app.utils.safe_files.atomic_output`), so a crash, a full disk or a second
@@ -83,11 +83,15 @@ def load_optimizer_state(optimizer: paddle.optimizer.Optimizer, saved: Mapping[s
 
 # --- whole model -----------------------------------------------------------------------
 def training_state(model: Any, iteration: int, config: Mapping[str, Any],
-                   mid_iteration: bool = False) -> Dict[str, Any]:
+                   mid_iteration: bool = False, cpu_threads: Optional[int] = None) -> Dict[str, Any]:
     """Everything needed to continue training ``model`` exactly.
 
     ``mid_iteration`` marks a state taken after a forced stop inside iteration ``iteration``
     (some of its updates applied): resuming from it cannot reproduce an uninterrupted run.
+    ``cpu_threads``: the CPU math threads the run computed with (None: not known). Sums split
+    over another number of threads round differently, and in a GAN with batch norm such
+    differences grow (0.2 in a weight after 300 DCGAN iterations), so an exact resume needs
+    the same count.
     """
     return {
         "nets": {k: unwrap(net).state_dict() for k, net in model.nets.items()},
@@ -97,6 +101,7 @@ def training_state(model: Any, iteration: int, config: Mapping[str, Any],
         "rng": get_rng_state(),
         "config": model.checkpoint_config(config),
         "mid_iteration": mid_iteration,
+        "cpu_threads": cpu_threads,
     }
 
 
@@ -177,9 +182,11 @@ def load_nets(model: Any, nets_state: Mapping[str, Any], strict: bool) -> tuple[
         if not isinstance(nets_state.get(name), Mapping):
             _complain(strict, f"checkpoint has no weights for net {name!r} (has {sorted(map(str, nets_state))})")
             continue
+        fitting, wrong_shape = _fitting_tensors(own, nets_state[name])
         with warnings.catch_warnings():  # Paddle warns once per skipped tensor: we count them
             warnings.simplefilter("ignore")
-            missing, unexpected = unwrap(net).set_state_dict(nets_state[name])
+            missing, unexpected = unwrap(net).set_state_dict(fitting)
+        missing = sorted(set(missing) | set(wrong_shape))
         loaded += len(own) - len(set(missing))
         if missing or unexpected:
             _complain(strict, f"net {name!r}: {len(set(missing))} of {len(own)} tensors not loaded "
@@ -191,6 +198,18 @@ def load_nets(model: Any, nets_state: Mapping[str, Any], strict: bool) -> tuple[
         raise CheckpointError(f"none of the checkpoint's weights fit this model (nets {list(model.nets)}, "
                               f"checkpoint has {sorted(map(str, nets_state))[:6]}); is it for another config?")
     return loaded, total
+
+
+def _fitting_tensors(own: Mapping[str, Any], saved: Mapping[str, Any]) -> tuple[Dict[str, Any], List[str]]:
+    """(the saved tensors whose shape fits the net's, names of those whose shape does not):
+    a wrong-shaped tensor is left out so the net keeps its own, never a broken one."""
+    fitting, wrong = {}, []
+    for key, value in saved.items():
+        if key in own and list(np.shape(value)) != list(own[key].shape):
+            wrong.append(key)
+        else:
+            fitting[key] = value
+    return fitting, wrong
 
 
 def restore_training_state(model: Any, ckpt: Mapping[str, Any]) -> int:

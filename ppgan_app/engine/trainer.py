@@ -29,7 +29,7 @@ from ppgan_app.engine.run_dir import check_output_dir, create_run_dir, make_run_
 from ppgan_app.errors import (ConfigError, OutputError, Terminated, TrainingDivergedError,
                               describe_os_error)
 from ppgan_app.registries import METRICS, MODELS
-from ppgan_app.utils.config import save_config
+from ppgan_app.utils.config import MAX_ITERS, save_config
 from ppgan_app.utils.safe_files import remove_quietly
 from ppgan_app.utils.logger import add_file_handler
 from ppgan_app.utils.registry import build_from_config
@@ -51,10 +51,13 @@ class Trainer:
             when the run first writes (a run that fails before its first iteration leaves none).
         amp: run train steps under ``paddle.amp.auto_cast`` (GPU only; no loss scaling).
         train_data: build the train set now (False for evaluation-only runs).
+        cpu_threads: the CPU math threads this process computes with (set by the caller), kept
+            in checkpoints: resuming with another count warns that the run will not equal an
+            uninterrupted one. None: not known.
     """
 
     def __init__(self, cfg: Mapping[str, Any], name: str = "run", amp: bool = False,
-                 train_data: bool = True) -> None:
+                 train_data: bool = True, cpu_threads: Optional[int] = None) -> None:
         self.rank, self.world_size = init_distributed()
         self.cfg = copy.deepcopy(dict(cfg))
         if self.rank == 0:
@@ -63,6 +66,7 @@ class Trainer:
             self.cfg["seed"] = random.SystemRandom().randrange(2**31)
         self.seed: int = self.cfg["seed"]
         self.amp = amp
+        self.cpu_threads = cpu_threads
         self._skip_bad = self.cfg["nan_policy"] == "skip"
         if self._skip_bad and self.world_size > 1:
             raise ConfigError("nan_policy: skip works in single-process runs only (ranks could "
@@ -76,6 +80,8 @@ class Trainer:
             wrap_nets(self.model, self.cfg["find_unused_parameters"])
         self._train_data = (build_loader(self.cfg["dataset"]["train"], True, self.seed, self.rank,
                                          self.world_size) if train_data else None)
+        if self._train_data is not None:
+            self._run_length(len(self._train_data[1]))  # an impossible length fails now
         self._test_loader = None
         if train_data and self.cfg["validate"] and self.rank == 0:
             self._test_loader = self._build_test_loader()  # fail now, not after hours of training
@@ -84,6 +90,7 @@ class Trainer:
         self.iter = 0
         self._saved_iter = -1
         self._in_step = self._final_save = False
+        self._first_iter = 1  # the first iteration of a train() call is always logged
         self.stop_signal: Optional[str] = None  # "SIGINT" or "SIGTERM" when train() was stopped
         self.run_dir = make_run_dir(self.cfg["output_dir"], name, create=False)
         self._run_dir_made = False
@@ -134,6 +141,8 @@ class Trainer:
             raise RuntimeError("this Trainer was built with train_data=False")
         if resume is not None:
             self._resume(resume, resume_source)
+            self._check_left_to_train(resume_source or ("the checkpoint" if isinstance(resume, Mapping)
+                                                         else str(resume)))
         start = self.iter
         self.open_run_dir()
         try:
@@ -158,8 +167,21 @@ class Trainer:
                            "continues, but will not reproduce an uninterrupted run exactly",
                            source, self.iter + 1)
         _warn_config_changes(state.get("config") or {}, self.model.checkpoint_config(self.cfg))
+        _warn_thread_change(state.get("cpu_threads"), self.cpu_threads, source)
         if self.rank > 0:  # the checkpoint holds rank 0's generators: give each rank its own
             ckpt.seed_everything(self.seed + self.rank + 7919 * self.iter)
+
+    def _check_left_to_train(self, source: str) -> None:
+        """Raise ``ConfigError`` when a resumed run is already at its configured length (before
+        a run folder is made: resuming a finished run must not start a new one)."""
+        total, by_epoch = self._run_length(len(self._train_data[1]))
+        if self.iter < total:
+            return
+        key, length = ("epochs", self.cfg["epochs"]) if by_epoch else ("total_iters", total)
+        more = int(length) * 2 if int(length) > 0 else 1
+        raise ConfigError(f"{source} is at iteration {self.iter}, the end of this run ({key} "
+                          f"{length}): nothing left to train; to train further, resume with a "
+                          f"longer run, e.g. -o {key}={more}")
 
     def _train_loop(self) -> str:
         """The loop; the first SIGINT/SIGTERM finishes the iteration and saves, a second one
@@ -170,6 +192,7 @@ class Trainer:
         self._final_save = False
         self.model.train()
         data = endless(loader, sampler, self.iter)
+        self._first_iter = self.iter + 1  # logged whatever the interval: losses and speed early
         timer = _Throughput()
         bar = tqdm(total=total, initial=self.iter, disable=self.rank != 0, dynamic_ncols=True,
                    desc="train", leave=False)
@@ -247,7 +270,8 @@ class Trainer:
             return None
         self.check_parameters()
         self.open_run_dir()
-        path = ckpt.save_checkpoint(ckpt.training_state(self.model, self.iter, self.cfg, mid_iteration),
+        path = ckpt.save_checkpoint(ckpt.training_state(self.model, self.iter, self.cfg, mid_iteration,
+                                                        self.cpu_threads),
                                     ckpt.checkpoint_path(self.run_dir, self.iter))
         ckpt.prune_checkpoints(self.run_dir, self.cfg["snapshot_config"].get("max_keep"))
         self._saved_iter = self.iter
@@ -339,10 +363,11 @@ class Trainer:
         """Periodic work after iteration ``self.iter``; ``unit`` scales epoch-based intervals."""
         log_cfg, snap_cfg, val_cfg = (self.cfg["log_config"], self.cfg["snapshot_config"],
                                       self.cfg["validate"])
-        if _due(self.iter, log_cfg.get("interval")) or self.iter == total:
+        if _due(self.iter, log_cfg.get("interval")) or self.iter in (total, self._first_iter):
             self._log(epoch, total, timer)
             self.check_parameters()
-        if _due(self.iter, log_cfg.get("visiual_interval")):
+        if log_cfg.get("visiual_interval") and (_due(self.iter, log_cfg["visiual_interval"])
+                                                 or self.iter == total):
             self.save_visuals()
         if val_cfg and _due(self.iter, val_cfg.get("interval"), unit):
             self.evaluate()
@@ -404,7 +429,12 @@ class Trainer:
         """(total iterations, whether the run is counted in epochs)."""
         if self.cfg["total_iters"] is not None:
             return int(self.cfg["total_iters"]), False
-        return int(self.cfg["epochs"]) * iters_per_epoch, True
+        total = int(self.cfg["epochs"]) * iters_per_epoch
+        if total > MAX_ITERS:
+            raise ConfigError(f"epochs={self.cfg['epochs']} at {iters_per_epoch} iterations per epoch "
+                              f"is {total} iterations, more than the {MAX_ITERS} a run may have; "
+                              f"give fewer epochs")
+        return total, True
 
 
 class _Throughput:
@@ -475,6 +505,14 @@ def _warn_config_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -
                      if k not in ignored and saved.get(k) != current.get(k))
     if changed:
         logger.warning("resuming with a config that differs from the checkpoint's in %s", changed)
+
+
+def _warn_thread_change(saved: Optional[int], current: Optional[int], source: str) -> None:
+    """Warn when a run resumes with another CPU thread count than its checkpoint was trained with."""
+    if saved is not None and current is not None and int(saved) != int(current):
+        logger.warning("%s was trained with %d CPU thread(s), this run uses %d: sums round differently, "
+                       "so the result will not equal an uninterrupted run (resume with --threads %d "
+                       "for that)", source, int(saved), int(current), int(saved))
 
 
 def _open_visualdl(logdir: Path) -> Any:

@@ -159,8 +159,32 @@ class VideoReader:
                            self.path, declared, decoded, decoded)
 
 
+_FFMPEG_NOISE = re.compile(r"^(ffmpeg version|built with|configuration:|lib[a-z]+ +\d|Input #|Output #|"
+                           r"Stream #|Metadata:|Duration:|Side data:|frame=|size=|=== stderr ===|"
+                           r"Could not load meta information|Press \[q\]|Conversion failed!)")
+_FFMPEG_TAG = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\] *")
+
+
+def ffmpeg_reason(text: str) -> str:
+    """The one line of an ffmpeg error dump (banner and all) that says what went wrong: the
+    last message a component logged (``[in#0 @ 0x...] Error opening input: ...``, tag removed),
+    else the last line that is not banner, stream listing or progress. Text that is not an
+    ffmpeg dump gives its first line."""
+    lines = [ln.rstrip() for ln in str(text).splitlines() if ln.strip()]
+    if not any(ln.startswith(("ffmpeg version", "=== stderr ===")) for ln in lines):
+        return lines[0].strip() if lines else ""
+    meaningful = [ln.strip() for ln in lines if not ln.startswith((" ", "\t"))
+                  and not _FFMPEG_NOISE.match(ln.strip())]
+    tagged = [ln for ln in meaningful if _FFMPEG_TAG.match(ln)]
+    chosen = (tagged or meaningful or [""])[-1]
+    return _FFMPEG_TAG.sub("", chosen)
+
+
 def _last_line(text: str) -> str:
+    """The line of ffmpeg's output that says what went wrong (never its banner)."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if any(ln.startswith(("ffmpeg version", "=== stderr ===")) for ln in lines):
+        return ffmpeg_reason(text)
     return lines[-1] if lines else ""
 
 

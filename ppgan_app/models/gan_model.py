@@ -18,6 +18,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 import paddle
 
+from ppgan_app.errors import ConfigError
 from ppgan_app.models.base_model import BaseModel
 from ppgan_app.models.criterions.gan_loss import gradient_penalty
 from ppgan_app.models.diffaugment import diff_augment, parse_policy
@@ -158,11 +159,23 @@ class GANModel(BaseModel):
     def setup_input(self, batch: Mapping[str, Any]) -> None:
         """``batch``: ``img`` ``[N, C, H, W]`` float32 in [-1, 1]; ``class_id`` ``[N]`` int64 (conditional)."""
         self.real = _as_tensor(batch["img"]).astype("float32")
+        self._check_image_shape(list(self.real.shape[1:]))
         self.class_id = None
         if self.n_class:
             if "class_id" not in batch:
                 raise KeyError("a conditional GAN needs 'class_id' labels in each batch")
             self.class_id = _as_tensor(batch["class_id"]).astype("int64").reshape([-1])
+
+    def _check_image_shape(self, shape: list) -> None:
+        """Raise ``ConfigError`` when the data's ``[C, H, W]`` is not what the nets make."""
+        net = self.nets["netG"]
+        size, channels = getattr(net, "img_size", None), getattr(net, "output_nc", None)
+        if size is None or channels is None or shape == [channels, size, size]:
+            return
+        raise ConfigError(f"the data's images are {shape[1]}x{shape[2]} with {shape[0]} channel(s) but "
+                          f"the nets make {size}x{size} with {channels}: add {{name: Resize, size: {size}}} "
+                          f"to dataset.train.transforms, or set model.generator.img_size and "
+                          f"model.discriminator.img_size (and output_nc / input_nc) to the data's")
 
     def is_generator_step(self, step: int) -> bool:
         """True when iteration ``step`` (0-based) ends a group of ``disc_iters`` D-steps."""

@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterable, Iterator, Mapping, MutableMapping, Optio
 
 import yaml
 from ppgan_app.errors import ConfigError  # noqa: F401 - re-exported
+from ppgan_app.utils.registry import KEY_ALIASES
 from ppgan_app.utils.safe_files import atomic_output
 
 # Every trainer default. ``None`` means "not set"; required keys are checked in ``validate``.
@@ -57,8 +58,9 @@ DEFAULTS: Dict[str, Any] = {
     "visualizer_params": None,      # through ``validate``, animation through the predictor)
 }
 
-#: Keys naming where a dataset's files are: ``dataset.test`` takes them from ``dataset.train``
-#: when it does not set its own, so one ``-o dataset.train.data_root=...`` moves both.
+#: Keys naming where a dataset's files are (two spellings of one key, see
+#: ``registry.KEY_ALIASES``): ``dataset.test`` takes the train set's when it sets neither, so
+#: one ``-o dataset.train.dataroot=...`` moves both.
 SHARED_DATA_KEYS = ("data_root", "dataroot")
 
 LOADER_DEFAULTS: Dict[str, Any] = {  # popped from each dataset entry by the engine
@@ -114,7 +116,9 @@ class Rule:
 #: Type and range of every trainer value, by dotted key (``*``: any key at that level, e.g.
 #: both ``dataset.train`` and ``dataset.test``). Checked by ``validate`` at load time, before
 #: anything is built; model, dataset and optimizer kwargs are checked by their constructors.
-MAX_ITERS = 10**9  # a run length beyond this is a typo (1e9 iterations: weeks on a GPU)
+#: The longest run the trainer takes, in iterations (a billion: 30 years at one per second);
+#: counts and intervals beyond it are typos, refused before anything is built.
+MAX_ITERS = 10**9
 
 SCHEMA: Dict[str, Rule] = {
     "total_iters": Rule("int", minimum=1, maximum=MAX_ITERS),
@@ -122,19 +126,19 @@ SCHEMA: Dict[str, Rule] = {
     "output_dir": Rule("text", optional=False),
     "seed": Rule("int", minimum=0, maximum=2**32 - 1),
     "dataset": Rule("mapping", optional=False),
-    "dataset.*.batch_size": Rule("int", minimum=1, optional=False),
-    "dataset.*.num_workers": Rule("int", minimum=0, optional=False),
+    "dataset.*.batch_size": Rule("int", minimum=1, maximum=2**20, optional=False),
+    "dataset.*.num_workers": Rule("int", minimum=0, maximum=1024, optional=False),
     "dataset.*.shuffle": Rule("bool"),
     "dataset.*.drop_last": Rule("bool"),
     "lr_scheduler": Rule("mapping"),
     "log_config": Rule("mapping", optional=False),
-    "log_config.interval": Rule("int", minimum=0),        # 0 or null: no log lines
-    "log_config.visiual_interval": Rule("int", minimum=0),  # 0 or null: no sample grids
+    "log_config.interval": Rule("int", minimum=0, maximum=MAX_ITERS),  # 0 or null: no log lines
+    "log_config.visiual_interval": Rule("int", minimum=0, maximum=MAX_ITERS),  # 0 or null: no sample grids
     "snapshot_config": Rule("mapping", optional=False),
-    "snapshot_config.interval": Rule("int", minimum=0),   # 0 or null: only the final checkpoint
-    "snapshot_config.max_keep": Rule("int", minimum=0),   # 0 or null: keep every checkpoint
+    "snapshot_config.interval": Rule("int", minimum=0, maximum=MAX_ITERS),  # 0 or null: only the final checkpoint
+    "snapshot_config.max_keep": Rule("int", minimum=0, maximum=MAX_ITERS),  # 0 or null: keep every checkpoint
     "validate": Rule("mapping"),
-    "validate.interval": Rule("int", minimum=0),
+    "validate.interval": Rule("int", minimum=0, maximum=MAX_ITERS),
     "validate.save_img": Rule("bool", optional=False),
     "validate.metrics": Rule("mapping"),
     "enable_visualdl": Rule("bool", optional=False),
@@ -203,10 +207,13 @@ def apply_override(cfg: MutableMapping[str, Any], item: str) -> None:
         elif not isinstance(node, MutableMapping):
             raise ConfigError(f"override key {dotted!r}: {'.'.join(keys[:depth])} is "
                               f"{type(node).__name__}, not a mapping")
-        elif key not in node and not (last and "name" in node):
-            known = ", ".join(map(str, node)) or "(empty)"
-            raise ConfigError(f"unknown config key {'.'.join(keys[:depth + 1])!r} in override "
-                              f"{dotted!r}; keys here: {known}")
+        else:
+            if key not in node and KEY_ALIASES.get(key) in node:
+                key = KEY_ALIASES[key]  # -o dataset.train.data_root=... on a config saying dataroot
+            if key not in node and not (last and "name" in node):
+                known = ", ".join(map(str, node)) or "(empty)"
+                raise ConfigError(f"unknown config key {'.'.join(keys[:depth + 1])!r} in override "
+                                  f"{dotted!r}; keys here: {known}")
         if last:
             node[key] = value
         else:
@@ -308,8 +315,10 @@ def _share_data_folder(dataset_cfg: MutableMapping[str, Any]) -> None:
     train, test = dataset_cfg.get("train"), dataset_cfg.get("test")
     if not isinstance(test, MutableMapping) or test.get("name", train["name"]) != train["name"]:
         return
+    if any(key in test for key in SHARED_DATA_KEYS):  # either spelling: it names its own
+        return
     for key in SHARED_DATA_KEYS:
-        if key in train and key not in test:
+        if key in train:
             test[key] = copy.deepcopy(train[key])
 
 

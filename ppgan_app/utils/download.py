@@ -6,8 +6,10 @@ in that folder that is renamed into place only when complete, and are retried.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -63,9 +65,33 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def _download_once(url: str, target: Path, timeout: float) -> None:
-    """Stream ``url`` into a temporary file next to ``target``, then rename it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def check_folder(folder: Path) -> None:
+    """Create ``folder`` (the cache or a folder in it); a file or an unwritable place in its way
+    raises ``OutputError`` saying what it is (not a network failure)."""
+    for part in [folder, *folder.parents]:
+        if part.exists():
+            if not part.is_dir():
+                raise OutputError(f"the cache path {part} is a file, not a folder; move it away or "
+                                  f"set {CACHE_ENV} to another folder")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(describe_os_error(err, folder, "create folder") +
+                          f" (set {CACHE_ENV} to another folder)") from None
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()  # noqa: S324 - a checksum published with the file, not security
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download_once(url: str, target: Path, timeout: float, md5: Optional[str] = None) -> None:
+    """Stream ``url`` into a temporary file next to ``target``, check it, then rename it."""
+    check_folder(target.parent)
     clean_stale_temps(target)  # partial downloads of killed processes
     tmp_name = temp_path(target, "part")
     try:
@@ -75,9 +101,17 @@ def _download_once(url: str, target: Path, timeout: float) -> None:
         size = os.path.getsize(tmp_name)
         if expected is not None and int(expected) != size:
             raise OSError(f"incomplete download: {size} of {expected} bytes")
+        if md5 is not None and file_md5(Path(tmp_name)) != md5:
+            raise OSError(f"the file from {url} does not have the published MD5 checksum {md5}")
         os.replace(tmp_name, target)
     finally:
         remove_quietly(tmp_name)
+
+
+def name_not_resolved(err: BaseException) -> bool:
+    """True when ``err`` is a failed host name lookup (offline, or no DNS): retrying cannot help."""
+    reason = getattr(err, "reason", err)
+    return isinstance(reason, socket.gaierror) or isinstance(err, socket.gaierror)
 
 
 def _copy_with_progress(source, out, total: Optional[int], label: str) -> None:
@@ -93,21 +127,24 @@ def _copy_with_progress(source, out, total: Optional[int], label: str) -> None:
 
 
 def download(url: str, target: Path, retries: int = 3, timeout: float = 60.0,
-             backoff: float = 2.0) -> Path:
-    """Download ``url`` to ``target`` with ``retries`` attempts (exponential backoff).
+             backoff: float = 2.0, md5: Optional[str] = None) -> Path:
+    """Download ``url`` to ``target`` with ``retries`` attempts (exponential backoff); with
+    ``md5``, a file without that checksum is a failed attempt. A host name that does not
+    resolve fails at once (no retries).
 
     Raises:
         OSError: the last attempt's error (``urllib.error.URLError`` is an OSError).
+        OutputError: the disk is full, or the cache path is a file or cannot be created.
     """
     for attempt in range(1, retries + 1):
         try:
             logger.info("downloading %s -> %s (attempt %d/%d)", url, target, attempt, retries)
-            _download_once(url, target, timeout)
+            _download_once(url, target, timeout, md5)
             return target
         except (OSError, ValueError) as err:
             if is_disk_full(err):  # retrying cannot help
                 raise OutputError(describe_os_error(err, target)) from None
-            if attempt == retries:
+            if attempt == retries or name_not_resolved(err):
                 raise
             wait = backoff ** (attempt - 1)
             logger.warning("download failed (%s); retrying in %.0f s", err, wait)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import copy
 import importlib
+import inspect
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+
+from ppgan_app.errors import ConfigError
 
 
 class Registry:
@@ -88,9 +91,13 @@ def build_from_config(cfg: Mapping[str, Any], registry: Registry,
         default_args: kwargs used where ``cfg`` does not give them (``cfg`` wins); passed
             as they are (not copied), so they may be live objects such as parameters.
 
+    A key spelled as in ``KEY_ALIASES`` (PaddleGAN's ``dataroot`` for ``data_root`` and back)
+    is given to the constructor in the spelling it takes.
+
     Raises:
         TypeError: ``cfg`` is not a mapping or has no ``name``.
         KeyError: the name is not registered (the message lists the registered names).
+        ConfigError: a key the constructor does not take (the message lists those it takes).
     """
     if not isinstance(cfg, Mapping):
         raise TypeError(f"a {registry.name} config must be a mapping with a 'name' key, got {cfg!r}")
@@ -100,8 +107,42 @@ def build_from_config(cfg: Mapping[str, Any], registry: Registry,
     kwargs.update(copy.deepcopy(dict(cfg)))
     target = kwargs.pop("name")
     factory = target if callable(target) else registry.get(target)
+    kwargs = _check_kwargs(factory, kwargs, registry.name)
     try:
         return factory(**kwargs)
     except TypeError as err:
         raise TypeError(f"cannot build {registry.name} {getattr(factory, '__name__', factory)!s} "
                         f"from {sorted(kwargs)}: {err}") from err
+
+
+#: Keys with two spellings in the field: PaddleGAN's configs say ``dataroot``, others ``data_root``.
+KEY_ALIASES: Dict[str, str] = {"data_root": "dataroot", "dataroot": "data_root"}
+
+
+def _check_kwargs(factory: Any, kwargs: Dict[str, Any], kind: str) -> Dict[str, Any]:
+    """``kwargs`` with alias keys respelled as ``factory`` takes them; a key it does not take
+    raises ``ConfigError`` naming the key and the keys it takes."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: let the call decide
+        return kwargs
+    named = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    open_ended = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    out: Dict[str, Any] = {}
+    for key, value in kwargs.items():
+        alias = KEY_ALIASES.get(key)
+        if key not in named and alias in named:
+            if alias in kwargs:
+                raise ConfigError(f"{kind} {_name(factory)}: both {key!r} and {alias!r} are given; "
+                                  f"keep one")
+            key = alias
+        out[key] = value
+    unknown = [k for k in out if k not in named] if not open_ended else []
+    if unknown:
+        raise ConfigError(f"unknown key {unknown[0]!r} for {kind} {_name(factory)}; it takes: "
+                          f"{', '.join(named) or '(no keys)'}")
+    return out
+
+
+def _name(factory: Any) -> str:
+    return str(getattr(factory, "__name__", factory))

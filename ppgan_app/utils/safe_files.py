@@ -59,6 +59,7 @@ def check_destination(final: PathLike, what: str = "output file") -> Path:
 
     Raises:
         InputError: ``final`` is a folder, or its folder cannot be created or written.
+        OutputError: the disk is full (a fault of the machine, exit 1 as everywhere else).
     """
     final = Path(final)
     if final.is_dir():
@@ -69,16 +70,24 @@ def check_destination(final: PathLike, what: str = "output file") -> Path:
     except FileExistsError:
         raise InputError(f"cannot create folder {folder}: a file of that name exists") from None
     except OSError as err:
-        raise InputError(describe_os_error(err, folder, "create folder")) from None
+        raise _destination_error(err, folder, "create folder") from None
     probe = temp_path(final, "probe")
     try:
         with open(probe, "wb") as handle:
             handle.write(b"0")
     except OSError as err:
-        raise InputError(describe_os_error(err, folder, "write to folder")) from None
+        raise _destination_error(err, folder, "write to folder") from None
     finally:
         remove_quietly(probe)
     return final
+
+
+def _destination_error(err: OSError, folder: Path, action: str) -> Exception:
+    """A full disk is an ``OutputError`` (exit 1, as when it fills up later); anything else
+    about the destination is the user's to fix (``InputError``, exit 2)."""
+    if is_disk_full(err):
+        return OutputError(describe_os_error(err, folder, action))
+    return InputError(describe_os_error(err, folder, action))
 
 
 def publish(tmp: PathLike, final: PathLike) -> Path:

@@ -112,7 +112,9 @@ def test_face_enhancement_end_to_end_with_a_tiny_gpen(tmp_path, capsys, tiny_fom
 
 def test_blazeface_smooth_and_auto_crop_end_to_end(tmp_path, capsys, tiny_fomm):
     if not (SHARED_BLAZEFACE / "blazeface.pdparams").is_file():
-        pytest.skip(f"BlazeFace weights not found at {SHARED_BLAZEFACE} (development data)")
+        pytest.skip(f"BlazeFace weights not found at {SHARED_BLAZEFACE} (development data, absent in a "
+                    f"user's clone); to run this test, put PaddleGAN's blazeface.pdparams and anchors.npy "
+                    f"(https://paddlegan.bj.bcebos.com/models/) in that folder")
     cache = tmp_path / "cache"
     cache.mkdir()
     for name in ("blazeface.pdparams", "anchors.npy"):  # as if downloaded once

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ppgan_app.datasets.mnist import FashionMNISTDataset, MNISTDataset, read_idx, write_idx
-from ppgan_app.errors import InputError
+from ppgan_app.errors import ConfigError, InputError
 from ppgan_app.registries import DATASETS
 from ppgan_app.utils.registry import build_from_config
 
@@ -63,8 +63,9 @@ def test_test_split_transforms_and_max_samples(tmp_path):
 def test_dataset_rejects_loader_keys(tmp_path):
     """batch_size/num_workers belong to the engine's loader, which pops them first."""
     write_split(tmp_path, "train", 4)
-    with pytest.raises(TypeError, match="batch_size"):
-        build_from_config({"name": "MNISTDataset", "data_root": str(tmp_path), "batch_size": 2}, DATASETS)
+    with pytest.raises(ConfigError, match="unknown key 'batch_size' for datasets MNISTDataset; it takes: "
+                                          "data_root, mode, transforms, max_samples"):
+        build_from_config({"name": "MNISTDataset", "dataroot": str(tmp_path), "batch_size": 2}, DATASETS)
 
 
 def test_missing_folder_says_where_and_how(tmp_path):
@@ -73,7 +74,7 @@ def test_missing_folder_says_where_and_how(tmp_path):
         FashionMNISTDataset(str(where))
     message = str(err.value)
     for part in (str(where), "does not exist", "train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
-                 "zalandoresearch/fashion-mnist", "data_root"):
+                 "fashion-mnist.s3-website", "dataroot", "cache"):
         assert part in message
 
 
@@ -134,3 +135,85 @@ def test_label_file_that_is_not_idx(tmp_path):
     (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"<html>not found</html>")
     with pytest.raises(InputError, match="train-labels-idx1-ubyte is not an idx file"):
         build_from_config({"name": "MNISTDataset", "data_root": str(tmp_path)}, DATASETS)
+
+
+# --- the kit's cache: downloaded on first use (the opener is replaced: no network) -------------
+def _gz_idx(array: np.ndarray) -> bytes:
+    import io
+    import struct
+    raw = struct.pack(">HBB", 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as handle:
+        handle.write(raw)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def fake_site(tmp_path, monkeypatch):
+    """A stand-in for the official site: ``served`` maps URLs to bytes, ``calls`` lists requests;
+    the published MD5 table is replaced by the fakes' checksums."""
+    import hashlib
+    import io
+
+    from ppgan_app.datasets import mnist
+    from ppgan_app.utils import download
+
+    monkeypatch.setenv(download.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(download, "_sleep", lambda seconds: None)
+    files = {f"{split}-{kind}": _gz_idx(array) for split in ("train", "t10k") for kind, array in
+             (("images-idx3-ubyte.gz", np.zeros((3, 28, 28), np.uint8)),
+              ("labels-idx1-ubyte.gz", np.arange(3, dtype=np.uint8)))}
+    source = mnist.IDX_SOURCES["fashion-mnist"]
+    monkeypatch.setitem(mnist.IDX_SOURCES, "fashion-mnist", mnist.IdxSource(
+        source.urls, {**source.md5, **{k: hashlib.md5(v).hexdigest() for k, v in files.items()}}))
+    site = {"served": {source.urls[0] + k: v for k, v in files.items()}, "calls": []}
+
+    def opener(url, timeout):
+        site["calls"].append(url)
+        if url not in site["served"]:
+            raise download.urllib.error.URLError("Network is unreachable")
+        response = io.BytesIO(site["served"][url])
+        response.headers = {"Content-Length": str(len(site["served"][url]))}
+        return response
+
+    monkeypatch.setattr(download, "_open_url", opener)
+    return site
+
+
+def test_unset_dataroot_downloads_into_the_cache_once(fake_site, tmp_path):
+    from ppgan_app.datasets.mnist import cache_folder
+
+    data = FashionMNISTDataset()                       # dataroot unset: the cache
+    assert len(data) == 3 and data.data_root == cache_folder("fashion-mnist")
+    assert data.data_root == tmp_path / "cache" / "datasets" / "fashion-mnist"
+    assert len(fake_site["calls"]) == 4                # all four files at once
+    assert len(FashionMNISTDataset("fashion-mnist", mode="test")) == 3   # the name means the cache
+    assert len(fake_site["calls"]) == 4                # already there: no second download
+
+
+def test_a_bad_checksum_is_refused_then_the_mirror_is_tried(fake_site):
+    from ppgan_app.datasets.mnist import IDX_SOURCES
+    urls = IDX_SOURCES["fashion-mnist"].urls
+    official = urls[0] + "train-images-idx3-ubyte.gz"
+    fake_site["served"][urls[1] + "train-images-idx3-ubyte.gz"] = fake_site["served"][official]
+    fake_site["served"][official] = b"tampered"
+    assert len(FashionMNISTDataset()) == 3
+    assert fake_site["calls"].count(official) == 2      # two attempts, both with the wrong MD5
+
+
+def test_offline_says_which_files_go_where_in_one_line(fake_site, tmp_path):
+    fake_site["served"].clear()
+    with pytest.raises(InputError) as info:
+        FashionMNISTDataset(mode="test")
+    message = str(info.value)
+    assert "\n" not in message
+    for part in ("train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+                 "t10k-labels-idx1-ubyte.gz",
+                 "fashion-mnist.s3-website", str(tmp_path / "cache" / "datasets" / "fashion-mnist"),
+                 "-o dataset.test.dataroot=<folder>"):
+        assert part in message
+
+
+def test_another_data_sets_name_is_refused(fake_site):
+    with pytest.raises(ConfigError, match="names another data set"):
+        FashionMNISTDataset("mnist")

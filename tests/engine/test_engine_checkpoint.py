@@ -14,7 +14,8 @@ def test_checkpoint_holds_everything_and_round_trips(make_cfg):
     (path,) = ckpt.list_checkpoints(trainer.run_dir)
     assert [p.name for p in trainer.run_dir.iterdir() if p.name.startswith(".")] == []  # no temp files
     state = ckpt.load_checkpoint(path)
-    assert set(state) == {"nets", "optimizers", "lr_schedulers", "iter", "rng", "config", "mid_iteration"}
+    assert set(state) == {"nets", "optimizers", "lr_schedulers", "iter", "rng", "config", "mid_iteration",
+                          "cpu_threads"}
     assert state["mid_iteration"] is False
     assert state["iter"] == 2 and state["config"]["seed"] == 7
     assert set(state["nets"]) == {"netG", "netD"}
@@ -69,3 +70,16 @@ def test_load_weights_only_keeps_iteration_and_optimizer(make_cfg):
                                   trainer.model.nets["netG"].head.weight.numpy())
     trainer.close()
     other.close()
+
+
+def test_load_of_wrong_shaped_weights_keeps_the_nets_own(make_cfg):
+    trainer = Trainer(make_cfg(), name="t")
+    net = trainer.model.nets["netG"]
+    before = {k: v.numpy().copy() for k, v in net.state_dict().items()}
+    wrong = {k: np.zeros([s + 1 for s in v.shape], "float32") if v.ndim else v.numpy()
+             for k, v in net.state_dict().items()}
+    loaded, total = ckpt.load_nets(trainer.model, {"netG": wrong, "netD": trainer.model.nets["netD"].state_dict()},
+                                   strict=False)
+    assert loaded == total - sum(1 for v in before.values() if v.ndim)
+    for key, value in net.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), before[key])

@@ -7,6 +7,7 @@ import yaml
 
 from ppgan_app.engine import Trainer
 from ppgan_app.engine.checkpoint import list_checkpoints
+from ppgan_app.errors import ConfigError
 from ppgan_app.models.base_model import BaseModel
 from ppgan_app.registries import METRICS, MODELS
 
@@ -75,8 +76,9 @@ def test_periodic_work(linear_cfg, caplog, monkeypatch):
     assert trainer.model.train_calls == 6
     assert trainer.model.optimizers["optimizer"].get_lr() == pytest.approx(0.1 * 0.5 ** 6)  # one step per iter
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("iter ")]
-    assert len(lines) == 2 and lines[0].startswith("iter 3/6 epoch 0 | loss ")
-    assert "lr 0.0125" in lines[0] and "img/s" in lines[0] and "eta 0:00:0" in lines[0]
+    assert len(lines) == 3 and lines[0].startswith("iter 1/6 ")  # the first one always
+    assert lines[1].startswith("iter 3/6 epoch 0 | loss ")
+    assert "lr 0.0125" in lines[1] and "img/s" in lines[1] and "eta 0:00:0" in lines[1]
     assert [m for m in caplog.messages if m.startswith("validation")] == ["validation at iteration 3: count 16.0000",
                                                                         "validation at iteration 6: count 16.0000"]
     assert sorted(p.name for p in (trainer.run_dir / "visual").iterdir()) == [
@@ -144,3 +146,37 @@ def test_visualdl_used_when_importable(linear_cfg, monkeypatch):
     calls = _FakeLogWriter.calls
     assert ("scalar", "train/loss", 1) in calls and ("scalar", "train/lr", 2) in calls
     assert ("image", "visual/real", (3 * 34 + 2, 3 * 34 + 2, 1), 2) in calls  # 8 images, 3 per row and calls[-1] == ("close",)
+
+
+def test_last_iteration_has_a_sample_grid(linear_cfg):
+    trainer = Trainer(linear_cfg(total_iters=5, log_config={"interval": 10, "visiual_interval": 2}))
+    trainer.train()
+    trainer.close()
+    assert sorted(p.name for p in (trainer.run_dir / "visual").iterdir()) == [
+        "iter_0000002_real.png", "iter_0000004_real.png", "iter_0000005_real.png"]
+
+
+def test_no_grids_when_visuals_are_off(linear_cfg):
+    trainer = Trainer(linear_cfg(total_iters=3, log_config={"interval": 10, "visiual_interval": 0}))
+    trainer.train()
+    trainer.close()
+    assert not (trainer.run_dir / "visual").exists()
+
+
+def test_resuming_a_finished_run_says_so_and_makes_no_folder(linear_cfg, tmp_path):
+    first = Trainer(linear_cfg(total_iters=3), name="done")
+    first.train()
+    first.close()
+    (ckpt,) = list_checkpoints(first.run_dir)
+    runs_before = sorted(first.run_dir.parent.iterdir())
+    again = Trainer(linear_cfg(total_iters=3), name="done")
+    with pytest.raises(ConfigError, match=r"is at iteration 3, the end of this run \(total_iters 3\): "
+                                          r"nothing left to train.*-o total_iters=6"):
+        again.train(resume=ckpt)
+    again.close()
+    assert sorted(first.run_dir.parent.iterdir()) == runs_before
+
+
+def test_too_many_epochs_fail_before_training(linear_cfg):
+    with pytest.raises(ConfigError, match="more than the 1000000000 a run may have"):
+        Trainer(linear_cfg(total_iters=None, epochs=400_000_000))

@@ -71,3 +71,24 @@ def test_keyboard_interrupt_outside_handler_still_saves(make_cfg):
     trainer.close()
     assert [p.name for p in list_checkpoints(trainer.run_dir)] == ["iter_0000000_checkpoint.pdparams"]
     assert paddle.get_device() == "cpu"
+
+
+def test_checkpoint_records_threads_and_a_different_count_warns(make_cfg, caplog):
+    first = Trainer(make_cfg(total_iters=2), name="t", cpu_threads=1)
+    first.train()
+    first.close()
+    (ckpt,) = list_checkpoints(first.run_dir)
+    assert paddle.load(str(ckpt))["cpu_threads"] == 1
+    caplog.set_level("WARNING", logger="ppgan_app")
+    second = Trainer(make_cfg(total_iters=3), name="t", cpu_threads=2)
+    second.train(resume=ckpt)
+    second.close()
+    assert "trained with 1 CPU thread(s), this run uses 2" in caplog.text
+    assert "--threads 1" in caplog.text
+
+
+def test_tools_main_resumes_with_the_checkpoints_thread_count():
+    from ppgan_app.cli.train import _checkpoint_threads
+    assert _checkpoint_threads({"cpu_threads": 1}) == 1
+    assert _checkpoint_threads({"iter": 3}) is None     # older checkpoints: the default count
+    assert _checkpoint_threads(None) is None

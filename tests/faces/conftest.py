@@ -5,15 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from faces_helpers import SHARED_BLAZEFACE
+from faces_helpers import BLAZEFACE_HINT, SHARED_BLAZEFACE
 
 
 @pytest.fixture(scope="session")
 def blazeface_files() -> Path:
     """The folder with ``blazeface.pdparams``, ``anchors.npy`` and the test images."""
     if not (SHARED_BLAZEFACE / "blazeface.pdparams").is_file():
-        pytest.skip(f"BlazeFace weights not found at {SHARED_BLAZEFACE} "
-                    "(development data, absent in a user's clone)")
+        pytest.skip(BLAZEFACE_HINT)
     return SHARED_BLAZEFACE
 
 

@@ -143,3 +143,9 @@ def test_metrics_and_models_import_nothing_from_the_apps():
                          else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
                 upward += [f"{path.name}: {n}" for n in names if n.startswith(("ppgan_app.apps", "ppgan_app.cli"))]
     assert upward == []
+
+
+def test_classifier_training_shows_progress(tmp_path, capsys):
+    tiny_classifier(tmp_path / "clf.pdparams")
+    err = capsys.readouterr().err
+    assert "training the classifier:   0%|          | 0/2" in err   # 40 images, batch 20, 1 epoch

@@ -75,8 +75,22 @@ def test_config_builds_and_trains_one_iteration(path, tmp_path, tiny_classifier)
     assert all(np.isfinite(m.accumulate()) for m in metrics.values())
 
 
-def test_default_data_root_error_is_helpful(tmp_path, monkeypatch):
+def test_default_data_root_is_the_cache_and_offline_says_where(tmp_path, monkeypatch):
+    import urllib.error
+
+    from ppgan_app.errors import InputError
+    from ppgan_app.utils import download
+
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(download.CACHE_ENV, str(tmp_path / "cache"))
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("Network is unreachable")
+
+    monkeypatch.setattr(download, "_open_url", offline)
+    monkeypatch.setattr(download, "_sleep", lambda seconds: None)
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "dcgan_fashion_mnist.yaml")
-    with pytest.raises(FileNotFoundError, match="fashion-mnist"):
+    assert cfg["dataset"]["train"]["dataroot"] == "fashion-mnist"
+    with pytest.raises(InputError, match="put them in that folder") as info:
         build_loader(cfg["dataset"]["train"], train=True, seed=0)
+    assert str(tmp_path / "cache" / "datasets" / "fashion-mnist") in str(info.value)

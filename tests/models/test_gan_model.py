@@ -175,3 +175,12 @@ def test_test_iter_updates_metrics():
         model.test_iter({"fpd": metric})
     assert metric.fake.n == metric.real.n == 16
     assert np.isfinite(metric.accumulate())
+
+
+def test_images_of_another_size_than_the_nets_make_are_a_config_error():
+    from ppgan_app.errors import ConfigError
+
+    model = make_model()
+    with pytest.raises(ConfigError, match=r"the data's images are 32x32 with 1 channel\(s\) but the nets "
+                                          r"make 28x28 with 1: add \{name: Resize, size: 28\}"):
+        model.setup_input({"img": paddle.zeros([2, 1, 32, 32])})

@@ -116,3 +116,42 @@ def test_disk_full_fails_at_once_naming_the_cause(monkeypatch):
         download.resolve_weights("vox-mobile")
     assert len(calls) == 1  # no retries: they cannot help
     assert list(target.parent.iterdir()) == []
+
+
+def test_a_name_that_does_not_resolve_fails_at_once(monkeypatch):
+    import socket
+
+    calls, waits = [], []
+
+    def no_dns(url, timeout):
+        calls.append(url)
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(download, "_open_url", no_dns)
+    monkeypatch.setattr(download, "_sleep", waits.append)
+    with pytest.raises(download.WeightsUnavailableError, match="Name or service not known"):
+        download.resolve_weights("vox-cpk", retries=3)
+    assert len(calls) == 1 and waits == []
+
+
+def test_a_cache_path_that_is_a_file_is_said_so(tmp_path, monkeypatch):
+    from ppgan_app.errors import OutputError
+
+    blocker = tmp_path / "cache_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(download.CACHE_ENV, str(blocker))
+    with pytest.raises(OutputError, match=f"the cache path {blocker} is a file, not a folder"):
+        download.resolve_weights("vox-cpk")
+
+
+def test_a_checksum_mismatch_is_a_failed_download(tmp_path, monkeypatch):
+    class Response(io.BytesIO):
+        headers = {"Content-Length": "4"}
+
+    monkeypatch.setattr(download, "_open_url", lambda url, timeout: Response(b"evil"))
+    target = tmp_path / "cache" / "f.gz"
+    with pytest.raises(OSError, match="published MD5 checksum"):
+        download.download("https://example.invalid/f.gz", target, retries=2, md5="0" * 32)
+    assert not target.exists()
+    assert download.download("https://example.invalid/f.gz", target, retries=1,
+                             md5="4034a346ccee15292d823416f7510a2f") == target  # md5(b"evil")

@@ -138,3 +138,15 @@ def test_run_log_on_a_full_disk_warns_once_and_goes_on(tmp_path, capsys, caplog)
     assert caplog.text.count("log file disabled: no space left on device at") == 1
     assert err.count("iteration") == 3  # the console still gets every record
     logging.getLogger("ppgan_app.test_full_log").handlers.clear()
+
+
+def test_a_full_disk_at_the_destination_check_exits_1_like_everywhere(tmp_path, capsys, monkeypatch):
+    from ppgan_app.utils import safe_files
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safe_files, "open", full, raising=False)  # the probe write
+    assert run_cli(lambda: check_destination(tmp_path / "out.mp4") and 0) == EXIT_FAULT
+    assert capsys.readouterr().err.strip() == (f"error: no space left on device at {tmp_path}; "
+                                               "free some space and run again")

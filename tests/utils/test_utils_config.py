@@ -1,4 +1,5 @@
 """Config loading, defaults, -o overrides (YAML-typed, strict keys), malformed YAML."""
+import re
 from pathlib import Path
 
 import pytest
@@ -141,11 +142,11 @@ def test_every_shipped_config_loads_and_validates(path):
     ("dataset.train.num_workers=-1", "dataset.train.num_workers=-1", "an integer >= 0"),
     ("dataset.train.shuffle=often", "dataset.train.shuffle='often'", "true or false or null"),
     ("log_config=3", "log_config=3", "a mapping"),
-    ("log_config.interval=x", "log_config.interval='x'", "an integer >= 0 or null"),
-    ("log_config.visual_interval=-2", "log_config.visiual_interval=-2", "an integer >= 0 or null"),
-    ("snapshot_config.interval=often", "snapshot_config.interval='often'", "an integer >= 0 or null"),
-    ("snapshot_config.max_keep=[1]", "snapshot_config.max_keep=[1]", "an integer >= 0 or null"),
-    ("validate.interval=often", "validate.interval='often'", "an integer >= 0 or null"),
+    ("log_config.interval=x", "log_config.interval='x'", "an integer >= 0 and <= 1000000000 or null"),
+    ("log_config.visual_interval=-2", "log_config.visiual_interval=-2", "an integer >= 0 and <= 1000000000 or null"),
+    ("snapshot_config.interval=often", "snapshot_config.interval='often'", "an integer >= 0 and <= 1000000000 or null"),
+    ("snapshot_config.max_keep=[1]", "snapshot_config.max_keep=[1]", "an integer >= 0 and <= 1000000000 or null"),
+    ("validate.interval=often", "validate.interval='often'", "an integer >= 0 and <= 1000000000 or null"),
     ("validate.save_img=3", "validate.save_img=3", "true or false"),
     ("enable_visualdl=maybe", "enable_visualdl='maybe'", "true or false"),
     ("max_param_abs=0", "max_param_abs=0", "a number >= 1 or null"),
@@ -170,3 +171,12 @@ def test_good_values_pass(cfg_file):
                                  "dataset.train.num_workers=2", "max_param_abs=1e12", "validate.interval=0",
                                  "nan_policy=skip"])
     assert cfg["total_iters"] == 3 and cfg["max_param_abs"] == 1e12
+
+
+@pytest.mark.parametrize("override", ["total_iters=100000000000000000000000", "epochs=10000000000",
+                                      "log_config.interval=99999999999999999999", "dataset.train.batch_size=10000000"])
+def test_values_beyond_their_bound_are_refused_at_load(override):
+    config = Path(__file__).resolve().parents[2] / "configs" / "dcgan_fashion_mnist.yaml"
+    key = override.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"{re.escape(key)}=\d+ is not valid: expected an integer >= \d and <= \d+"):
+        load_config(config, [override])

@@ -3,6 +3,7 @@ import copy
 
 import pytest
 
+from ppgan_app.errors import ConfigError
 from ppgan_app.utils.registry import Registry, build_from_config
 
 
@@ -57,5 +58,24 @@ def test_bad_entries():
     reg.register(Thing)
     with pytest.raises(TypeError, match="needs a 'name' key"):
         build_from_config({"size": 1}, reg)
-    with pytest.raises(TypeError, match="cannot build things Thing"):
+    with pytest.raises(ConfigError, match=r"^unknown key 'colour' for things Thing; it takes: size"):
         build_from_config({"name": "Thing", "colour": 1}, reg)
+
+
+def test_paddlegan_and_kit_spellings_of_the_data_folder_are_aliases():
+    reg = Registry("data")
+
+    @reg.register
+    class KitData:
+        def __init__(self, data_root: str) -> None:
+            self.root = data_root
+
+    @reg.register
+    class PaddleData:
+        def __init__(self, dataroot: str) -> None:
+            self.root = dataroot
+
+    assert build_from_config({"name": "KitData", "dataroot": "a"}, reg).root == "a"
+    assert build_from_config({"name": "PaddleData", "data_root": "b"}, reg).root == "b"
+    with pytest.raises(ConfigError, match="both 'dataroot' and 'data_root'"):
+        build_from_config({"name": "KitData", "dataroot": "a", "data_root": "b"}, reg)

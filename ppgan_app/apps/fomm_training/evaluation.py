@@ -28,7 +28,7 @@ import numpy as np
 
 from ppgan_app.datasets.video_frames import (FRAME_EXTENSIONS, list_videos, read_whole_video,
                                              resize_frame)
-from ppgan_app.errors import InputError
+from ppgan_app.errors import CheckpointError, InputError
 from ppgan_app.metrics.psnr_ssim import PSNR, SSIM
 
 logger = logging.getLogger(__name__)
@@ -167,6 +167,19 @@ class Scores:
             row.update(AKD=float(np.mean(self.akd)) if self.akd else math.nan,
                        AED=float(np.mean(self.aed)) if self.aed else math.nan, no_face=self.no_face)
         return row
+
+
+def require_fomm_checkpoint(state: object, path: str | Path) -> Mapping[str, object]:
+    """``state`` if it holds a FOMM keypoint detector and generator, else ``CheckpointError``
+    saying what it is (a GAN checkpoint, a weight file of another network...)."""
+    nets = state.get("nets", state) if isinstance(state, Mapping) else None
+    if isinstance(nets, Mapping) and {"kp_detector", "generator"} <= set(nets):
+        return state
+    held = sorted(map(str, nets))[:6] if isinstance(nets, Mapping) else type(state).__name__
+    model = ((state.get("config") or {}).get("model") or {}).get("name") if isinstance(state, Mapping) else None
+    kind = f"a {model} checkpoint" if isinstance(model, str) else f"it holds {held}"
+    raise CheckpointError(f"{path} is not a FOMM checkpoint ({kind}, no kp_detector and generator "
+                          f"nets); give a checkpoint of a firstorder_* config")
 
 
 def list_eval_videos(paths: Sequence[str | Path]) -> List[Path]:

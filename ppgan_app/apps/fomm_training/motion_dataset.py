@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from ppgan_app.datasets.synthetic_motion import ClipRenderer, MotionParams, plan_clip
 from ppgan_app.datasets.video_frames import FRAME_EXTENSIONS, read_image, to_rgb
@@ -213,17 +214,23 @@ def make_motion_dataset(root: str | Path, stills: Optional[Sequence[Still]] = No
         raise InputError("two stills have the same name; rename one (names are identities)")
     split = split_identities(names, test_fraction, seed)
     finder = LandmarkFinder(landmarks)
-    found = {s.name: finder(s.image) for s in stills}
+    found = {s.name: finder(s.image) for s in tqdm(stills, desc="face landmarks", unit="still",
+                                                     leave=False, dynamic_ncols=True)}
     tmp = temp_path(root, "building")
     counts = {"train": 0, "test": 0}
+    phases = {s.name: "test" if s.name in split["test"] else "train" for s in stills}
+    per_phase = {"train": train_clips, "test": test_clips}
+    bar = tqdm(total=sum(per_phase[p] for p in phases.values()), desc="rendering clips", unit="clip",
+               leave=False, dynamic_ncols=True)
     try:
         for still in stills:
-            phase = "test" if still.name in split["test"] else "train"
-            for clip in range(train_clips if phase == "train" else test_clips):
+            phase = phases[still.name]
+            for clip in range(per_phase[phase]):
                 rng = np.random.default_rng([seed, zlib.crc32(still.name.encode()), clip])
                 clip_frames = render_clip(still, found[still.name], rng, size, frames, params)
                 _write_frames(tmp / phase / f"{still.name}#{clip:03d}", clip_frames)
                 counts[phase] += 1
+                bar.update(1)
         meta = {"seed": seed, "size": size, "frames": frames, "train_clips": train_clips,
                 "test_clips": test_clips, "test_fraction": test_fraction,
                 "motion": dataclasses.asdict(params), "identities": split,
@@ -237,6 +244,7 @@ def make_motion_dataset(root: str | Path, stills: Optional[Sequence[Still]] = No
         else:
             publish(tmp, root)
     finally:
+        bar.close()
         remove_quietly(tmp)
     with_landmarks = sum(v is not None for v in found.values())
     logger.info("wrote %d train and %d test clips of %d frames to %s (%d of %d stills with "
@@ -245,13 +253,18 @@ def make_motion_dataset(root: str | Path, stills: Optional[Sequence[Still]] = No
     return DatasetSummary(root, counts, frames, split, with_landmarks)
 
 
+#: Bounds of the options: beyond them a data set is a typo (and would fill the disk).
+MAX_SIZE, MAX_FRAMES, MAX_CLIPS = 1024, 1000, 1000
+
+
 def _validate(size: int, frames: int, train_clips: int, test_clips: int,
               test_fraction: float) -> None:
-    if size < 16:
-        raise InputError(f"--size must be at least 16 pixels, got {size}")
-    if frames < 2:
-        raise InputError(f"--frames must be at least 2, got {frames}")
-    if train_clips < 1 or test_clips < 1:
-        raise InputError("--train_clips and --test_clips must be at least 1")
+    if not 16 <= size <= MAX_SIZE:
+        raise InputError(f"--size must be {16} to {MAX_SIZE} pixels, got {size}")
+    if not 2 <= frames <= MAX_FRAMES:
+        raise InputError(f"--frames must be 2 to {MAX_FRAMES}, got {frames}")
+    if not (1 <= train_clips <= MAX_CLIPS and 1 <= test_clips <= MAX_CLIPS):
+        raise InputError(f"--train-clips and --test-clips must be 1 to {MAX_CLIPS}, got {train_clips} "
+                         f"and {test_clips}")
     if not 0 < test_fraction < 1:
         raise InputError(f"--test_fraction must be in (0, 1), got {test_fraction}")

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import paddle
 import paddle.nn.functional as F
+from tqdm import tqdm
 
 from ppgan_app.models.classifier import CHECKPOINT_KIND, FeatureClassifier, predict
 from ppgan_app.utils.safe_files import atomic_output
@@ -82,6 +83,8 @@ def fit_classifier(images: np.ndarray, labels: np.ndarray, n_class: int,
     optimizer = paddle.optimizer.Adam(learning_rate=schedule, parameters=net.parameters())
     net.train()
     start = time.time()
+    bar = tqdm(total=epochs * per_epoch, desc="training the classifier", unit="step", leave=False,
+               dynamic_ncols=True)
     for epoch in range(epochs):
         order = rng.permutation(len(images))
         for i in range(per_epoch):
@@ -93,8 +96,11 @@ def fit_classifier(images: np.ndarray, labels: np.ndarray, n_class: int,
             loss.backward()
             optimizer.step()
             schedule.step()
+            bar.update(1)
+        bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{float(loss):.3f}")
         logger.debug("classifier epoch %d/%d: loss %.4f (%.0f s)", epoch + 1, epochs, float(loss),
                      time.time() - start)
+    bar.close()
     net.eval()
     return net
 

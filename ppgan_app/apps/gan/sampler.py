@@ -118,6 +118,10 @@ def check_labels(labels: Optional[Sequence[int]], n_class: int) -> Optional[List
     return list(dict.fromkeys(int(y) for y in labels))
 
 
+#: The most images one grid picture holds (100 x 100 cells).
+MAX_GRID_IMAGES = 10_000
+
+
 def check_sampling(num: int, batch_size: int = 1, seed: int = 0, truncation: Optional[float] = None) -> None:
     """Validate the numeric options shared by every generation tool (before any work)."""
     if num < 1 or batch_size < 1:
@@ -375,8 +379,12 @@ def grid_array(model: Any, num: Optional[int] = None, seed: int = 0,
 def sample_grid(checkpoint: str | Path, output: str | Path, num: Optional[int] = None, seed: int = 0,
                 labels: Optional[Sequence[int]] = None, truncation: Optional[float] = None,
                 nrow: Optional[int] = None) -> Path:
-    """One grid image of samples (see :func:`grid_array`) written to ``output``."""
+    """One grid image of samples (see :func:`grid_array`) written to ``output``; at most
+    ``MAX_GRID_IMAGES`` images (per class for a conditional model)."""
     check_sampling(num or 1, 1, seed, truncation)
+    if num is not None and num > MAX_GRID_IMAGES:
+        raise InputError(f"--num {num} is too many for one grid picture (at most {MAX_GRID_IMAGES}); "
+                         f"use the images command for large sets")
     path = check_image_path(output, "output")
     model = load_generator_model(checkpoint)
     images, per_row = grid_array(model, num, seed, labels, truncation)

@@ -171,9 +171,9 @@ class AnimateService:
         on_progress("waiting", 0, None)
         with self._run_lock:
             on_progress("starting", 0, None)
-            import paddle
+            from ppgan_app.utils.process import cpu_threads, set_thread_count
 
-            paddle.base.core.set_num_threads(os.cpu_count() or 1)  # per thread in dygraph
+            set_thread_count(options.threads or cpu_threads())  # per thread in dygraph
             options = _with_output(options, new_job_folder(self.root))
             predictor = FirstOrderPredictor(options, animator=self.animator,
                                             enhancer=self._enhancer_for(options),

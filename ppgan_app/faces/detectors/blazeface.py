@@ -219,9 +219,14 @@ class BlazeFaceDetector:
                  net=None, anchors: Optional[np.ndarray] = None, min_score: float = MIN_SCORE,
                  tile_levels: int = 2, min_tile: int = 64, tile_score: float = 0.75,
                  refine: bool = True, bgr: bool = False) -> None:
-        from ppgan_app.faces.detectors.weights import load_anchors, load_net_weights
+        from ppgan_app.faces.detectors.weights import (load_anchors, load_net_weights,
+                                                       resolve_detector_files)
 
         purpose = "--face_detector blazeface"
+        needed = [name for name, absent in ((weight_path or "blazeface", net is None),
+                                            (anchors_path or "blazeface-anchors", anchors is None))
+                  if absent]
+        resolve_detector_files(needed, purpose)  # every missing file named in one message
         if net is None:
             net = build_blazeface_net()
             load_net_weights(net, weight_path or "blazeface", purpose)

@@ -5,7 +5,7 @@ import importlib.util
 import logging
 import os
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -51,6 +51,34 @@ def resolve_detector_file(name_or_path: str, purpose: str) -> Path:
             f"{purpose} needs PaddleGAN's weights {WEIGHT_URLS[name_or_path]}, which could not "
             f"be downloaded; fetch that file elsewhere and copy it to {cached_path(name_or_path)}"
             ", or use --face_detector dlib or yunet (no downloads)") from err
+
+
+def resolve_detector_files(names: Sequence[str], purpose: str) -> List[Path]:
+    """Paths of several files a detector needs, each as :func:`resolve_detector_file`; when
+    some cannot be had, one ``WeightsUnavailableError`` names every missing file at once
+    (URL and where to copy it), so an offline user fetches them in one round."""
+    from ppgan_app.utils.download import WEIGHT_URLS, cached_path
+
+    paths, missing = [], []
+    for name in names:
+        try:
+            paths.append(resolve_detector_file(name, purpose))
+        except WeightsUnavailableError as err:
+            if name not in WEIGHT_URLS:
+                raise
+            missing.append((name, err))
+    if not missing:
+        return paths
+    files = "; ".join(f"{WEIGHT_URLS[n]} -> {cached_path(n)}" for n, _ in missing)
+    raise WeightsUnavailableError(
+        f"{purpose} needs {len(missing)} file(s) of PaddleGAN's that could not be downloaded "
+        f"({_reason(missing[0][1])}): fetch each elsewhere and copy it into place: {files}; "
+        f"or use --face_detector dlib or yunet (no downloads)") from missing[0][1]
+
+
+def _reason(err: BaseException) -> str:
+    cause = err.__cause__ if err.__cause__ is not None else err
+    return " ".join(str(getattr(cause, "reason", cause)).split())[:120]
 
 
 def load_net_weights(net, name_or_path: str, purpose: str) -> None:

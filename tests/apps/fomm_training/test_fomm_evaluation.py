@@ -78,3 +78,16 @@ def test_command_line_table(data, tmp_path):
                           str(tmp_path / "none.pdparams"), "--videos", str(data / "test")],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_gan_checkpoint_is_not_a_fomm_checkpoint(data, tmp_path, capsys):
+    import paddle
+
+    from ppgan_app.cli.evaluate_fomm import main
+
+    gan = tmp_path / "iter_0000010_checkpoint.pdparams"
+    paddle.save({"nets": {"netG": {}, "netD": {}}, "iter": 10,
+                 "config": {"model": {"name": "DCGANModel"}}}, str(gan))
+    assert main(["--checkpoint", str(gan), "--videos", str(data / "test")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {gan} is not a FOMM checkpoint (a DCGANModel checkpoint")

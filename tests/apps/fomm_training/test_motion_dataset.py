@@ -66,6 +66,8 @@ def test_refuses_a_non_empty_output_and_bad_values(tmp_path):
         make(tmp_path / "x")
     with pytest.raises(InputError, match="frames"):
         make(tmp_path / "y", frames=1)
+    with pytest.raises(InputError, match="--size must be 16 to 1024 pixels, got 100000"):
+        make(tmp_path / "y", size=100_000)                # was minutes of work, then a full disk
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine" and not (tmp_path / "y").exists()
     make(tmp_path / "x", overwrite=True)
     assert not (tmp_path / "x" / "keep.txt").exists() and (tmp_path / "x" / "train").is_dir()
@@ -118,3 +120,9 @@ def test_faces_get_landmark_motion_when_dlib_has_its_model():
     portrait = default_stills()[0]
     marks = LandmarkFinder()(portrait.image)
     assert portrait.name == "portrait" and marks is not None and marks.shape == (68, 2)
+
+
+def test_progress_is_shown_per_clip(tmp_path, capsys):
+    make(tmp_path / "a", train_clips=1)
+    err = capsys.readouterr().err
+    assert "rendering clips:   0%|          | 0/5" in err   # 3 train + 2 test identities, 1 clip each

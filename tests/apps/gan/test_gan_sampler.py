@@ -169,3 +169,10 @@ def test_raw_generator_on_request(tmp_path):
     ema, raw = load_generator_model(path), load_generator_model(path, use_ema=False)
     assert "netG_ema" in ema.nets and "netG_ema" not in raw.nets and raw.sampling_net is raw.nets["netG"]
     assert not np.allclose(generate_array(ema, 4, seed=0), generate_array(raw, 4, seed=0))
+
+
+def test_a_grid_of_too_many_images_is_refused_before_loading(tmp_path):
+    from ppgan_app.apps.gan.sampler import MAX_GRID_IMAGES, sample_grid
+
+    with pytest.raises(InputError, match=f"--num 100000000 is too many for one grid picture \\(at most {MAX_GRID_IMAGES}\\)"):
+        sample_grid(tmp_path / "never_read.pdparams", tmp_path / "grid.png", num=100_000_000)
