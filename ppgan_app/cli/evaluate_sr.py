@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speed_side", type=int, default=0,
                         help="also time one frame of this side (centre crop of the first picture), e.g. 256")
     parser.add_argument("--max_pictures", type=int, help="first N pictures only")
+    parser.add_argument("--crop", type=int, help="score the centre CROP x CROP pixels of each picture only "
+                                                 "(the training validation's pairs; default: whole pictures)")
     parser.add_argument("--comparison", metavar="IMAGE",
                         help="also write crops of every method and the original side by side (.png/.jpg)")
     parser.add_argument("--comparison_picture", help="picture file name for --comparison (default: the first)")
@@ -54,8 +56,8 @@ def _main(args: argparse.Namespace) -> int:
     from ppgan_app.errors import InputError
     from ppgan_app.utils.safe_files import atomic_output, check_destination
 
-    if args.threads < 1 or args.tile < 0 or args.speed_side < 0 or args.scale < 2:
-        raise InputError("--threads >= 1, --scale >= 2, --tile >= 0 and --speed_side >= 0 needed")
+    if args.threads < 1 or args.tile < 0 or args.speed_side < 0 or args.scale < 2 or (args.crop or 16) < 16:
+        raise InputError("--threads >= 1, --scale >= 2, --tile >= 0, --speed_side >= 0 and --crop >= 16 needed")
     for destination in (args.json, args.comparison):
         if destination:
             check_destination(destination)
@@ -67,7 +69,7 @@ def _main(args: argparse.Namespace) -> int:
         scale = network.scale
         methods = {"model": Upscaler(network.net, scale, args.tile).upscale}
     methods = {**ev.baselines(scale), **methods}
-    scores = ev.evaluate_folder(args.pictures, scale, methods, args.max_pictures)
+    scores = ev.evaluate_folder(args.pictures, scale, methods, args.max_pictures, args.crop)
     timings = None
     if args.speed_side:
         first = read_image(find_pictures(Path(args.pictures))[0])

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ppgan_app.datasets.image_folder import read_image
-from ppgan_app.datasets.sr_pairs import bicubic_resize, downscale, find_pictures, mod_crop
+from ppgan_app.datasets.sr_pairs import bicubic_resize, centre_crop, downscale, find_pictures, mod_crop
 from ppgan_app.metrics.psnr_ssim import PSNR, SSIM, rgb_to_y
 
 Method = Callable[[np.ndarray], np.ndarray]   # [h, w, 3] uint8 -> [s*h, s*w, 3] uint8
@@ -55,8 +55,9 @@ class MethodScores:
 
 
 def evaluate_folder(folder: str | Path, scale: int, methods: Dict[str, Method],
-                    max_pictures: Optional[int] = None) -> Dict[str, MethodScores]:
-    """Score every method on every picture of ``folder`` (see the module docstring).
+                    max_pictures: Optional[int] = None, crop: Optional[int] = None) -> Dict[str, MethodScores]:
+    """Score every method on every picture of ``folder`` (see the module docstring); ``crop``:
+    score the centre ``crop`` x ``crop`` of each picture only (as the training validation does).
 
     Raises:
         InputError: no folder, no pictures, or an unreadable one.
@@ -66,7 +67,7 @@ def evaluate_folder(folder: str | Path, scale: int, methods: Dict[str, Method],
     psnr = PSNR(value_range="[0,1]", crop_border=scale, test_y_channel=True)
     ssim = SSIM(value_range="[0,1]", crop_border=scale, test_y_channel=True)
     for path in pictures:
-        gt = mod_crop(read_image(path), scale)
+        gt = mod_crop(centre_crop(read_image(path), crop), scale)
         lr = downscale(gt, scale)
         gt_chw = gt.transpose(2, 0, 1)[None] / 255.0
         gt_sharpness = sharpness(gt, scale)
