@@ -44,6 +44,9 @@ class EvaluateSROptions(Options):
                              "picture), e.g. 256", check=in_range(0), metavar="PX")
     max_pictures: Optional[int] = option(None, "first N pictures only", check=in_range(1),
                                          metavar="N", kind=int)
+    crop: Optional[int] = option(None, "score the centre CROP x CROP pixels of each picture only "
+                                 "(the training validation's pairs; default: whole pictures)",
+                                 check=in_range(16), metavar="CROP", kind=int)
     comparison: Optional[str] = option(None, "also write crops of every method and the original "
                                        "side by side (.png/.jpg)", metavar="IMAGE", kind=str)
     comparison_picture: Optional[str] = option(None, "picture file name for --comparison "
@@ -84,7 +87,7 @@ def _main(args: EvaluateSROptions) -> int:
         scale = network.scale
         methods = {"model": Upscaler(network.net, scale, args.tile).upscale}
     methods = {**ev.baselines(scale), **methods}
-    scores = ev.evaluate_folder(args.pictures, scale, methods, args.max_pictures)
+    scores = ev.evaluate_folder(args.pictures, scale, methods, args.max_pictures, args.crop)
     timings = None
     if args.speed_side:
         first = read_image(find_pictures(Path(args.pictures))[0])

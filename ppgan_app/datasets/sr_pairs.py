@@ -149,7 +149,7 @@ class SRPairsDataset(Dataset):
             gt = _augment(_random_crop(picture, self.gt_size, rng), rng)
         else:
             rng = np.random.RandomState(index)
-            gt = mod_crop(_centre_crop(picture, self.gt_size), self.scale)
+            gt = mod_crop(centre_crop(picture, self.gt_size), self.scale)
         lq = degrade(gt, self.scale, self.degradation, rng) if self.degradation else downscale(gt, self.scale)
         return {"lq": to_chw(lq), "gt": to_chw(gt)}
 
@@ -175,7 +175,8 @@ def _random_crop(img: np.ndarray, size: int, rng: Any) -> np.ndarray:
     return img[top:top + size, left:left + size]
 
 
-def _centre_crop(img: np.ndarray, size: Optional[int]) -> np.ndarray:
+def centre_crop(img: np.ndarray, size: Optional[int]) -> np.ndarray:
+    """The centre ``size`` x ``size`` window of ``[H, W, C]`` (the whole image when ``size`` is None)."""
     if size is None:
         return img
     h, w = img.shape[:2]

@@ -54,10 +54,10 @@ def test_missing_input_and_wrong_weights(tmp_path, capsys, sr_pictures):
 def test_evaluate_sr_prints_and_writes_the_table(tiny_sr_run, sr_pictures, tmp_path, capsys):
     report = tmp_path / "sr.json"
     code = evaluate_sr.main(["--pictures", str(sr_pictures), "--weight_path", _checkpoint(tiny_sr_run),
-                             "--speed_side", "32", "--json", str(report), "--threads", "1",
+                             "--speed_side", "32", "--json", str(report), "--threads", "1", "--crop", "64",
                              "--comparison", str(tmp_path / "cmp.png"), "--comparison_picture", "coffee.png"])
     out = capsys.readouterr().out
-    assert code == 0 and "bicubic" in out and "model" in out and "32x32 -> 128x128" in out
+    assert code == 0 and "bicubic" in out and "model" in out and "32x32 -> 128x128 frame, wall (CPU)" in out
     strip = cv2.imread(str(tmp_path / "cmp.png"))
     assert strip.shape == (2 * 96 + 24, 4 * (2 * 96 + 4), 3)  # nearest, bicubic, model, original
     data = json.loads(report.read_text())

@@ -1,9 +1,19 @@
 """Super-resolution: PaddleGAN's SR networks and weights, tiled upscaling of pictures and videos,
-and held-out evaluation against bicubic and nearest-neighbour upscaling."""
-from ppgan_app.apps.super_resolution.evaluation import evaluate_folder
-from ppgan_app.apps.super_resolution.networks import PRESETS, SRNetwork, load_sr_network
-from ppgan_app.apps.super_resolution.predictor import RealSRPredictor, SuperResolutionPredictor
-from ppgan_app.apps.super_resolution.upscaler import Upscaler
+and held-out evaluation against bicubic and nearest-neighbour upscaling.
 
-__all__ = ["PRESETS", "RealSRPredictor", "SRNetwork", "SuperResolutionPredictor", "Upscaler",
-           "evaluate_folder", "load_sr_network"]
+The names below are imported on first use, so importing this package loads no Paddle.
+"""
+import importlib
+from typing import Any
+
+_EXPORTS = {"PRESETS": "networks", "SRNetwork": "networks", "load_sr_network": "networks",
+            "RealSRPredictor": "predictor", "SuperResolutionPredictor": "predictor",
+            "Upscaler": "upscaler", "evaluate_folder": "evaluation"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 A 256 px model pasted into a portrait whose face box is 600 px wide is stretched, hence soft;
 upscaling the crop x2 or x4 with an SR network first gives the paste-back real detail to shrink
-into the box instead.
+into the box instead. Importing this module loads no Paddle (the option list reads ``SR_FACTORS``).
 """
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from ppgan_app.apps.super_resolution.networks import load_sr_network
-from ppgan_app.apps.super_resolution.upscaler import DEFAULT_TILE, DEFAULT_TILE_OVERLAP, Upscaler
 from ppgan_app.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -33,6 +31,9 @@ class FaceUpscaler:
     def __init__(self, factor: str, weights: Optional[str] = None) -> None:
         if factor not in SR_FACTORS:
             raise InputError(f"--super_resolution must be one of {', '.join(SR_FACTORS)}, got {factor!r}")
+        from ppgan_app.apps.super_resolution.networks import load_sr_network
+        from ppgan_app.apps.super_resolution.upscaler import DEFAULT_TILE, DEFAULT_TILE_OVERLAP, Upscaler
+
         self.factor = int(factor[1:])
         network = load_sr_network(weights or DEFAULT_FACE_SR_MODEL, arch=DEFAULT_FACE_SR_MODEL)
         if network.scale < self.factor:
