@@ -33,7 +33,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import paddle
@@ -467,17 +467,12 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
     key = export_key(kp_detector, generator, image_size, config, split_source, optimize,
                      row_gather, split_decoder)
     final = cache_dir / export_dir_name(key, image_size)
-    if (final / META_FILE).is_file():
-        try:
-            info = verify_export(final)
-        except CheckpointError as err:
-            LOG.warning("%s; exporting again", err)
-            shutil.rmtree(final, ignore_errors=True)
-        else:
-            if info.key == key:
-                LOG.info("export cache hit: %s", final)
-                return final, info
-            LOG.warning("export %s has a different key; exporting again", final)
+    info = cached_export(final, "exporting")
+    if info is not None:
+        if info.key == key:
+            LOG.info("export cache hit: %s", final)
+            return final, info
+        LOG.warning("export %s has a different key; exporting again", final)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     try:
@@ -489,6 +484,19 @@ def export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str | Pat
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final, ExportInfo.load(final)
+
+
+def cached_export(folder: Path, redo: str) -> Optional[ExportInfo]:
+    """The verified :class:`ExportInfo` of a cached export ``folder``; ``None`` when there is
+    none, or when it is damaged (then it is removed and a warning says it is ``redo`` again)."""
+    if not (folder / META_FILE).is_file():
+        return None
+    try:
+        return verify_export(folder)
+    except CheckpointError as err:
+        LOG.warning("%s; %s again", err, redo)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
 
 
 def _publish(tmp: Path, final: Path) -> None:

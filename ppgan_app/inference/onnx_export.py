@@ -18,8 +18,7 @@ from typing import Mapping, Sequence
 
 from paddle import nn
 
-from ppgan_app.errors import CheckpointError
-from ppgan_app.inference.export import (META_FILE, ExportInfo, _publish, export_fomm,
+from ppgan_app.inference.export import (ExportInfo, _publish, cached_export, export_fomm,
                                         graph_files, verify_export)
 from ppgan_app.utils.native_output import quiet_native_output
 
@@ -87,15 +86,9 @@ def onnx_export_fomm(kp_detector: nn.Layer, generator: nn.Layer, cache_dir: str 
     paddle_dir, info = export_fomm(kp_detector, generator, cache_dir, image_size, config=config,
                                    split_decoder=split_decoder)
     final = paddle_dir.with_name(f"{paddle_dir.name}_onnx{converter_version()}")
-    if (final / META_FILE).is_file():
-        try:
-            cached = verify_export(final)
-        except CheckpointError as err:
-            LOG.warning("%s; converting again", err)
-            shutil.rmtree(final, ignore_errors=True)
-        else:
-            if cached.key == info.key and cached.format == "onnx":
-                return final, cached
+    cached = cached_export(final, "converting")
+    if cached is not None and cached.key == info.key and cached.format == "onnx":
+        return final, cached
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
         LOG.info("converting %s to ONNX", paddle_dir.name)

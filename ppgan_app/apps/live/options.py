@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence
 
 from ppgan_app.errors import InputError
-from ppgan_app.utils.options import Options, in_range, option
+from ppgan_app.utils.options import Options, from_kwargs, in_range, option
 from ppgan_app.utils.process import ENGINES, MAX_THREADS, PRECISIONS
 
 
@@ -76,12 +76,7 @@ class LiveOptions(Options):
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "LiveOptions":
         """Options from keyword arguments; an unknown name is an :class:`InputError`."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(kwargs) - names)
-        if unknown:
-            raise InputError(f"unknown option(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(names))}")
-        return cls(**kwargs)
+        return from_kwargs(cls, **kwargs)
 
 
 def live_fields() -> Iterator[dataclasses.Field]:
