@@ -53,11 +53,20 @@ def ffprobe():
 @pytest.fixture(autouse=True)
 def _restore_package_logger():
     """``setup_logger`` (called by in-process CLI runs) stops propagation and adds handlers to
-    the ``ppgan_app`` logger; put it back so ``caplog`` sees every test's records."""
+    the ``ppgan_app`` logger. Every test starts and ends with the logger as importing the
+    package leaves it (no handlers, propagating, level unset), so ``caplog`` sees its records
+    even after a session fixture ran a command line."""
     package = logging.getLogger("ppgan_app")
-    saved = (list(package.handlers), package.propagate, package.level)
+
+    def pristine() -> None:
+        for handler in package.handlers[:]:
+            package.removeHandler(handler)
+            handler.close()
+        package.propagate, package.level = True, logging.NOTSET
+
+    pristine()
     yield
-    package.handlers[:], package.propagate, package.level = saved[0], saved[1], saved[2]
+    pristine()
 
 
 @pytest.fixture(scope="session")

@@ -118,10 +118,6 @@ def check_labels(labels: Optional[Sequence[int]], n_class: int) -> Optional[List
     return list(dict.fromkeys(int(y) for y in labels))
 
 
-#: The most images one grid picture holds (100 x 100 cells).
-MAX_GRID_IMAGES = 10_000
-
-
 def check_sampling(num: int, batch_size: int = 1, seed: int = 0, truncation: Optional[float] = None) -> None:
     """Validate the numeric options shared by every generation tool (before any work)."""
     if num < 1 or batch_size < 1:
