@@ -22,6 +22,18 @@ def _shared_helper(name: str, folder: Path = Path(__file__).resolve().parent / "
     return sys.modules[name]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "openvino: runs OpenVINO (ordered last, see below)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that run OpenVINO go last: once OpenVINO has run in a process, Paddle DataLoader
+    workers forked later by that process crash (docs/performance.md), and the suite is one
+    process."""
+    late = [item for item in items if item.get_closest_marker("openvino")]
+    items[:] = [item for item in items if not item.get_closest_marker("openvino")] + late
+
+
 app_helpers = _shared_helper("app_helpers")
 _shared_helper("kit_checkpoint")
 _shared_helper("face_calibration", Path(__file__).resolve().parents[1] / "tools")

@@ -18,7 +18,8 @@ import abc
 import importlib
 import importlib.util
 import logging
-from typing import Mapping, Union
+from dataclasses import dataclass, field
+from typing import Dict, Mapping, Tuple, Union
 
 import numpy as np
 import paddle
@@ -30,12 +31,26 @@ LOG = logging.getLogger(__name__)
 ArrayLike = Union[np.ndarray, paddle.Tensor]
 KeypointDict = Mapping[str, ArrayLike]
 
-#: engines that run exported graphs on the CPU: name -> (``module:Class``, the library it needs).
-#: Each lives in its own module; a new one registers here (``Class(kp_detector, generator,
-#: cache_dir=, threads=, config=, precision=)``, ``Class.from_export(folder, threads)``).
-GRAPH_ENGINES = {
-    "fast": ("ppgan_app.inference.paddle_inference:FastEngine", "paddle.inference"),
-    "openvino": ("ppgan_app.inference.openvino_engine:OpenVinoEngine", "openvino"),
+@dataclass(frozen=True)
+class GraphEngineSpec:
+    """What the kit knows of a graph engine without importing it (importing OpenVINO into a
+    process that later forks Paddle DataLoader workers crashes them, see CPU_ENGINE_ORDER)."""
+
+    target: str                       # ``module:Class``: ``Class(kp_detector, generator,
+    #                                   cache_dir=, threads=, config=, precision=)`` and
+    #                                   ``Class.from_export(folder, threads)``
+    library: str                      # the library it needs installed
+    export_format: str                # the export folders it runs (ExportInfo.format)
+    precisions: Tuple[str, ...]       # the precisions it runs ...
+    needs: Mapping[str, str] = field(default_factory=dict)  # ... some with one more library
+
+
+#: engines that run exported graphs on the CPU; a new one registers here.
+GRAPH_ENGINES: Dict[str, GraphEngineSpec] = {
+    "fast": GraphEngineSpec("ppgan_app.inference.paddle_inference:FastEngine", "paddle.inference",
+                            "paddle", ("fp32", "bf16")),
+    "openvino": GraphEngineSpec("ppgan_app.inference.openvino_engine:OpenVinoEngine", "openvino",
+                                "onnx", ("fp32", "bf16", "int8"), {"int8": "nncf"}),
 }
 ENGINE_NAMES = tuple(e for e in ENGINES if e != "auto")  # the engines themselves
 #: ``--engine auto`` takes the first one installed that runs the precision asked for. openvino
@@ -145,7 +160,7 @@ def broadcast_batch(tensor: paddle.Tensor, n: int) -> paddle.Tensor:
 
 def engine_class(name: str) -> type:
     """The class of the graph engine ``name`` (imports its module)."""
-    module, _, cls = GRAPH_ENGINES[name][0].partition(":")
+    module, _, cls = GRAPH_ENGINES[name].target.partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
@@ -153,7 +168,11 @@ def engine_installed(name: str) -> bool:
     """Whether the library that the engine ``name`` needs is installed (nothing is imported)."""
     if name == "dygraph":
         return True
-    library = GRAPH_ENGINES[name][1]
+    return library_installed(GRAPH_ENGINES[name].library)
+
+
+def library_installed(library: str) -> bool:
+    """Whether ``library`` can be imported (nothing is imported)."""
     try:
         return importlib.util.find_spec(library) is not None
     except ModuleNotFoundError:          # a parent package is missing
@@ -161,8 +180,13 @@ def engine_installed(name: str) -> bool:
 
 
 def engine_precisions(name: str) -> tuple[str, ...]:
-    """The precisions the engine ``name`` runs."""
-    return ("fp32",) if name == "dygraph" else tuple(engine_class(name).precisions)
+    """The precisions the engine ``name`` runs here (those needing a missing library left out;
+    nothing is imported)."""
+    if name == "dygraph":
+        return ("fp32",)
+    spec = GRAPH_ENGINES[name]
+    return tuple(p for p in spec.precisions if p not in spec.needs
+                 or library_installed(spec.needs[p]))
 
 
 def auto_cpu_engine(precision: str = "fp32") -> tuple[str, str]:

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import paddle
 
+from ppgan_app.inference.engines import GRAPH_ENGINES, engine_precisions
 from ppgan_app.inference.export import ExportInfo
 from ppgan_app.inference.onnx_export import onnx_export_fomm
 from ppgan_app.inference.paddle_inference import (LOW_PRECISION_GRAPHS, FastEngine,
@@ -34,7 +35,6 @@ from ppgan_app.utils.native_output import quiet_native_output
 
 LOG = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "bf16", "int8")
 HINTS = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}   # INFERENCE_PRECISION_HINT (int8: of
 #                                                        # the ops a quantised graph keeps float)
 INT8_GRAPH = "decoder_int8.xml"
@@ -99,11 +99,6 @@ class OpenVinoRunner:
                 for i in range(len(self.output_names))]
 
 
-def installed_precisions() -> tuple[str, ...]:
-    """The precisions this installation runs (int8 needs NNCF)."""
-    return PRECISIONS if importlib.util.find_spec("nncf") is not None else PRECISIONS[:2]
-
-
 class OpenVinoEngine(FastEngine):
     """OpenVINO engine (CPU); arguments as :class:`~ppgan_app.inference.paddle_inference.FastEngine`.
 
@@ -114,8 +109,8 @@ class OpenVinoEngine(FastEngine):
     """
 
     name = "openvino"
-    precisions = installed_precisions()
-    export_format = "onnx"
+    precisions = engine_precisions("openvino")   # int8 only where NNCF is installed
+    export_format = GRAPH_ENGINES["openvino"].export_format
 
     def __init__(self, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
                  cache_dir: str | Path, threads: int = 2, config: Mapping | None = None,

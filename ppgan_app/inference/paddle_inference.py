@@ -16,8 +16,8 @@ import paddle
 from paddle import inference as paddle_infer
 
 from ppgan_app.errors import CheckpointError
-from ppgan_app.inference.engines import (ArrayLike, Engine, KeypointDict, batch_size_of,
-                                         check_images, to_numpy)
+from ppgan_app.inference.engines import (GRAPH_ENGINES, ArrayLike, Engine, KeypointDict,
+                                         batch_size_of, check_images, to_numpy)
 from ppgan_app.inference.export import (ExportInfo, describe, export_fomm, graph_files,
                                         verify_export)
 from ppgan_app.inference.source_cache import DEFAULT_SOURCE_ENTRIES, SourceCache
@@ -25,7 +25,6 @@ from ppgan_app.inference.source_cache import DEFAULT_SOURCE_ENTRIES, SourceCache
 LOG = logging.getLogger(__name__)
 
 LOW_PRECISION_GRAPHS = ("decoder", "generator")    # graphs that run in ``precision``
-PRECISIONS = ("fp32", "bf16")  # this engine's (a subset of ppgan_app.utils.process.PRECISIONS)
 
 
 def make_predictor(model_file: Path, params_file: Path, threads: int,
@@ -39,8 +38,9 @@ def make_predictor(model_file: Path, params_file: Path, threads: int,
         precision: ``"fp32"`` or ``"bf16"`` (oneDNN bfloat16 kernels where available).
         onednn: use oneDNN kernels (False: Paddle's plain CPU kernels, for comparison).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision not in GRAPH_ENGINES["fast"].precisions:
+        raise ValueError(f"precision must be one of {GRAPH_ENGINES['fast'].precisions}, "
+                         f"got {precision!r}")
     config = paddle_infer.Config(str(model_file), str(params_file))
     config.disable_gpu()
     config.switch_ir_optim(True)
@@ -131,8 +131,8 @@ class FastEngine(Engine):
     """
 
     name = "fast"
-    precisions = PRECISIONS
-    export_format = "paddle"           # the graphs it runs (see ExportInfo.format)
+    precisions = GRAPH_ENGINES["fast"].precisions
+    export_format = GRAPH_ENGINES["fast"].export_format   # the graphs it runs (ExportInfo.format)
 
     def __init__(self, kp_detector: paddle.nn.Layer, generator: paddle.nn.Layer,
                  cache_dir: str | Path, threads: int = 2, config: Mapping | None = None,

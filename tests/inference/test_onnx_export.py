@@ -9,6 +9,8 @@ import paddle
 import pytest
 import yaml
 
+pytestmark = pytest.mark.openvino  # ordered last: see tests/conftest.py
+
 pytest.importorskip("paddle2onnx")
 pytest.importorskip("openvino")
 

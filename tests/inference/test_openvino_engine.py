@@ -11,6 +11,8 @@ import pytest
 pytest.importorskip("openvino")
 pytest.importorskip("paddle2onnx")
 
+pytestmark = pytest.mark.openvino  # ordered last: see tests/conftest.py
+
 from ppgan_app.apps.expression_transfer.fomm_animator import _pick_engine  # noqa: E402
 from ppgan_app.inference import engines  # noqa: E402
 from ppgan_app.inference.engines import DygraphEngine, auto_cpu_engine  # noqa: E402

@@ -105,7 +105,7 @@ def _exported_animator(folder: str, image_size: Optional[int], engine: str,
     from ppgan_app.inference.export import verify_export
 
     info = verify_export(Path(folder))
-    runs = [name for name in GRAPH_ENGINES if engine_class(name).export_format == info.format]
+    runs = [name for name, spec in GRAPH_ENGINES.items() if spec.export_format == info.format]
     if engine == "auto":
         engine = runs[0]
     if engine not in runs:
