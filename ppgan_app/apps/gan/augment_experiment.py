@@ -397,6 +397,10 @@ def make_generated(checkpoint: Path, spec: GenerateSpec, seed: int, folder: Path
         write_labelled_folder(folder, x[keep], y[keep], manifest,
                               confidence=None if confidence is None else confidence[keep])
     manifest = read_manifest(folder)
+    if not manifest["images"]:  # the filter kept nothing: the arm trains on the real images only
+        logger.warning("the filter kept no generated image in %s", folder)
+        return Generated(np.zeros((0, channels, real_size, real_size), np.float32), np.zeros(0, np.int64),
+                         None, manifest)
     x, y = read_image_folder(folder, channels)
     x = resize_images(x, real_size)
     weights = None
