@@ -159,6 +159,16 @@ def test_the_circle_finder_finds_circles(edges, expected):
     assert _cycles(edges) == expected
 
 
+def test_moved_paths_are_aliases_of_their_new_modules():
+    import importlib
+    import warnings
+
+    for old, new in MOVED.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            assert importlib.import_module(old) is importlib.import_module(new), old
+
+
 def test_room_of_keeps_parent_rooms_to_their_own_init():
     rooms = {"ppgan_app": 0, "ppgan_app.apps": 12, "ppgan_app.apps.gan": 8, "ppgan_app.utils": 1}
     assert room_of("ppgan_app.apps.gan.sampler", rooms) == "ppgan_app.apps.gan"

@@ -1,0 +1,4 @@
+"""Moved to :mod:`ppgan_app.apps.gan.labelled_data` (this path goes in the next release)."""
+from ppgan_app._moved import alias_module
+
+alias_module(__name__)
