@@ -85,7 +85,10 @@ def parse(argv: Sequence[str]) -> TrainOptions:
 
     options = options_from(TrainOptions, build_parser().parse_args(argv))
     if options.resume and options.threads is None and not options.evaluate_only:
-        options = dataclasses.replace(options, threads=_checkpoint_threads(options.resume))
+        from ppgan_app.engine.checkpoint import load_checkpoint
+
+        threads = _checkpoint_threads(load_checkpoint(options.resume))
+        options = dataclasses.replace(options, threads=threads)
     return options
 
 
@@ -183,12 +186,9 @@ def _train_or_evaluate(trainer: Any, args: TrainOptions,
     return EXIT_SIGTERM if trainer.stop_signal == "SIGTERM" else EXIT_SIGINT
 
 
-def _checkpoint_threads(path: str) -> Optional[int]:
-    """The CPU thread count the ``--resume`` checkpoint was trained with (None: not recorded):
-    an exact resume computes with the same count (float sums depend on it)."""
-    from ppgan_app.engine.checkpoint import load_checkpoint
-
-    state = load_checkpoint(path)
+def _checkpoint_threads(state: Optional[Mapping[str, Any]]) -> Optional[int]:
+    """The CPU thread count a resumed checkpoint was trained with (None: not recorded): an
+    exact resume computes with the same count (float sums depend on it)."""
     threads = state.get("cpu_threads") if isinstance(state, Mapping) else None
     if isinstance(threads, int) and threads > 0:
         logger.info("resuming with the checkpoint's %d CPU thread(s)", threads)
