@@ -81,6 +81,28 @@ def _restore_package_logger():
     pristine()
 
 
+@pytest.fixture(autouse=True)
+def _default_sigchld():
+    """Every test starts and ends with SIGCHLD's default handling. A Paddle DataLoader with
+    workers installs a process-wide SIGCHLD handler that checks its workers whenever any child
+    exits; left in place, it kills the suite's process with SIGSEGV when OpenVINO runs later
+    (docs/performance.md). Paddle installs it again the next time it starts workers."""
+    import signal
+    import sys
+
+    def restore() -> None:
+        if signal.getsignal(signal.SIGCHLD) is not signal.SIG_DFL:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for name in ("paddle.io.multiprocess_utils", "paddle.base.multiprocess_utils"):
+                module = sys.modules.get(name)
+                if module is not None and hasattr(module, "_SIGCHLD_handler_set"):
+                    module._SIGCHLD_handler_set = False
+
+    restore()
+    yield
+    restore()
+
+
 @pytest.fixture(scope="session")
 def sr_pictures(tmp_path_factory) -> Path:
     """Four small RGB pictures (crops of scikit-image's samples, ~100 px) for the SR tests."""
