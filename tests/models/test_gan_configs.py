@@ -1,9 +1,12 @@
 """Every GAN config in configs/ loads, builds its model and datasets (tiny widths, tiny idx
-files written here) and trains one iteration. FOMM configs (firstorder_*) are tested elsewhere."""
+files written here) and trains one iteration. FOMM and SR configs are tested elsewhere
+(tests/tools/test_train_fomm.py, tests/engine/test_resume_configs.py), and the augmentation
+experiment's configs are not trainer configs (tests/apps/gan)."""
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from ppgan_app.datasets.mnist import write_idx
 from ppgan_app.engine.data import build_loader
@@ -11,8 +14,13 @@ from ppgan_app.registries import METRICS, MODELS
 from ppgan_app.utils.config import load_config
 from ppgan_app.utils.registry import build_from_config
 
+def _is_gan_config(path: Path) -> bool:
+    model = (yaml.safe_load(path.read_text()) or {}).get("model") or {}
+    return model.get("name") in ("GANModel", "DCGANModel", "ConditionalGANModel")
+
+
 CONFIGS = sorted(p for p in (Path(__file__).resolve().parents[2] / "configs").glob("*.yaml")
-                 if not p.name.startswith("firstorder_"))
+                 if _is_gan_config(p))
 
 
 def write_tiny_idx(folder: Path, n: int = 8) -> Path:
