@@ -161,8 +161,8 @@ def find_pictures(root: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> L
         InputError: ``root`` is not a folder or holds no pictures.
     """
     if not root.is_dir():
-        raise InputError(f"picture folder {root.resolve()} does not exist; point data_root at a folder "
-                         f"of high-resolution pictures")
+        raise InputError(f"picture folder {root.resolve()} does not exist; point dataroot "
+                         f"(evaluate_sr: --pictures) at a folder of high-resolution pictures")
     paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
     if not paths:
         raise InputError(f"no pictures ({', '.join(extensions)}) under {root.resolve()}")
