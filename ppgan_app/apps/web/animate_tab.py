@@ -79,6 +79,7 @@ class AnimateService:
         self._detectors: Dict[str, Any] = {}
         self._run_lock = threading.Lock()  # one job on the networks at a time
         self._cancel: Dict[str, threading.Event] = {}
+        self._results: Dict[str, str] = {}  # each session's last result
         self._stopping = threading.Event()
 
     # -- shared parts
@@ -182,7 +183,12 @@ class AnimateService:
             summary = predictor.run_with_summary(source_image, driving_video)
             logger.info("job done: %d frames, %d face(s) in %.1f s", summary.frames,
                         summary.faces, time.perf_counter() - start)
+            self._results[session] = summary.path
             return summary.path
+
+    def last_result(self, session: str) -> Optional[str]:
+        """The path of ``session``'s last finished job's result, if any."""
+        return self._results.get(session)
 
     def _checked(self, source_image: Optional[str], driving_video: Optional[str],
                  values: Dict[str, Any]) -> TransferOptions:
@@ -323,12 +329,21 @@ def build_animate_tab(service: AnimateService) -> None:
                 queue=False, show_progress="hidden", api_visibility="private")
     driving.change(service.driving_status, driving, driving_status, queue=False,
                    show_progress="hidden", api_visibility="private")
-    job = run.click(make_animate_fn(service), [source, driving, *widgets.values()], result,
-                    api_name="animate", show_progress_on=result)
-    job.success(lambda path: gr.File(value=path, visible=True), result, download,
-                api_visibility="private", queue=False)
-    run.click(lambda: gr.File(value=None, visible=False), None, download, queue=False,
-              api_visibility="private")
+    # one chain: hide the last download, animate, show the new download (two listeners on
+    # the click could run in either order and hide the new download)
+    clear = run.click(lambda: gr.File(value=None, visible=False), None, download, queue=False,
+                      api_visibility="private", show_progress="hidden")
+    job = clear.then(make_animate_fn(service), [source, driving, *widgets.values()], result,
+                     api_name="animate", show_progress_on=result)
+
+    def show_download(request: Any = None) -> Any:
+        # the path comes from the server's record of the session's job, not back from the
+        # page's video player (one less round trip that can lag behind)
+        path = service.last_result(getattr(request, "session_hash", None) or "")
+        return gr.File(value=path, visible=path is not None)
+
+    show_download.__annotations__ = {"request": gr.Request}
+    job.success(show_download, None, download, api_visibility="private", queue=False)
 
     def cancel(request: Any = None) -> None:
         service.cancel(getattr(request, "session_hash", None) or "")

@@ -23,6 +23,7 @@ import browser_helpers as bh
 
 TOAST = ("return [...document.querySelectorAll('.toast-body')].map(t => t.innerText"
          ".split('\\n').pop()).filter(t => t.startsWith('error'))")
+ALL_TOASTS = "return [...document.querySelectorAll('.toast-body')].map(t => t.innerText)"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def wait_for(driver, script, timeout=120.0, every=0.2):
             return value
         time.sleep(every)
     raise AssertionError(f"timed out waiting for: {script}\ntoasts: "
-                         f"{driver.execute_script(TOAST)}")
+                         f"{driver.execute_script(ALL_TOASTS)}")
 
 
 def text_of(driver, elem_id):
