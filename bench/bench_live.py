@@ -30,6 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads of each network (live mode's default: 1)")
+    parser.add_argument("--generator_threads", type=int, default=0,
+                        help="generator stages (0: live mode's default, two where possible)")
     parser.add_argument("--clip", default=None, help="video played as the camera "
                         "(default: the bundled driving video)")
     parser.add_argument("--repeat", type=int, default=3, help="times the clip is looped")
@@ -87,10 +89,12 @@ def main(argv=None) -> None:
         clip, fps = looped_clip(args.clip or sample_paths()[1], args.repeat, folder)
         options = LiveOptions(camera=clip, config=args.config, weight_path=weights,
                               engine=args.engine, precision=args.precision, report_every=1e9,
-                              threads=args.threads)
+                              threads=args.threads,
+                              generator_threads=args.generator_threads)
         report = run_live(options)
     print(f"\nlive: {args.config}, engine {args.engine}, {args.precision}, "
-          f"{args.threads} thread(s) per network, "
+          f"{args.threads} thread(s) per network, {report.generator_workers} generator "
+          f"stage(s), "
           f"{'weights ' + args.weights if args.weights else 'random weights'}; camera: "
           f"{Path(args.clip or sample_paths()[1]).name} x{args.repeat} at {fps:g} fps; load "
           f"average {load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")

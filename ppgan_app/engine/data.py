@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Tuple, Union
@@ -97,10 +98,20 @@ def build_loader(dataset_cfg: Mapping[str, Any], train: bool, seed: int,
     if train and len(sampler) == 0:
         raise ValueError(f"the train set has {len(dataset)} items, fewer than one batch of "
                          f"{loader_cfg['batch_size']} (drop_last is on)")
-    if loader_cfg["num_workers"] > 0:
+    if loader_cfg["num_workers"] > 0 and _openvino_ran():
+        logger.warning("num_workers %d: OpenVINO ran in this process and forked loader workers "
+                    "would crash, so the data loads in the main process (train in a fresh "
+                    "process for workers)", loader_cfg["num_workers"])
+    elif loader_cfg["num_workers"] > 0:
         return DataLoader(dataset, batch_sampler=sampler, num_workers=loader_cfg["num_workers"],
                           return_list=True), sampler
     return SyncLoader(dataset, sampler), sampler
+
+
+def _openvino_ran() -> bool:
+    """Whether OpenVINO was loaded in this process (its threads do not survive a fork: Paddle
+    DataLoader workers forked afterwards die of SIGSEGV, docs/performance.md)."""
+    return "openvino" in sys.modules
 
 
 def endless(loader: Loader, sampler: EpochBatchSampler,

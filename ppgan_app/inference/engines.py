@@ -33,8 +33,8 @@ KeypointDict = Mapping[str, ArrayLike]
 
 @dataclass(frozen=True)
 class GraphEngineSpec:
-    """What the kit knows of a graph engine without importing it (importing OpenVINO into a
-    process that later forks Paddle DataLoader workers crashes them, see CPU_ENGINE_ORDER)."""
+    """What the kit knows of a graph engine without importing it (importing a runtime costs
+    seconds, and ``--help`` or a dygraph run should not pay it)."""
 
     target: str                       # ``module:Class``: ``Class(kp_detector, generator,
     #                                   cache_dir=, threads=, config=, precision=)`` and
@@ -43,6 +43,7 @@ class GraphEngineSpec:
     export_format: str                # the export folders it runs (ExportInfo.format)
     precisions: Tuple[str, ...]       # the precisions it runs ...
     needs: Mapping[str, str] = field(default_factory=dict)  # ... some with one more library
+    converter: str = ""               # the library that writes its graphs from Paddle weights
 
 
 #: engines that run exported graphs on the CPU; a new one registers here.
@@ -50,15 +51,14 @@ GRAPH_ENGINES: Dict[str, GraphEngineSpec] = {
     "fast": GraphEngineSpec("ppgan_app.inference.paddle_inference:FastEngine", "paddle.inference",
                             "paddle", ("fp32", "bf16")),
     "openvino": GraphEngineSpec("ppgan_app.inference.openvino_engine:OpenVinoEngine", "openvino",
-                                "onnx", ("fp32", "bf16", "int8"), {"int8": "nncf"}),
+                                "onnx", ("fp32", "bf16", "int8"), {"int8": "nncf"},
+                                converter="paddle2onnx"),
 }
 ENGINE_NAMES = tuple(e for e in ENGINES if e != "auto")  # the engines themselves
-#: ``--engine auto`` takes the first one installed that runs the precision asked for. openvino
-#: needs 1.2-2.5x less CPU time per frame (docs/performance.md) but is not first yet: a process
-#: that ran it and then forks Paddle DataLoader workers dies of a SIGSEGV that Paddle's SIGCHLD
-#: handler re-raises (tests/engine after tests/apps in one pytest process); flip the order once
-#: the training loader no longer forks after OpenVINO started.
-CPU_ENGINE_ORDER = ("fast", "openvino", "dygraph")
+#: ``--engine auto`` takes the first one here that is installed and runs the precision asked
+#: for: OpenVINO needs 1.2-2.5x less CPU time per frame than Paddle Inference on the same
+#: graphs with the same frames (docs/performance.md, bench/bench_engines.py).
+CPU_ENGINE_ORDER = ("openvino", "fast", "dygraph")
 
 
 class Engine(abc.ABC):
@@ -82,6 +82,11 @@ class Engine(abc.ABC):
         Returns:
             prediction ``[N,3,H,W]`` float32 in [0,1], N = batch of ``kp_driving``.
         """
+
+    def twin(self) -> "Engine | None":
+        """An engine over the same loaded graphs that another thread may run at the same time
+        as this one (its own requests), or ``None`` where there is none (one thread only)."""
+        return None
 
 
 def to_tensor(array: ArrayLike) -> paddle.Tensor:
@@ -193,11 +198,14 @@ def auto_cpu_engine(precision: str = "fp32") -> tuple[str, str]:
     """``(name, reason)``: the fastest installed CPU engine that runs ``precision``."""
     skipped = []
     for name in CPU_ENGINE_ORDER:
+        converter = GRAPH_ENGINES[name].converter if name in GRAPH_ENGINES else ""
         if not engine_installed(name):
             skipped.append(f"{name} not installed")
+        elif converter and not library_installed(converter):
+            skipped.append(f"{name} needs {converter}, not installed")
         elif precision not in engine_precisions(name):
             skipped.append(f"{name} has no {precision}")
         else:
-            why = "; ".join(skipped) or "the default CPU engine; --engine openvino is faster"
+            why = "; ".join(skipped) or "the fastest CPU engine, docs/performance.md"
             return name, f"--engine auto: {name} ({why})"
     raise ValueError(f"no installed engine runs precision {precision}")

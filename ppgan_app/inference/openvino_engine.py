@@ -81,6 +81,7 @@ class OpenVinoRunner:
     """Feeds numpy arrays to one compiled graph by input name; fetches its outputs in order."""
 
     def __init__(self, compiled: Any, inputs: Sequence[str], outputs: Sequence[str]) -> None:
+        self.compiled = compiled
         self.request = compiled.create_infer_request()
         self.input_names = list(inputs)
         self.output_names = list(outputs)
@@ -97,6 +98,10 @@ class OpenVinoRunner:
         self.request.infer(feeds)
         return [self.request.get_output_tensor(i).data.copy()
                 for i in range(len(self.output_names))]
+
+    def twin(self) -> "OpenVinoRunner":
+        """A runner with its own infer request on the same compiled graph (another thread)."""
+        return OpenVinoRunner(self.compiled, self.input_names, self.output_names)
 
 
 class OpenVinoEngine(FastEngine):

@@ -93,6 +93,10 @@ class GraphRunner:
         return [self.predictor.get_output_handle(name).copy_to_cpu()
                 for name in self.predictor.get_output_names()]
 
+    def twin(self) -> "GraphRunner":
+        """A runner over the same weights with its own predictor state (another thread)."""
+        return GraphRunner(self.predictor.clone(), self.input_names, self.output_names)
+
 
 def repeat_batch(array: np.ndarray, n: int, what: str = "input") -> np.ndarray:
     """Repeat a batch-1 array to batch ``n``; a batch-``n`` array passes through."""
@@ -242,6 +246,21 @@ class FastEngine(Engine):
         else:
             (prediction,) = runners["generator"](*feeds)
         return paddle.to_tensor(prediction)
+
+    def twin(self) -> "FastEngine | None":
+        """This engine over the same graphs, with its own requests, for another thread: the
+        graphs of every prepared size, the source cache shared; ``None`` before any graph was
+        loaded or when a graph cannot be shared (an int8 decoder still calibrating)."""
+        import copy
+
+        if not self._runners or not all(hasattr(runner, "twin") for runners in
+                                        self._runners.values() for runner in runners.values()):
+            return None
+        twin = copy.copy(self)
+        twin.exports = dict(self.exports)
+        twin._runners = {size: {name: runner.twin() for name, runner in runners.items()}
+                         for size, runners in self._runners.items()}
+        return twin
 
     def source_features(self, source: np.ndarray) -> np.ndarray:
         """Encoder features of ``source`` ``[B,3,H,W]``, computed once per distinct source."""

@@ -8,6 +8,7 @@ different image never reuses another's features.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from typing import Callable
 
@@ -38,12 +39,17 @@ class SourceCache:
         self._entries: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self._lock = threading.Lock()   # twin engines (ppgan_app.apps.live) share one cache
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, source: np.ndarray, compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """``compute(source)``, from the cache when this exact source was seen recently."""
+        with self._lock:
+            return self._get(source, compute)
+
+    def _get(self, source: np.ndarray, compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         key = array_key(source)
         entry = self._entries.get(key)
         if entry is not None and np.array_equal(entry[0], source):

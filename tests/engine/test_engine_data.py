@@ -48,3 +48,26 @@ def test_endless_resumes_at_the_same_batch():
         return [next(stream)[1]["class_id"].numpy().tolist() for _ in range(count)]
 
     assert ids(0, 8)[4:] == ids(4, 4)
+
+
+def test_no_forked_workers_once_openvino_ran(tmp_path, monkeypatch, caplog):
+    """OpenVINO's threads do not survive a fork: a loader with workers built after it ran in
+    the process reads in the main process, and says why."""
+    import logging
+    import sys
+    import types
+
+    import cv2
+
+    from ppgan_app.engine.data import build_loader
+
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((8, 8), 40 * i, np.uint8))
+    entry = {"name": "ImageFolderDataset", "data_root": str(tmp_path), "channels": 1,
+             "batch_size": 2, "num_workers": 2}
+    monkeypatch.setitem(sys.modules, "openvino", types.ModuleType("openvino"))
+    with caplog.at_level(logging.WARNING, logger="ppgan_app.engine.data"):
+        loader, _ = build_loader(entry, train=True, seed=0)
+    assert isinstance(loader, SyncLoader)
+    assert "OpenVINO ran in this process" in caplog.text
+    assert len(list(loader)) == 2

@@ -190,3 +190,32 @@ def test_fast_engine_without_jacobians(tmp_path):
     assert set(got[1]) == {"value"}
     assert _max_diff(got[1]["value"].numpy(), expected[1]["value"].numpy()) <= TOL
     assert _max_diff(got[2].numpy(), expected[2].numpy()) <= TOL
+
+
+def _run_in_threads(engines, source, kp_s, kp_d, rounds=3):
+    """Each engine animates ``rounds`` times in its own thread, all at once."""
+    import threading
+
+    results = {}
+
+    def work(i, engine):
+        results[i] = [engine.generator(source, kp_s, kp_d).numpy() for _ in range(rounds)]
+
+    threads = [threading.Thread(target=work, args=(i, e)) for i, e in enumerate(engines)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [results[i] for i in range(len(engines))]
+
+
+def test_twins_run_at_once_and_give_the_same_frames(nets, images, fast):
+    source, driving = images
+    kp_s, kp_d, want = _animate(fast, source, driving)
+    twin = fast.twin()
+    assert twin is not None and twin is not fast and twin.source_cache is fast.source_cache
+    for frames in _run_in_threads([fast, twin], source, kp_s, kp_d):
+        assert all(_max_diff(frame, want.numpy()) == 0.0 for frame in frames)
+    assert build_engine("dygraph", *nets).twin() is None        # one thread only
+    fresh = build_engine("fast", *nets, cache_dir=fast.cache_dir, threads=1, config=TINY)
+    assert fresh.twin() is None                                  # nothing loaded yet

@@ -82,6 +82,31 @@ def test_fp32_equals_dygraph_and_bf16_passes_the_gate(tiny, cache, tmp_path):
         OpenVinoEngine(kp_detector, generator, tmp_path, precision="int4")
 
 
+def test_twins_share_the_compiled_graphs_and_run_at_once(tiny, cache):
+    import threading
+
+    config, kp_detector, generator, source, driving = tiny
+    engine = build_engine("openvino", kp_detector, generator, cache_dir=cache, threads=1,
+                          config=config)
+    kp_source, kp_driving = engine.kp_detector(source), engine.kp_detector(driving)
+    want = engine.generator(source, kp_source, kp_driving).numpy()
+    twin = engine.twin()
+    runners, twins = engine._runners[(64, 64)], twin._runners[(64, 64)]
+    assert all(twins[n].compiled is runners[n].compiled and twins[n].request is not
+               runners[n].request for n in runners)
+    got = {}
+
+    def work(name, e):
+        got[name] = [e.generator(source, kp_source, kp_driving).numpy() for _ in range(3)]
+
+    threads = [threading.Thread(target=work, args=item) for item in (("a", engine), ("b", twin))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(np.array_equal(frame, want) for frames in got.values() for frame in frames)
+
+
 def test_compiled_graphs_are_cached(tiny, cache, tmp_path):
     config, kp_detector, generator, source, _ = tiny
     compiled = tmp_path / "compiled"
@@ -114,19 +139,27 @@ def test_a_damaged_cached_export_is_exported_again(tiny, cache, tmp_path, caplog
 
 
 def test_auto_picks_the_first_installed_engine_that_runs_the_precision(monkeypatch, caplog):
-    why = "--engine auto: fast (the default CPU engine; --engine openvino is faster)"
-    assert auto_cpu_engine("fp32") == ("fast", why)
+    why = "--engine auto: openvino (the fastest CPU engine, docs/performance.md)"
+    assert auto_cpu_engine("fp32") == ("openvino", why)
     with caplog.at_level(logging.INFO):
-        assert _pick_engine("auto", "cpu") == "fast"
+        assert _pick_engine("auto", "cpu") == "openvino"
     assert [r.message for r in caplog.records if "--engine auto" in r.message] == [why]
     if "int8" in engines.engine_precisions("openvino"):
-        assert auto_cpu_engine("int8") == ("openvino", "--engine auto: openvino (fast has no "
-                                                       "int8)")
-    real = engines.engine_installed
-    monkeypatch.setattr(engines, "engine_installed", lambda name: name != "fast" and real(name))
-    assert auto_cpu_engine("fp32") == ("openvino", "--engine auto: openvino (fast not installed)")
+        assert auto_cpu_engine("int8")[0] == "openvino"
+    real_installed, real_library = engines.engine_installed, engines.library_installed
+    monkeypatch.setattr(engines, "library_installed", lambda lib: lib != "paddle2onnx"
+                        and real_library(lib))
+    assert auto_cpu_engine("fp32") == ("fast", "--engine auto: fast (openvino needs "
+                                               "paddle2onnx, not installed)")
+    monkeypatch.setattr(engines, "library_installed", real_library)
+    monkeypatch.setattr(engines, "engine_installed", lambda name: name != "openvino"
+                        and real_installed(name))
+    assert auto_cpu_engine("fp32") == ("fast", "--engine auto: fast (openvino not installed)")
+    with pytest.raises(ValueError, match="no installed engine runs precision int8"):
+        auto_cpu_engine("int8")
     monkeypatch.setattr(engines, "engine_installed", lambda name: name == "dygraph")
-    assert auto_cpu_engine("fp32")[0] == "dygraph"
+    assert auto_cpu_engine("fp32") == ("dygraph", "--engine auto: dygraph (openvino not "
+                                                  "installed; fast not installed)")
     with pytest.raises(ValueError, match="no installed engine runs precision bf16"):
         auto_cpu_engine("bf16")
     from ppgan_app.errors import InputError

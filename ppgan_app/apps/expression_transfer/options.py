@@ -124,8 +124,8 @@ class TransferOptions:
                                    "Paddle's default)", paddlegan="gpu unless --cpu",
                                    check=_device, kind=str)
     engine: str = option("auto", "inference engine: openvino (OpenVINO on the ONNX graphs, "
-                         "CPU; the fastest, opt-in), fast (Paddle Inference + oneDNN, CPU), "
-                         "dygraph, or auto (fast on the CPU, openvino for int8, dygraph on GPU)",
+                         "CPU; the fastest), fast (Paddle Inference + oneDNN, CPU), dygraph, or "
+                         "auto (the fastest installed on the CPU, dygraph on GPU)",
                          paddlegan="dygraph", choices=ENGINES)
     precision: str = option("fp32", "fp32; bf16: the fast and openvino engines run the "
                             "generator's decoder in bfloat16 (faster on CPUs with AVX512-BF16 "

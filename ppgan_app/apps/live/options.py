@@ -51,13 +51,17 @@ class LiveOptions(Options):
     image_size: Optional[int] = option(None, "network input size (default: the model's)",
                                        check=in_range(1), metavar="S", kind=int)
     engine: str = option("auto", "inference engine: openvino (the fastest on a CPU), fast, "
-                         "dygraph, or auto (fast on the CPU, openvino for int8)", choices=ENGINES)
+                         "dygraph, or auto (the fastest one installed)", choices=ENGINES)
     precision: str = option("fp32", "fp32, or bf16 for the decoder (fast and openvino engines), "
                             "int8 (openvino)", choices=PRECISIONS)
     threads: int = option(1, "CPU threads of each network: the keypoint and generator stages "
                           "run at the same time, one core each (2 threads each cost 1.5x the "
                           "CPU time per frame on 2 cores, docs/performance.md)",
                           check=in_range(1, MAX_THREADS), metavar="N")
+    generator_threads: int = option(0, "generator stages animating alternate frames, one "
+                                    "core each: 0 = two where the engine allows it (fast, "
+                                    "openvino) and the machine has two cores",
+                                    check=in_range(0, 8), metavar="N")
     face_detector: str = option("yunet", "driving-face detector", choices=_detectors)
     redetect_every: int = option(10, "frames between face detections (the crop is tracked in "
                                  "between)", check=_positive, metavar="N")

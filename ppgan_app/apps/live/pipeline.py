@@ -3,9 +3,12 @@
 Stages hand frames over through :class:`~ppgan_app.apps.live.slots.LatestSlot` (capacity one):
 the camera's newer frame replaces one not yet taken, so when the machine cannot keep up frames
 are dropped where they wait, before any work is spent on them, and the latency stays bounded;
-the keypoint stage hands its result to the generator only when the generator took the last one
-(then takes the newest camera frame), so the keypoint and generator stages run at the same time
-on consecutive frames, which keeps two cores busy without computing keypoints to be dropped.
+the keypoint stage hands its result to a generator only when one took the last one (then takes
+the newest camera frame), so the keypoint and generator stages run at the same time on
+consecutive frames without computing keypoints to be dropped. The generator is most of a frame's
+work: where the engine can run twice at once (:meth:`Engine.twin`: the graph engines) two
+generator threads animate alternate frames, one core each, and the output keeps the capture
+order (a frame finished after a newer one is dropped).
 
 Motion is relative (as the demo's ``--relative``): keypoints move the portrait by how far the
 driving face moved from a reference frame, the first frame where a face was found, until
@@ -82,13 +85,15 @@ class LiveReport:
     resets: int
     output: Optional[str]
     cpu_ms_per_frame: float = float("nan")   # CPU time of the process (all threads) per frame out
+    generator_workers: int = 1
 
     def line(self) -> str:
         drops = ", ".join(f"{k} {v}" for k, v in self.dropped.items())
         return (f"{self.frames_out} frames out of {self.frames_captured} captured in "
                 f"{self.seconds:.1f} s: {self.fps:.1f} fps, latency p50 "
                 f"{self.latency_p50_ms:.0f} ms p90 {self.latency_p90_ms:.0f} ms, "
-                f"{self.cpu_ms_per_frame:.0f} CPU ms per frame, dropped ({drops})")
+                f"{self.cpu_ms_per_frame:.0f} CPU ms per frame, {self.generator_workers} "
+                f"generator thread(s), dropped ({drops})")
 
 
 class LivePipeline:
@@ -102,12 +107,14 @@ class LivePipeline:
         sink: called with every output frame ``[S,S,3] uint8`` and its :class:`Captured`
             (writing, showing); returns False to stop the run.
         report_every: seconds between progress lines (fps, latency).
+        generator_workers: generator threads: ``0`` = two where the engine has a twin and
+            the machine two cores, else one.
     """
 
     def __init__(self, engine: Any, source: np.ndarray, tracker: FaceTracker,
                  adapt_scale: bool = False,
                  sink: Optional[Callable[[np.ndarray, Captured], bool]] = None,
-                 report_every: float = 5.0) -> None:
+                 report_every: float = 5.0, generator_workers: int = 0) -> None:
         self.engine = engine
         self.source_image = source
         self.source = to_network(source)
@@ -117,8 +124,13 @@ class LivePipeline:
         self.report_every = float(report_every)
         self.kp_source = engine.kp_detector(self.source)
         self.engine.generator(self.source, self.kp_source, self.kp_source)   # warm up
+        self.generators = generator_engines(engine, generator_workers)
+        for twin in self.generators[1:]:
+            twin.generator(self.source, self.kp_source, self.kp_source)       # warm up
         self.slots = {"capture": LatestSlot(), "keypoints": LatestSlot(),
                       "generator": LatestSlot()}
+        self._last_out = -1             # capture index of the last frame output
+        self.late = 0                   # frames finished after a newer one (dropped)
         self.stop = threading.Event()
         self.stats = LiveStats()
         self.resets = 0
@@ -160,11 +172,13 @@ class LivePipeline:
                                       adapt_movement_scale=self.adapt_scale,
                                       use_relative_movement=True, use_relative_jacobian=True)
 
-    def _generate(self, item: tuple) -> tuple:
-        captured, kp_driving = item
-        if kp_driving is None:                          # no face yet: the still portrait
-            return captured, self.source_image
-        return captured, to_image(self.engine.generator(self.source, self.kp_source, kp_driving))
+    def _generator_stage(self, engine: Any) -> Callable[[tuple], tuple]:
+        def generate(item: tuple) -> tuple:
+            captured, kp_driving = item
+            if kp_driving is None:                          # no face yet: the still portrait
+                return captured, self.source_image
+            return captured, to_image(engine.generator(self.source, self.kp_source, kp_driving))
+        return generate
 
     def _stage(self, name: str, work: Optional[Callable], inbox: Optional[str], outbox: str,
                *args: Any) -> Callable[[], None]:
@@ -186,8 +200,15 @@ class LivePipeline:
                 self._errors.append(err)
                 self.stop.set()
             finally:
-                self.slots[outbox].close()
+                if self._stage_done(name):          # the stage's last thread
+                    self.slots[outbox].close()
         return body
+
+    def _stage_done(self, name: str) -> bool:
+        """Count one thread of stage ``name`` out; True when it was the last one."""
+        with self._workers_lock:
+            self._workers[name] -= 1
+            return self._workers[name] == 0
 
     # --- the run -----------------------------------------------------------------------------
     def run(self, camera: Camera, max_frames: int = 0) -> LiveReport:
@@ -196,11 +217,14 @@ class LivePipeline:
         threads = [threading.Thread(target=self._stage("capture", None, None, "capture",
                                                        camera, max_frames), daemon=True),
                    threading.Thread(target=self._stage("keypoints", self._keypoints, "capture",
-                                                       "keypoints"), daemon=True),
-                   threading.Thread(target=self._stage("generator", self._generate,
-                                                       "keypoints", "generator"), daemon=True)]
+                                                       "keypoints"), daemon=True)]
+        threads += [threading.Thread(target=self._stage("generator", self._generator_stage(e),
+                                                        "keypoints", "generator"), daemon=True)
+                    for e in self.generators]
         self.stats = LiveStats()
         self._camera = camera
+        self._workers = {"capture": 1, "keypoints": 1, "generator": len(self.generators)}
+        self._workers_lock = threading.Lock()
         for thread in threads:
             thread.start()
         try:
@@ -222,6 +246,10 @@ class LivePipeline:
             if item is None:
                 continue
             captured, frame = item
+            if captured.index <= self._last_out:       # a newer frame went out first
+                self.late += 1
+                continue
+            self._last_out = captured.index
             if self.sink is not None and self.sink(frame, captured) is False:
                 return
             now = time.perf_counter()
@@ -241,7 +269,26 @@ class LivePipeline:
             fps=stats.fps(), latency_p50_ms=stats.latency_ms(50),
             latency_p90_ms=stats.latency_ms(90),
             dropped={"camera": getattr(getattr(self, "_camera", None), "skipped", 0),
-                     **{name: slot.dropped for name, slot in self.slots.items()}},
+                     **{name: slot.dropped for name, slot in self.slots.items()},
+                     "late": self.late},
             max_queue_depth=max(slot.max_depth for slot in self.slots.values()),
             resets=self.resets, output=None,
-            cpu_ms_per_frame=1000.0 * (time.process_time() - stats.started_cpu) / max(1, out))
+            cpu_ms_per_frame=1000.0 * (time.process_time() - stats.started_cpu) / max(1, out),
+            generator_workers=len(self.generators))
+
+
+def generator_engines(engine: Any, workers: int = 0) -> list:
+    """``engine`` and its twins: one engine per generator thread (see :class:`LivePipeline`)."""
+    from ppgan_app.utils.process import cpu_threads
+
+    wanted = workers if workers > 0 else (2 if cpu_threads() >= 2 else 1)
+    engines = [engine]
+    while len(engines) < wanted:
+        twin = engine.twin() if hasattr(engine, "twin") else None
+        if twin is None:
+            if workers > 1:
+                logger.info("the %s engine runs one generator at a time: 1 generator thread",
+                            getattr(engine, "name", "this"))
+            break
+        engines.append(twin)
+    return engines

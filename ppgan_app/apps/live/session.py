@@ -137,7 +137,8 @@ def run_live(options: LiveOptions,
         engine, source, tracker = build_live(options)
         video = VideoOut(options.output, camera.fps) if options.output else None
         pipeline = LivePipeline(engine, source, tracker, adapt_scale=options.adapt_scale,
-                                report_every=options.report_every)
+                                report_every=options.report_every,
+                                generator_workers=options.generator_threads)
 
         def sink(frame: np.ndarray, captured: Captured) -> bool:
             if video is not None:

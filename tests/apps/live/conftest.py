@@ -24,3 +24,9 @@ def moving_portrait_clip(path, frames: int = 20, fps: float = 25.0, size: int = 
 @pytest.fixture(scope="session")
 def camera_clip(tmp_path_factory) -> str:
     return moving_portrait_clip(tmp_path_factory.mktemp("live") / "camera.mp4")
+
+
+@pytest.fixture(scope="session")
+def long_camera_clip(tmp_path_factory) -> str:
+    """Three seconds: enough frames out for tests that act mid-run, even on a loaded machine."""
+    return moving_portrait_clip(tmp_path_factory.mktemp("live") / "camera_3s.mp4", frames=75)

@@ -89,8 +89,44 @@ def test_a_slow_stage_drops_frames_and_latency_stays_bounded(tiny_fomm, camera_c
     assert report.latency_p90_ms < 0.15 * 1000 * 4
 
 
-def test_reset_takes_a_new_reference_frame(tiny_fomm, camera_clip, caplog):
-    engine, source, tracker = build_live(_options(tiny_fomm, camera_clip))
+class CountingTwinEngine(SlowEngine):
+    """A slow engine with twins; counts each twin's frames. Its first frame takes 3x longer
+    (so a newer frame finishes first, as happens when a core is busy)."""
+
+    def __init__(self, engine, delay, calls=None):
+        super().__init__(engine, delay)
+        self.calls = calls if calls is not None else []
+        self.me = len(self.calls)
+        self.calls.append(0)
+
+    def generator(self, *args):
+        self.calls[self.me] += 1
+        time.sleep(self.delay * (3 if sum(self.calls) == 1 else 1))
+        return self.engine.generator(*args)
+
+    def twin(self):
+        return CountingTwinEngine(self.engine, self.delay, self.calls)
+
+
+def test_two_generator_stages_share_the_frames_and_keep_their_order(tiny_fomm,
+                                                                   long_camera_clip):
+    engine, source, tracker = build_live(_options(tiny_fomm, long_camera_clip))
+    counting = CountingTwinEngine(engine, 0.1)
+    order = []
+    pipeline = LivePipeline(counting, source, tracker, generator_workers=2,
+                            sink=lambda frame, captured: order.append(captured.index) is None)
+    counting.calls[:] = [0, 0]                               # forget the warm-up calls
+    report = pipeline.run(Camera(long_camera_clip))
+    assert report.generator_workers == 2 and min(counting.calls) >= 3, counting.calls
+    assert order == sorted(set(order)) and len(order) == report.frames_out
+    assert report.frames_out + sum(report.dropped.values()) == report.frames_captured + \
+        report.dropped["camera"]                              # late frames are counted
+    assert len(LivePipeline(SlowEngine(engine, 0.0), source, tracker,
+                            generator_workers=2).generators) == 1   # no twin: one stage
+
+
+def test_reset_takes_a_new_reference_frame(tiny_fomm, long_camera_clip, caplog):
+    engine, source, tracker = build_live(_options(tiny_fomm, long_camera_clip))
     outputs = []
 
     def sink(frame, captured):
@@ -101,7 +137,7 @@ def test_reset_takes_a_new_reference_frame(tiny_fomm, camera_clip, caplog):
 
     pipeline = LivePipeline(engine, source, tracker, sink=sink)
     with caplog.at_level(logging.INFO, logger="ppgan_app.apps.live.pipeline"):
-        report = pipeline.run(Camera(camera_clip))
+        report = pipeline.run(Camera(long_camera_clip))
     references = [r.message for r in caplog.records if "reference driving frame" in r.message]
     assert report.resets == 1 and len(references) == 2, references
     assert references[0] != references[1]
