@@ -180,9 +180,15 @@ def test_live_tab_animates_the_fake_webcam(page):
     time.sleep(6)
     frames = page.execute_script("clearInterval(window.liveTimer); return window.liveFrames.size")
     fps = frames / (time.monotonic() - start)
-    stats = re.search(r"([\d.]+) fps · (\d+) ms per frame", text_of(page, "live-stats"))
-    print(f"\nLive tab in headless Chromium: {fps:.1f} animated frames/s received by the page; "
-          f"the tab shows {stats.group(1)} fps, {stats.group(2)} ms per frame on the server")
+    line = text_of(page, "live-stats")
+    stats = re.search(r"([\d.]+) fps · (\d+) ms per frame on the server · engine (\w+) "
+                      r"\((\w+)\)", line)
+    assert stats, line
+    print(f"\nLive tab in headless Chromium, engine {stats.group(3)} ({stats.group(4)}): "
+          f"{fps:.1f} animated frames/s received by the page; the tab shows "
+          f"{stats.group(1)} fps, {stats.group(2)} ms per frame on the server")
+    # the server's flags chose the engine (the test server runs --engine dygraph)
+    assert stats.group(3) == "dygraph" and "engine dygraph (fp32)" in text_of(page, "live-engine")
     assert frames >= 3 and float(stats.group(1)) > 0
     page.find_element(By.ID, "live-reset").click()
     first = page.execute_script("return document.querySelector('#live-output img').src")
