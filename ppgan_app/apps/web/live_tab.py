@@ -69,7 +69,7 @@ class LiveService:
         session = session or {}
         if frame is None or not portrait:
             return None, "choose a portrait, then start the webcam", session
-        start = time.perf_counter()
+        start, received = time.perf_counter(), time.time()
         try:
             animator = self._animator(session, portrait)
             if session.pop("reset", False):
@@ -78,6 +78,8 @@ class LiveService:
         except KitError as err:
             return None, f"error: {' '.join(str(err).split())}", session
         now = time.perf_counter()
+        # epoch seconds, for benchmarks that pair them with the page's display times
+        logger.debug("live frame: received %.4f answered %.4f", received, time.time())
         return out, self._stats(session["times"], now, now - start), session
 
     def _animator(self, session: Dict[str, Any], portrait: str) -> Any:
