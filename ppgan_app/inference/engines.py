@@ -59,6 +59,9 @@ ENGINE_NAMES = tuple(e for e in ENGINES if e != "auto")  # the engines themselve
 #: handler re-raises (tests/engine after tests/apps in one pytest process); flip the order once
 #: the training loader no longer forks after OpenVINO started.
 CPU_ENGINE_ORDER = ("fast", "openvino", "dygraph")
+#: ``--engine auto`` of a process that never forks training workers (the web server): the
+#: fastest first.
+SERVING_ENGINE_ORDER = ("openvino", "fast", "dygraph")
 
 
 class Engine(abc.ABC):
@@ -189,15 +192,18 @@ def engine_precisions(name: str) -> tuple[str, ...]:
                  or library_installed(spec.needs[p]))
 
 
-def auto_cpu_engine(precision: str = "fp32") -> tuple[str, str]:
-    """``(name, reason)``: the fastest installed CPU engine that runs ``precision``."""
+def auto_cpu_engine(precision: str = "fp32",
+                    order: Tuple[str, ...] = CPU_ENGINE_ORDER) -> tuple[str, str]:
+    """``(name, reason)``: the first installed CPU engine of ``order`` that runs
+    ``precision``."""
     skipped = []
-    for name in CPU_ENGINE_ORDER:
+    for name in order:
         if not engine_installed(name):
             skipped.append(f"{name} not installed")
         elif precision not in engine_precisions(name):
             skipped.append(f"{name} has no {precision}")
         else:
-            why = "; ".join(skipped) or "the default CPU engine; --engine openvino is faster"
+            why = "; ".join(skipped) or ("the fastest CPU engine" if name == "openvino" else
+                                         "the default CPU engine; --engine openvino is faster")
             return name, f"--engine auto: {name} ({why})"
     raise ValueError(f"no installed engine runs precision {precision}")
