@@ -85,10 +85,9 @@ class LivePipeline:
     """Animates ``source`` with the face in front of a camera.
 
     Args:
-        engine: a :class:`ppgan_app.inference.engines.Engine` (``kp_detector``, ``generator``).
-        source: the portrait's face crop ``[S,S,3] uint8`` RGB.
-        tracker: finds and crops the driving face (:class:`FaceTracker`, size ``S``).
-        adapt_scale: scale the motion by the ratio of keypoint hull areas.
+        engine, source, tracker, adapt_scale: those of the
+            :class:`~ppgan_app.apps.live.animator.LiveAnimator` that animates each frame
+            (:attr:`animator`).
         sink: called with every output frame ``[S,S,3] uint8`` and its :class:`Captured`
             (writing, showing); returns False to stop the run.
         report_every: seconds between progress lines (fps, latency).
