@@ -6,17 +6,17 @@ For each model (random weights: the speed does not depend on them) it starts ``p
 whose fake camera plays the bundled driving clip (y4m, looped by Chromium), starts the webcam
 stream and, after a warm-up, records for ``--seconds``:
 
-* in the page, the time (epoch ms) each animated frame is displayed (the output ``<img>``
-  changes);
-* from the server's debug log, the time each webcam frame reached the Live tab's function and
-  the time its animated face was returned (same machine, same clock).
+* in the page, the time (epoch ms) each animated frame has loaded (the output ``<img>``'s
+  ``load`` event) and the frame number the tab's stats line shows with it;
+* from the server's debug log, for each frame number, the time the webcam frame reached the
+  Live tab's function and the time its animated face was returned (same machine, same clock).
 
-Frames are answered and displayed in order, so the k-th answer is the k-th display. Each row:
-frames displayed per second; the server's time per frame; the delivery (answer to display:
-Gradio's JPEG encoding, its event stream, the browser loading the image); and the latency
-from the frame's arrival at the server to its display (p50/p90). Not included: the frame's
-wait before it is grabbed and sent (the webcam component sends one every ``stream_every``,
-40 ms, and Gradio keeps only the newest, so it waits 0-40 ms more). Needs Debian's chromium +
+Each row: frames displayed per second; the server's time per frame; the delivery (answer to
+display: Gradio's JPEG encoding, its event stream, the browser loading the image); and the
+latency from the frame's arrival at the server to its display (p50/p90). Not included: the
+frame's wait before it is grabbed and sent (the webcam component sends one every
+``stream_every``, 40 ms, and Gradio keeps only the newest, so it waits 0-40 ms more).
+Needs Debian's chromium +
 chromium-driver and selenium (as the browser tests)::
 
     python bench/bench_web_live.py                           # tiny 64 px and mobile 256 px
@@ -41,19 +41,21 @@ REPO = Path(__file__).resolve().parents[1]
 #: model name -> (packaged config, network input size)
 MODELS = {"tiny": ("firstorder_tiny_64", 64), "mobile": ("firstorder_vox_mobile_256", 256)}
 
-#: Installed in the page: records the display time (epoch ms) of every animated frame.
+#: Installed in the page: (frame number in the stats line, epoch ms) at each image load.
 RECORDER = """
 window.liveShows = [];
 const watch = () => {
     const img = document.querySelector('#live-output img');
     if (!img) return setTimeout(watch, 20);
-    new MutationObserver(() => window.liveShows.push(performance.timeOrigin + performance.now()))
-        .observe(img, {attributes: true, attributeFilter: ['src']});
+    img.addEventListener('load', () => {
+        const m = /(\\d+) frames/.exec(document.getElementById('live-stats').innerText);
+        if (m) window.liveShows.push([+m[1], performance.timeOrigin + performance.now()]);
+    });
 };
 watch();
 """
 #: The Live tab's debug line for each frame (epoch seconds).
-SERVER_LINE = re.compile(r"live frame: received ([\d.]+) answered ([\d.]+)")
+SERVER_LINE = re.compile(r"live frame (\d+): received ([\d.]+) answered ([\d.]+)")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -80,14 +82,9 @@ def percentile(values: list, q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def pair(answers: list, shows: list) -> list:
-    """``[(received, answered, shown)]`` in seconds: the k-th answer after the first display
-    with the k-th display (the first answer displayed is the one closest before it)."""
-    if not shows or not answers:
-        return []
-    before = [i for i, (_, answered) in enumerate(answers) if answered < shows[0]]
-    first = before[-1] if before else 0
-    return [(r, a, s) for (r, a), s in zip(answers[first:], shows)]
+def pair(answers: dict, shows: list) -> list:
+    """``[(received, answered, shown)]`` in seconds for every frame number displayed."""
+    return [(*answers[n], shown) for n, shown in shows if n in answers]
 
 
 def measure(driver, proc, url: str, args: argparse.Namespace) -> dict:
@@ -108,13 +105,11 @@ def measure(driver, proc, url: str, args: argparse.Namespace) -> dict:
     start = len(proc.output)
     driver.execute_script("window.liveShows = [];")
     time.sleep(args.seconds)
-    shows = [t / 1000.0 for t in driver.execute_script("return window.liveShows")]
+    shows = [(n, t / 1000.0) for n, t in driver.execute_script("return window.liveShows")]
     line = driver.execute_script("return document.getElementById('live-stats').innerText")
     time.sleep(0.5)
-    answers = [(float(m.group(1)), float(m.group(2))) for m in
-               map(SERVER_LINE.search, proc.output[start:]) if m]
-    if shows:  # the answers of the recorded displays (none answered after the last one)
-        answers = [a for a in answers if shows[0] - 1.0 <= a[1] <= shows[-1]]
+    answers = {int(m.group(1)): (float(m.group(2)), float(m.group(3))) for m in
+               map(SERVER_LINE.search, proc.output[start:]) if m}
     rows = pair(answers, shows)
     engine = re.search(r"engine (\w+) \((\w+)\)", line)
     return {"fps": len(shows) / args.seconds, "answers": len(answers), "shows": len(shows),

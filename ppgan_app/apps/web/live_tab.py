@@ -78,9 +78,10 @@ class LiveService:
         except KitError as err:
             return None, f"error: {' '.join(str(err).split())}", session
         now = time.perf_counter()
-        # epoch seconds, for benchmarks that pair them with the page's display times
-        logger.debug("live frame: received %.4f answered %.4f", received, time.time())
-        return out, self._stats(session["times"], now, now - start), session
+        session["frames"] = count = session.get("frames", 0) + 1
+        # epoch seconds, for benchmarks that pair them with the page's display of the frame
+        logger.debug("live frame %d: received %.4f answered %.4f", count, received, time.time())
+        return out, self._stats(session["times"], now, now - start, count), session
 
     def _animator(self, session: Dict[str, Any], portrait: str) -> Any:
         """The session's live animator, made again when the portrait changes."""
@@ -91,11 +92,13 @@ class LiveService:
             animator = LiveAnimator.for_portrait(self.engine, read_source_image(portrait),
                                                  self.detect, self.size, REDETECT_EVERY,
                                                  self.adapt_scale)
-            session.update(animator=animator, portrait=portrait, times=collections.deque())
+            session.update(animator=animator, portrait=portrait, times=collections.deque(),
+                           frames=0)
         return session["animator"]
 
-    def _stats(self, times: Deque[Tuple[float, float]], now: float, seconds: float) -> str:
-        """``fps · median ms per frame on the server · engine`` over the last seconds."""
+    def _stats(self, times: Deque[Tuple[float, float]], now: float, seconds: float,
+               count: int) -> str:
+        """``fps · median ms per frame on the server (last seconds) · frames · engine``."""
         times.append((now, seconds))
         while times and times[0][0] < now - FPS_WINDOW:
             times.popleft()
@@ -103,7 +106,7 @@ class LiveService:
         fps = (len(times) - 1) / span if span > 0 else 0.0
         median = float(np.median([s for _, s in times])) * 1000.0
         return (f"**{fps:.1f} fps** · {median:.0f} ms per frame on the server · "
-                f"{self.label}")
+                f"{count} frames · {self.label}")
 
 
 def build_live_tab(service: LiveService) -> None:

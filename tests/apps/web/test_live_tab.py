@@ -49,7 +49,8 @@ def test_frames_are_animated_relative_to_a_reference_that_reset_takes_again(tiny
     again, stats, session = live.step(webcam(12), portrait, session)
     assert animator.resets == 1 and np.abs(again.astype(int) - first.astype(int)).max() <= 2
     assert stats.startswith("**") and " fps** · " in stats
-    assert stats.endswith("ms per frame on the server · engine dygraph (fp32), tiny, 64 px")
+    assert stats.endswith("ms per frame on the server · 3 frames · engine dygraph (fp32), "
+                          "tiny, 64 px")
 
 
 def test_a_new_portrait_gets_a_new_animator(tiny_animator, tmp_path):

@@ -204,8 +204,8 @@ def test_live_tab_animates_the_fake_webcam(page):
     frames = page.execute_script("clearInterval(window.liveTimer); return window.liveFrames.size")
     fps = frames / (time.monotonic() - start)
     line = text_of(page, "live-stats")
-    stats = re.search(r"([\d.]+) fps · (\d+) ms per frame on the server · engine (\w+) "
-                      r"\((\w+)\)", line)
+    stats = re.search(r"([\d.]+) fps · (\d+) ms per frame on the server · \d+ frames · "
+                      r"engine (\w+) \((\w+)\)", line)
     assert stats, line
     print(f"\nLive tab in headless Chromium, engine {stats.group(3)} ({stats.group(4)}): "
           f"{fps:.1f} animated frames/s received by the page; the tab shows "
