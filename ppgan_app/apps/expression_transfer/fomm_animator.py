@@ -29,11 +29,16 @@ class FommAnimator:
     Args:
         engine: a :class:`ppgan_app.inference.engines.Engine` (``kp_detector``/``generator``).
         image_size: side ``S`` of the network's square images.
+        engine_name: the engine's name (``fast``, ``openvino``, ``dygraph``), as reported.
+        precision: the precision it runs (``fp32``, ``bf16``, ``int8``), as reported.
     """
 
-    def __init__(self, engine: Any, image_size: int) -> None:
+    def __init__(self, engine: Any, image_size: int, engine_name: str = "",
+                 precision: str = "fp32") -> None:
         self.engine = engine
         self.image_size = image_size
+        self.engine_name = engine_name
+        self.precision = precision
 
     def keypoints(self, frames: np.ndarray) -> Dict[str, Any]:
         """``frames [N,3,S,S] float32 in [0,1]`` →
@@ -119,7 +124,7 @@ def _exported_animator(folder: str, image_size: Optional[int], engine: str,
         raise InputError(f"--image_size {image_size}: the export in {folder} takes {size} px "
                          "frames; omit --image_size or export again with --image_size")
     return FommAnimator(engine_class(engine).from_export(folder, threads or cpu_threads()),
-                        size)
+                        size, engine)
 
 
 def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
@@ -174,4 +179,4 @@ def build_fomm_animator(config: Any = None, weight_path: Optional[str] = None,
     logger.info("FOMM weights %s, %d px, engine %s", loaded.path, loaded.image_size, name)
     engine = build_engine(name, loaded.kp_detector, loaded.generator, cache_dir=cache,
                           config=loaded.config, precision=precision, threads=threads)
-    return FommAnimator(engine, loaded.image_size)
+    return FommAnimator(engine, loaded.image_size, name, precision)

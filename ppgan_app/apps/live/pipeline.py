@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ppgan_app.apps.live.animator import LiveAnimator
 from ppgan_app.apps.live.camera import Camera, Captured
 from ppgan_app.apps.live.slots import CLOSED, LatestSlot
 from ppgan_app.apps.live.tracker import FaceTracker
@@ -31,17 +32,6 @@ from ppgan_app.apps.live.tracker import FaceTracker
 logger = logging.getLogger(__name__)
 
 POLL_S = 0.05          # how often a waiting stage looks at the stop flag
-
-
-def to_network(image: np.ndarray) -> np.ndarray:
-    """``[S,S,3] uint8`` RGB -> ``[1,3,S,S] float32`` in [0,1]."""
-    return (image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
-
-
-def to_image(prediction: Any) -> np.ndarray:
-    """``[1,3,S,S]`` in [0,1] (array or tensor) -> ``[S,S,3] uint8`` RGB."""
-    array = prediction.numpy() if hasattr(prediction, "numpy") else np.asarray(prediction)
-    return (np.clip(array[0].transpose(1, 2, 0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 @dataclass
@@ -100,48 +90,40 @@ class LivePipeline:
     """Animates ``source`` with the face in front of a camera.
 
     Args:
-        engine: a :class:`ppgan_app.inference.engines.Engine` (``kp_detector``, ``generator``).
-        source: the portrait's face crop ``[S,S,3] uint8`` RGB.
-        tracker: finds and crops the driving face (:class:`FaceTracker`, size ``S``).
-        adapt_scale: scale the motion by the ratio of keypoint hull areas.
+        engine, source, tracker, adapt_scale: those of the
+            :class:`~ppgan_app.apps.live.animator.LiveAnimator` that animates each frame
+            (:attr:`animator`).
         sink: called with every output frame ``[S,S,3] uint8`` and its :class:`Captured`
             (writing, showing); returns False to stop the run.
         report_every: seconds between progress lines (fps, latency).
-        generator_workers: generator threads: ``0`` = two where the engine has a twin and
-            the machine two cores, else one.
     """
 
     def __init__(self, engine: Any, source: np.ndarray, tracker: FaceTracker,
                  adapt_scale: bool = False,
                  sink: Optional[Callable[[np.ndarray, Captured], bool]] = None,
                  report_every: float = 5.0, generator_workers: int = 0) -> None:
-        self.engine = engine
-        self.source_image = source
-        self.source = to_network(source)
-        self.tracker = tracker
-        self.adapt_scale = adapt_scale
-        self.sink = sink
-        self.report_every = float(report_every)
-        self.kp_source = engine.kp_detector(self.source)
-        self.engine.generator(self.source, self.kp_source, self.kp_source)   # warm up
+        self.animator = LiveAnimator(engine, source, tracker, adapt_scale)
         self.generators = generator_engines(engine, generator_workers)
         for twin in self.generators[1:]:
-            twin.generator(self.source, self.kp_source, self.kp_source)       # warm up
+            self.animator.warm_up(twin)
+        self.sink = sink
+        self.report_every = float(report_every)
         self.slots = {"capture": LatestSlot(), "keypoints": LatestSlot(),
                       "generator": LatestSlot()}
         self._last_out = -1             # capture index of the last frame output
         self.late = 0                   # frames finished after a newer one (dropped)
         self.stop = threading.Event()
         self.stats = LiveStats()
-        self.resets = 0
-        self._reference: Any = None
-        self._said_no_face = False
-        self._reset = threading.Event()
         self._errors: list = []
+
+    @property
+    def resets(self) -> int:
+        """Reference poses taken again (:meth:`reset_reference`)."""
+        return self.animator.resets
 
     def reset_reference(self) -> None:
         """Take the next driving frame (with a face) as the reference pose."""
-        self._reset.set()
+        self.animator.reset_reference()
 
     # --- stages ------------------------------------------------------------------------------
     def _capture(self, camera: Camera, max_frames: int) -> None:
@@ -150,34 +132,14 @@ class LivePipeline:
             self.slots["capture"].put(captured)
 
     def _keypoints(self, captured: Captured) -> tuple:
-        """The driving keypoints of a frame, relative to the reference (None: no reference)."""
-        from ppgan_app.models.firstorder.normalize_kp import normalize_kp
-
-        crop = self.tracker.crop(captured.image)
-        kp = self.engine.kp_detector(to_network(crop))
-        if self._reset.is_set() and self.tracker.face_found:
-            self._reset.clear()
-            self._reference = None
-            self.resets += 1
-        if self._reference is None and self.tracker.face_found:
-            self._reference = kp
-            logger.info("reference driving frame: %d", captured.index)
-        if self._reference is None:
-            if not self._said_no_face:
-                logger.info("no face found in the camera frame yet: showing the still portrait")
-                self._said_no_face = True
-            return captured, None
-        return captured, normalize_kp(kp_source=self.kp_source, kp_driving=kp,
-                                      kp_driving_initial=self._reference,
-                                      adapt_movement_scale=self.adapt_scale,
-                                      use_relative_movement=True, use_relative_jacobian=True)
+        """A frame's driving keypoints relative to the reference (None: no face seen yet)."""
+        return captured, self.animator.motion(captured.image, captured.index)
 
     def _generator_stage(self, engine: Any) -> Callable[[tuple], tuple]:
+        """The body of one generator thread, on ``engine`` (the animator's or a twin)."""
         def generate(item: tuple) -> tuple:
             captured, kp_driving = item
-            if kp_driving is None:                          # no face yet: the still portrait
-                return captured, self.source_image
-            return captured, to_image(engine.generator(self.source, self.kp_source, kp_driving))
+            return captured, self.animator.render(kp_driving, engine)
         return generate
 
     def _stage(self, name: str, work: Optional[Callable], inbox: Optional[str], outbox: str,

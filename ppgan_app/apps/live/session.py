@@ -9,6 +9,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ppgan_app.apps.live.animator import portrait_crop
 from ppgan_app.apps.live.camera import Camera, Captured
 from ppgan_app.apps.live.options import LiveOptions
 from ppgan_app.apps.live.pipeline import LivePipeline, LiveReport
@@ -20,19 +21,6 @@ logger = logging.getLogger(__name__)
 WINDOW = "ppgan live (r: reset pose, q: quit)"
 KEY_RESET = (ord("r"), ord("R"))
 KEY_QUIT = (ord("q"), ord("Q"), 27)
-
-
-def portrait_crop(image: np.ndarray, detector: Callable, size: int) -> np.ndarray:
-    """The portrait's largest face, cropped as the demo crops it and resized to ``[S,S,3]``;
-    the whole image when no face is found (logged)."""
-    from ppgan_app.faces.crop import crop_resize, face_crop_boxes
-
-    boxes = face_crop_boxes(detector(image), image.shape[:2])
-    if not boxes:
-        logger.warning("no face found in the portrait: animating the whole image")
-        height, width = image.shape[:2]
-        boxes = [(0, 0, width, height)]
-    return crop_resize(image, boxes[0], size)
 
 
 class Window:

@@ -34,30 +34,25 @@ class Cancelled(KitError):
 
 
 def check_driving_video(path: str) -> Dict[str, Any]:
-    """Read a driving video's header; ``{"frames", "fps", "audio"}``.
+    """Read a driving input's header: ``{"frames", "fps", "audio", "still", "size"}``.
+
+    A still picture (``still`` True, one frame) is a valid driving input: the portrait takes
+    its expression and the result is a picture, as with the command line.
 
     Raises:
-        InputError: not a video (unreadable, a still image such as a JPEG), or no frames.
+        InputError: unreadable, or a video of fewer than two frames.
     """
-    from PIL import Image, UnidentifiedImageError
-
     from ppgan_app.media.video import VideoReader, probe_streams
 
-    name = os.path.basename(path)
-    try:
-        with Image.open(path) as image:
-            still = not getattr(image, "is_animated", False)
-            kind = image.format
-    except (UnidentifiedImageError, OSError, ValueError):
-        still = False
-    if still:
-        raise InputError(f"the driving video {name} is a still image ({kind}), not a video; "
-                         "choose a video of a face (mp4, mov, webm, ...)")
-    meta = VideoReader(path).meta
+    reader = VideoReader(path)
+    meta = reader.meta
+    if reader.still:
+        return {"frames": 1, "fps": meta.fps, "audio": False, "still": True, "size": meta.size}
     if meta.n_frames is not None and meta.n_frames < 2:
-        raise InputError(f"the driving video {name} has {meta.n_frames} frame(s); choose a "
-                         "video of a face (mp4, mov, webm, ...)")
-    return {"frames": meta.n_frames, "fps": meta.fps, "audio": probe_streams(path).has_audio}
+        raise InputError(f"the driving video {os.path.basename(path)} has {meta.n_frames} "
+                         "frame(s); choose a video of a face (mp4, mov, webm, ...) or a picture")
+    return {"frames": meta.n_frames, "fps": meta.fps, "audio": probe_streams(path).has_audio,
+            "still": False, "size": meta.size}
 
 
 class AnimateService:
@@ -127,17 +122,23 @@ class AnimateService:
             return f"warning: no face found ({size}): the whole image will be animated", image
         return f"ready: {len(boxes)} face(s) found ({size})", image
 
-    def driving_status(self, path: Optional[str]) -> str:
-        """One line about a chosen driving video: frames, fps, sound, or the error."""
+    def driving_status(self, path: Optional[str]) -> Tuple[str, Optional[str], Optional[str]]:
+        """A chosen driving input: one line (frames, fps, sound; or a still picture; or the
+        error) and its preview, ``(line, video path, picture path)`` (one of them ``None``)."""
         if not path:
-            return ""
+            return "", None, None
         try:
             info = check_driving_video(path)
         except KitError as err:
-            return self.words(err, path)
+            return self.words(err, path), None, None
+        if info["still"]:
+            width, height = info["size"]
+            return (f"ready: a still picture ({width}x{height}): the portrait takes its "
+                    "expression; the result is a picture (PNG)", None, path)
         frames, fps = info["frames"], info["fps"]
         length = f"{frames} frames, {frames / fps:.1f} s" if frames and fps else "length unknown"
-        return f"ready: {length} at {fps:g} fps, {'with' if info['audio'] else 'no'} sound"
+        return (f"ready: {length} at {fps:g} fps, {'with' if info['audio'] else 'no'} sound",
+                path, None)
 
     @staticmethod
     def words(err: BaseException, *paths: Optional[str]) -> str:
@@ -150,7 +151,8 @@ class AnimateService:
     def run(self, source_image: Optional[str], driving_video: Optional[str],
             values: Dict[str, Any], session: str = "",
             progress: Optional[Callable[[str, int, Optional[int]], None]] = None) -> str:
-        """Animate; return the result's path (``<root>/jobs/<id>/result.mp4``).
+        """Animate; return the result's path (``<root>/jobs/<id>/result.mp4``, or
+        ``result.png`` when the driving input is a still picture).
 
         Raises:
             InputError: a missing or bad input or option (one line, the page's words).
@@ -196,8 +198,8 @@ class AnimateService:
         if not source_image:
             raise InputError("choose a portrait first (or click the sample under the inputs)")
         if not driving_video:
-            raise InputError("choose a driving video first (or click the sample under the "
-                             "inputs)")
+            raise InputError("choose a driving video or picture first (or click the sample "
+                             "under the inputs)")
         check_driving_video(driving_video)
         return form.job_options(self.defaults, values, self.unavailable)
 
@@ -308,8 +310,17 @@ def build_animate_tab(service: AnimateService) -> None:
                                        elem_id="source-preview", show_label=False)
                     source_status = gr.Markdown(elem_id="source-status")
                 with gr.Column(min_width=200):
-                    driving = gr.Video(label="Driving video (a face)", sources=["upload"],
-                                       elem_id="driving-video", height=350)
+                    # a file input too: a video or a still picture (gr.Video would refuse
+                    # or fail to show a picture); the previews are ours
+                    driving = gr.File(label="Driving video or picture (a face)",
+                                      file_types=VIDEO_TYPES + IMAGE_TYPES, type="filepath",
+                                      elem_id="driving-video", height=130)
+                    driving_preview = gr.Video(label="Driving video", interactive=False,
+                                               height=250, elem_id="driving-preview",
+                                               show_label=False)
+                    driving_picture = gr.Image(label="Driving picture", interactive=False,
+                                               height=250, elem_id="driving-picture",
+                                               show_label=False, visible=False)
                     driving_status = gr.Markdown(elem_id="driving-status")
             gr.Examples([list(sample_paths())], inputs=[source, driving],
                         label="The bundled sample (click to use it)", elem_id="examples")
@@ -320,30 +331,47 @@ def build_animate_tab(service: AnimateService) -> None:
                 stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
             result = gr.Video(label="Result (with the driving video's sound)", elem_id="result",
                               interactive=False, height=420)
-            download = gr.File(label="Download the video", elem_id="download",
+            picture = gr.Image(label="Result (the portrait with the picture's expression)",
+                               elem_id="result-picture", interactive=False, height=420,
+                               type="filepath", format="png", visible=False)
+            download = gr.File(label="Download the result", elem_id="download",
                                interactive=False, visible=False)
 
     detector, no_face = widgets["face_detector"], widgets["no_face_ok"]
     for trigger in (source.change, detector.change, no_face.change):
         trigger(service.portrait_status, [source, detector, no_face], [source_status, preview],
                 queue=False, show_progress="hidden", api_visibility="private")
-    driving.change(service.driving_status, driving, driving_status, queue=False,
-                   show_progress="hidden", api_visibility="private")
-    # one chain: hide the last download, animate, show the new download (two listeners on
-    # the click could run in either order and hide the new download)
-    clear = run.click(lambda: gr.File(value=None, visible=False), None, download, queue=False,
+
+    def show_driving(path: Optional[str]) -> Tuple[str, Any, Any]:
+        line, video, still = service.driving_status(path)
+        return (line, gr.Video(value=video, visible=still is None),
+                gr.Image(value=still, visible=still is not None))
+
+    driving.change(show_driving, driving, [driving_status, driving_preview, driving_picture],
+                   queue=False, show_progress="hidden", api_visibility="private")
+    # one chain: clear the last result, animate, show the new one (two listeners on the click
+    # could run in either order and hide the new result). The job's output, and so the
+    # /animate endpoint's, is the result file (a video, or a PNG for a still picture)
+    clear = run.click(lambda: (gr.File(value=None, visible=False),
+                               gr.Video(value=None, visible=True),
+                               gr.Image(value=None, visible=False)),
+                      None, [download, result, picture], queue=False,
                       api_visibility="private", show_progress="hidden")
-    job = clear.then(make_animate_fn(service), [source, driving, *widgets.values()], result,
+    job = clear.then(make_animate_fn(service), [source, driving, *widgets.values()], download,
                      api_name="animate", show_progress_on=result)
 
-    def show_download(request: Any = None) -> Any:
+    def show_result(request: Any = None) -> Tuple[Any, Any, Any]:
         # the path comes from the server's record of the session's job, not back from the
-        # page's video player (one less round trip that can lag behind)
+        # page (one less round trip that can lag behind)
         path = service.last_result(getattr(request, "session_hash", None) or "")
-        return gr.File(value=path, visible=path is not None)
+        still = path is not None and path.lower().endswith(".png")
+        return (gr.Video(value=None if still else path, visible=not still),
+                gr.Image(value=path if still else None, visible=still),
+                gr.File(value=path, visible=path is not None))
 
-    show_download.__annotations__ = {"request": gr.Request}
-    job.success(show_download, None, download, api_visibility="private", queue=False)
+    show_result.__annotations__ = {"request": gr.Request}
+    job.success(show_result, None, [result, picture, download], api_visibility="private",
+                queue=False)
 
     def cancel(request: Any = None) -> None:
         service.cancel(getattr(request, "session_hash", None) or "")

@@ -33,13 +33,33 @@ html, body, .gradio-container { max-width: 100% !important; overflow-x: hidden; 
 STOP_WAIT = 30.0
 
 
+class LockedEngine:
+    """An engine whose calls take a lock: the Animate jobs and the Live tab share networks."""
+
+    def __init__(self, engine: Any, lock: threading.Lock) -> None:
+        self.inner = engine
+        self._lock = lock
+
+    def kp_detector(self, images: Any) -> Any:
+        with self._lock:
+            return self.inner.kp_detector(images)
+
+    def generator(self, *args: Any) -> Any:
+        with self._lock:
+            return self.inner.generator(*args)
+
+
 class SharedAnimator:
     """One set of networks used by the Animate jobs and the Live tab: one call at a time."""
 
     def __init__(self, animator: Any) -> None:
         self.inner = animator
         self.image_size = animator.image_size
+        self.engine_name = getattr(animator, "engine_name", "")
+        self.precision = getattr(animator, "precision", "fp32")
         self._lock = threading.Lock()
+        inner_engine = getattr(animator, "engine", None)
+        self.engine = None if inner_engine is None else LockedEngine(inner_engine, self._lock)
 
     def keypoints(self, frames: Any) -> Any:
         with self._lock:
@@ -124,7 +144,7 @@ def live_service(web: WebOptions, defaults: TransferOptions, shared: SharedAnima
 
     model = "vox-mobile" if web.live_model == "mobile" else "the Animate tab's model"
     return LiveService(make_animator, lambda: build_face_detector(defaults.face_detector),
-                       ratio=defaults.ratio, model=model)
+                       model=model, adapt_scale=defaults.adapt_scale)
 
 
 def serve(web: WebOptions, defaults: TransferOptions, animator: Any = None,

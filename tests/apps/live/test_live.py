@@ -136,7 +136,7 @@ def test_reset_takes_a_new_reference_frame(tiny_fomm, long_camera_clip, caplog):
         return True
 
     pipeline = LivePipeline(engine, source, tracker, sink=sink)
-    with caplog.at_level(logging.INFO, logger="ppgan_app.apps.live.pipeline"):
+    with caplog.at_level(logging.INFO, logger="ppgan_app.apps.live.animator"):
         report = pipeline.run(Camera(long_camera_clip))
     references = [r.message for r in caplog.records if "reference driving frame" in r.message]
     assert report.resets == 1 and len(references) == 2, references

@@ -72,6 +72,18 @@ def tiny_server_args(tiny_fomm: dict) -> List[str]:
             "--image_size", "64", "--engine", "dygraph", "--relative", "--live_model", "same"]
 
 
+def served_model_args(tiny_fomm: dict) -> List[str]:
+    """The model flags of the session's test server: the tiny random-weight FOMM, or the
+    checkpoint named by ``$PPGAN_APP_TEST_FOMM`` (a kit training checkpoint, which carries its
+    config and frame size: a trained model gives docs/web_app.png a real face; the tests do not
+    depend on the weights)."""
+    checkpoint = os.environ.get("PPGAN_APP_TEST_FOMM")
+    if not checkpoint:
+        return tiny_server_args(tiny_fomm)
+    return ["--weight_path", checkpoint, "--engine", "dygraph", "--relative",
+            "--live_model", "same"]
+
+
 def write_y4m(source_video: str, path: Path, seconds: float = 2.0, size: int = 160) -> Path:
     """A short y4m clip (Chromium's fake webcam input) cut from ``source_video``."""
     import imageio_ffmpeg
@@ -146,7 +158,8 @@ def stop(proc: subprocess.Popen, timeout: float = 60.0) -> int:
 
 
 def copy_if_asked(shot: Path) -> None:
-    """Copy the screenshot to ``$PPGAN_APP_SCREENSHOT`` when set (docs/web_app.png)."""
+    """Copy the screenshot to ``$PPGAN_APP_SCREENSHOT`` when set (docs/web_app.png; with
+    ``$PPGAN_APP_TEST_FOMM`` naming a trained checkpoint, see :func:`served_model_args`)."""
     target = os.environ.get("PPGAN_APP_SCREENSHOT")
     if target:
         shutil.copy(shot, target)

@@ -17,7 +17,7 @@ def web_server(tmp_path_factory, tiny_fomm):
     pytest.importorskip("gradio", reason=GRADIO_HINT)
     temp = tmp_path_factory.mktemp("web_server")
     gan = tiny_gan_checkpoint(tmp_path_factory.mktemp("web_gan"), n_class=10)
-    proc, url = bh.start_server([*bh.tiny_server_args(tiny_fomm), "--gan_checkpoint", gan,
+    proc, url = bh.start_server([*bh.served_model_args(tiny_fomm), "--gan_checkpoint", gan,
                                  "--max_upload_mb", str(bh.UPLOAD_MB),
                                  "--queue_size", str(bh.QUEUE_SIZE)], bh.server_env(temp))
     yield {"proc": proc, "url": url, "temp": temp}

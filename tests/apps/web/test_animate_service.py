@@ -32,13 +32,28 @@ def test_a_portrait_without_a_face_is_reported_when_chosen(service, tmp_path):
     assert status == "ready: 1 face(s) found (512x512)"
 
 
-def test_the_driving_video_is_checked_when_chosen(service, media):
+def test_the_driving_input_is_checked_when_chosen(service, media, tmp_path):
     assert service.driving_status(media["clip_audio"]) == \
-        "ready: 12 frames, 1.2 s at 10 fps, with sound"
-    status = service.driving_status(sample_paths()[0])
-    assert status.startswith("error: the driving video fomm_source.jpg is a still image (JPEG)")
-    with pytest.raises(InputError, match="is a still image"):
-        check_driving_video(media["portrait"])
+        ("ready: 12 frames, 1.2 s at 10 fps, with sound", media["clip_audio"], None)
+    # a still picture is a driving input (the result is a picture), previewed as one
+    assert service.driving_status(sample_paths()[0]) == \
+        ("ready: a still picture (512x512): the portrait takes its expression; the result is "
+         "a picture (PNG)", None, sample_paths()[0])
+    assert check_driving_video(media["portrait"])["still"]
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video")
+    status, video, picture = service.driving_status(str(notes))
+    assert status.startswith("error: ") and "notes.mp4" in status and video is picture is None
+    with pytest.raises(InputError):
+        check_driving_video(str(notes))
+
+
+def test_a_still_picture_job_writes_the_portrait_as_a_png(service):
+    portrait = sample_paths()[0]
+    path = service.run(portrait, portrait, {})
+    assert path.endswith("result.png") and service.last_result("") == path
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size == (512, 512)
 
 
 def test_a_job_runs_with_options_by_name_and_reports_frames(service):
@@ -52,7 +67,7 @@ def test_a_job_runs_with_options_by_name_and_reports_frames(service):
 def test_missing_inputs_never_fall_back_to_the_sample(service):
     with pytest.raises(InputError, match="choose a portrait first"):
         service.run(None, sample_paths()[1], {})
-    with pytest.raises(InputError, match="choose a driving video first"):
+    with pytest.raises(InputError, match="choose a driving video or picture first"):
         service.run(sample_paths()[0], None, {})
 
 

@@ -43,17 +43,36 @@ def test_animate_endpoint_returns_the_video_with_sound(web_server):
     assert reader.meta.size == (512, 512) and sum(1 for _ in reader) == 100
 
 
-def test_a_still_image_as_driving_video_is_one_line(web_server):
+def test_a_still_picture_as_driving_input_gives_a_picture(web_server):
+    from gradio_client import handle_file
+    from PIL import Image
+
+    portrait, _ = sample_paths()
+    path = client(web_server["url"]).predict(source_image=handle_file(portrait),
+                                             driving_video=handle_file(portrait),
+                                             api_name="/animate")
+    assert path.endswith(".png")
+    with Image.open(path) as image:  # the portrait, its face given the picture's expression
+        assert image.format == "PNG" and image.size == (512, 512)
+
+
+def test_a_one_frame_video_is_one_line(web_server, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
-    portrait, _ = sample_paths()
+    from ppgan_app.media.video import Mp4Writer
+
+    portrait, driving = sample_paths()
+    short = tmp_path / "short.mp4"
+    with Mp4Writer(str(short), 25.0) as writer:
+        writer.write(next(iter(VideoReader(driving))))
+        writer.finish()
     with pytest.raises(AppError) as err:
         client(web_server["url"]).predict(source_image=handle_file(portrait),
-                                          driving_video=handle_file(portrait),
+                                          driving_video=handle_file(str(short)),
                                           api_name="/animate")
     message = str(err.value)
-    assert message.startswith("error: the driving video fomm_source.jpg is a still image (JPEG)")
+    assert message.startswith("error: the driving video short.mp4 has 1 frame(s)"), message
     assert "\n" not in message and "ppgan-app-" not in message
 
 

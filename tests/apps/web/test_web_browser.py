@@ -1,8 +1,8 @@
 """The app in headless Chromium: each tab driven as a user would.
 
-Animate: a bad portrait and a still image as the driving video get one-line errors when chosen
-and when Animate is pressed; the bundled sample (the examples row) gives a 4-second video with a
-download; a cleared input is never replaced by the sample; Cancel stops a job. Live: Chromium's
+Animate: a bad portrait gets its one-line error when chosen and when Animate is pressed; a
+still picture as the driving input is announced as such; the bundled sample (the examples row)
+gives a 4-second video with a download, and a still picture a PNG shown and downloadable; a cleared input is never replaced by the sample; Cancel stops a job. Live: Chromium's
 fake camera plays a y4m clip cut from the sample video, and animated frames come back (fps
 printed). GAN: grid rows named by Fashion-MNIST's classes, an interpolation strip. A 420 px
 window never scrolls sideways. One server (conftest) and one browser for the module.
@@ -99,23 +99,27 @@ def test_animate_bad_inputs_then_the_sample(page, web_server, tmp_path):
                             ".innerText.trim()", 30)
     assert status.startswith("error: cannot read source image notes.jpg: ")
     assert "\n" not in status and "ppgan-app-" not in status
-    # a JPEG renamed .mp4 as the driving video: refused, not animated into 0 seconds
+    # a JPEG renamed .mp4 as the driving input: a still picture, said so when chosen (the
+    # result will be a picture, as with the command line)
     still = tmp_path / "still.mp4"
     still.write_bytes(open(sample_paths()[0], "rb").read())
     upload(page, "driving-video", still)
     status = wait_for(page, "return document.getElementById('driving-status').innerText"
-                            ".includes('error') && document.getElementById('driving-status')"
+                            ".includes('ready') && document.getElementById('driving-status')"
                             ".innerText.trim()", 30)
-    assert status.startswith("error: the driving video still.mp4 is a still image (JPEG)")
+    assert status == ("ready: a still picture (512x512): the portrait takes its expression; "
+                      "the result is a picture (PNG)")
+    assert wait_for(page, "const i = document.querySelector('#driving-picture img');"
+                          "return i && i.complete && i.naturalWidth", 30) == 512
     error = run_and_get_error(page)
-    assert error.startswith("error: the driving video still.mp4 is a still image")
+    assert error.startswith("error: cannot read source image notes.jpg: ")
 
     # the examples row puts the sample in both inputs
     page.execute_script("document.querySelector('#examples tbody tr td, #examples .example')"
                         ".click()")
     wait_for(page, "return document.getElementById('source-status').innerText.includes('ready')"
-                   " && document.getElementById('driving-status').innerText.includes('ready')",
-             30)
+                   " && document.getElementById('driving-status').innerText.includes('100 "
+                   "frames')", 30)
     assert text_of(page, "driving-status") == "ready: 100 frames, 4.0 s at 25 fps, with sound"
     assert text_of(page, "source-status") == "ready: 1 face(s) found (512x512)"
     page.execute_script("document.getElementById('run').click()")
@@ -136,6 +140,25 @@ def test_animate_bad_inputs_then_the_sample(page, web_server, tmp_path):
     shot = bh.save_screenshot(page, tmp_path / "web_app.png")
     assert shot.stat().st_size < 400_000
     bh.copy_if_asked(shot)
+
+    # a still picture as the driving input: the portrait with its expression, as a PNG shown
+    # in the page and downloadable (the command line writes the same)
+    page.execute_script("document.querySelector('#driving-video button[aria-label=\"Clear\"]')"
+                        ".click()")
+    wait_for(page, "return document.querySelector('#driving-video input[type=file]')", 10)
+    upload(page, "driving-video", sample_paths()[0])
+    wait_for(page, "return document.getElementById('driving-status').innerText"
+                   ".includes('still picture')", 30)
+    page.execute_script("document.getElementById('run').click()")
+    size = wait_for(page, "const i = document.querySelector('#result-picture img');"
+                          "return i && i.complete && i.naturalWidth && "
+                          "[i.naturalWidth, i.naturalHeight]", 120)
+    assert size == [512, 512]
+    assert not page.execute_script("return document.querySelector('#result video')")
+    href = wait_for(page, "const a = document.querySelector('#download a[download]');"
+                          "return a && a.href.endsWith('.png') && a.href", 30)
+    with urllib.request.urlopen(href, timeout=30) as response:
+        assert response.read(8) == b"\x89PNG\r\n\x1a\n"
 
     # a cleared portrait stays cleared: Animate says so instead of running the sample
     page.execute_script("document.querySelector('#source-image button[aria-label=\"Clear\"]')"
@@ -180,9 +203,15 @@ def test_live_tab_animates_the_fake_webcam(page):
     time.sleep(6)
     frames = page.execute_script("clearInterval(window.liveTimer); return window.liveFrames.size")
     fps = frames / (time.monotonic() - start)
-    stats = re.search(r"([\d.]+) fps · (\d+) ms per frame", text_of(page, "live-stats"))
-    print(f"\nLive tab in headless Chromium: {fps:.1f} animated frames/s received by the page; "
-          f"the tab shows {stats.group(1)} fps, {stats.group(2)} ms per frame on the server")
+    line = text_of(page, "live-stats")
+    stats = re.search(r"([\d.]+) fps · (\d+) ms per frame on the server · \d+ frames · "
+                      r"engine (\w+) \((\w+)\)", line)
+    assert stats, line
+    print(f"\nLive tab in headless Chromium, engine {stats.group(3)} ({stats.group(4)}): "
+          f"{fps:.1f} animated frames/s received by the page; the tab shows "
+          f"{stats.group(1)} fps, {stats.group(2)} ms per frame on the server")
+    # the server's flags chose the engine (the test server runs --engine dygraph)
+    assert stats.group(3) == "dygraph" and "engine dygraph (fp32)" in text_of(page, "live-engine")
     assert frames >= 3 and float(stats.group(1)) > 0
     page.find_element(By.ID, "live-reset").click()
     first = page.execute_script("return document.querySelector('#live-output img').src")
