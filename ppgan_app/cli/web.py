@@ -66,26 +66,6 @@ def parse(argv: Optional[List[str]]) -> WebRun:
     return WebRun(server, TransferOptions.from_kwargs(progress=False, **kwargs))
 
 
-def serving_engine(options: Any) -> Any:
-    """``options`` with ``--engine auto`` resolved for a server on the CPU: the fastest
-    installed engine first (OpenVINO). The CLIs' ``auto`` puts it second only because a process
-    that ran it and then forks training workers crashes; a server never trains."""
-    import dataclasses
-
-    import paddle
-
-    from ppgan_app.inference.engines import SERVING_ENGINE_ORDER, auto_cpu_engine
-
-    if options.engine != "auto" or not (options.device or paddle.get_device()).startswith("cpu"):
-        return options
-    try:
-        name, reason = auto_cpu_engine(options.precision, SERVING_ENGINE_ORDER)
-    except ValueError:
-        return options  # the predictor says why, with the flags' words
-    logger.info("%s", reason)
-    return dataclasses.replace(options, engine=name)
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Serve until Ctrl-C/SIGTERM; return the exit code (2 bad flags, 130/143 stopped)."""
     from ppgan_app.cli.common import run_main
@@ -103,7 +83,7 @@ def _serve(run: WebRun) -> int:
                          "requirements.txt (or pip install 'gradio>=6,<7' gradio_client)")
     from ppgan_app.apps.web.app import serve
 
-    return serve(run.server, serving_engine(run.options))
+    return serve(run.server, run.options)
 
 
 if __name__ == "__main__":

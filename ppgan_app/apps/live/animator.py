@@ -120,12 +120,18 @@ class LiveAnimator:
                             adapt_movement_scale=self.adapt_scale,
                             use_relative_movement=True, use_relative_jacobian=True)
 
-    def render(self, kp_driving: Optional[dict]) -> np.ndarray:
+    def render(self, kp_driving: Optional[dict], engine: Any = None) -> np.ndarray:
         """The portrait moved by ``kp_driving`` (from :meth:`motion`) -> ``[S,S,3] uint8``;
-        the still portrait for ``None``."""
+        the still portrait for ``None``. ``engine``: a twin of the animator's engine
+        (:meth:`Engine.twin`) for a second generator thread; default: the animator's."""
         if kp_driving is None:
             return self.source_image
-        return to_image(self.engine.generator(self.source, self.kp_source, kp_driving))
+        engine = self.engine if engine is None else engine
+        return to_image(engine.generator(self.source, self.kp_source, kp_driving))
+
+    def warm_up(self, engine: Any) -> None:
+        """Run ``engine`` (a twin) once on the portrait, so its first frame is not slow."""
+        engine.generator(self.source, self.kp_source, self.kp_source)
 
     def __call__(self, image: np.ndarray, index: int = -1) -> np.ndarray:
         """Camera frame ``image [H,W,3] uint8`` RGB -> the animated portrait ``[S,S,3] uint8``."""
