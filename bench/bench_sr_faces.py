@@ -9,19 +9,21 @@ For each portrait (default: scikit-image's astronaut, the kit's test portrait), 
 multiple of 4:
 
 * the face is found (YuNet) and grown to the kit's crop box (PaddleGAN's margin rule);
-* the *animated crop* stand-in is that box shrunk to a square of a quarter of its height (PIL's
-  anti-aliased bicubic, the SR training pairs' filter), so x4 brings it back to the box's size:
-  a perfect animation of the unchanged face. For a 1024 px face box this is FOMM's 256 px crop;
-  the 512 px astronaut's 194 px box gives a 48 px crop;
-* the *low-resolution frame* is the whole picture shrunk x4 by the same filter (its face region
-  is the same low-resolution face as the crop).
+* the *animated crop* stand-in is that box shrunk to a square of ``1/ratio`` of its height
+  (PIL's anti-aliased bicubic, the SR training pairs' filter): a perfect animation of the
+  unchanged face. ``--ratio 4`` (default): x4 brings it back to the box's size, as FOMM's 256 px
+  crop in a 1024 px box; the 512 px astronaut's 194 px box then gives a 48 px crop. ``--ratio
+  2.5``: a 256 px crop in a 640 px box;
+* the *low-resolution frame* is the whole picture shrunk by ``ratio`` with the same filter (its
+  face region is the same low-resolution face as the crop).
 
 Rows, each producing the full-size frame:
 
 * ``face, no SR``: the crop pasted back as today without ``--super_resolution`` (resized into
   its box, feathered mask, the real portrait around it);
 * ``face, SR x4``: the kit's path: ``FaceUpscaler`` on the crop, then the same paste-back;
-* ``frame, bicubic x4`` and ``frame, SR x4``: the low-resolution frame upscaled whole.
+* ``frame, bicubic`` and ``frame, SR x4``: the low-resolution frame upscaled whole (SR x4, then
+  an area resize to the original size when ``ratio`` is not 4).
 
 Figures, against the original: PSNR-Y and SSIM-Y in the detected face box and over the whole
 frame (4 border pixels dropped), the sharpness ratio in the face box (variance of the Laplacian
@@ -69,11 +71,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                              "(default pan-x4: PaddleGAN's PAN x4, downloaded once)")
     parser.add_argument("--portraits", nargs="*", default=[],
                         help="portrait files (default: scikit-image's astronaut)")
+    parser.add_argument("--ratio", type=float, default=4.0,
+                        help="face box height / animated crop side (default 4: x4 fits exactly)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per row")
     parser.add_argument("--threads", type=int, default=1, help="Paddle CPU math threads")
     parser.add_argument("--comparison", help="write the first portrait's paste region, every row "
                                              "and the original side by side (.jpg/.png)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 1.0 <= args.ratio <= SCALE:
+        parser.error(f"--ratio must be in [1, {SCALE}] (an SR x{SCALE} network), got {args.ratio:g}")
+    return args
 
 
 def load_portraits(paths: Sequence[str]) -> List[Tuple[str, np.ndarray]]:
@@ -87,13 +94,14 @@ def load_portraits(paths: Sequence[str]) -> List[Tuple[str, np.ndarray]]:
     return [(Path(p).stem, read_image(Path(p))) for p in paths]
 
 
-def make_scene(name: str, image: np.ndarray, detect: Callable[[np.ndarray], np.ndarray]) -> Scene:
-    """The largest face's crop box, its animated-crop stand-in and the x4-shrunk frame.
+def make_scene(name: str, image: np.ndarray, detect: Callable[[np.ndarray], np.ndarray],
+               ratio: float = SCALE) -> Scene:
+    """The largest face's crop box, its animated-crop stand-in and the frame shrunk by ``ratio``.
 
     Raises:
         InputError: no face in the picture.
     """
-    from ppgan_app.datasets.sr_pairs import bicubic_resize, downscale, mod_crop
+    from ppgan_app.datasets.sr_pairs import bicubic_resize, mod_crop
     from ppgan_app.errors import InputError
     from ppgan_app.faces.crop import face_crop_box
 
@@ -105,24 +113,35 @@ def make_scene(name: str, image: np.ndarray, detect: Callable[[np.ndarray], np.n
     height, width = original.shape[:2]
     face = (max(face[0], 0), max(face[1], 0), min(face[2], width), min(face[3], height))
     box = face_crop_box(face, original.shape[:2])
-    side = max(8, round((box[3] - box[1]) / SCALE))
+    side = max(8, round((box[3] - box[1]) / ratio))
     x1, y1, x2, y2 = box
     crop = bicubic_resize(np.ascontiguousarray(original[y1:y2, x1:x2]), (side, side))
-    return Scene(name, original, face, box, crop, downscale(original, SCALE))
+    low = bicubic_resize(original, (round(width / ratio), round(height / ratio)))
+    return Scene(name, original, face, box, crop, low)
 
 
-def make_rows(scene: Scene, upscaler, ratio: float) -> Dict[str, Frame]:
-    """Row name -> a call rendering the full-size frame (see the module docstring)."""
+def make_rows(scene: Scene, upscaler, paste_ratio: float) -> Dict[str, Frame]:
+    """Row name -> a call rendering the full-size frame (see the module docstring);
+    ``paste_ratio`` is the paste mask's ``--ratio``."""
+    import cv2
+
     from ppgan_app.apps.expression_transfer.composite import Compositor
     from ppgan_app.datasets.sr_pairs import bicubic_resize
 
-    paste = Compositor(scene.original, [scene.box], ratio=ratio)
+    paste = Compositor(scene.original, [scene.box], ratio=paste_ratio)
     height, width = scene.original.shape[:2]
+
+    def frame_sr() -> np.ndarray:
+        big = upscaler.upscaler.upscale(scene.low)
+        if big.shape[:2] == (height, width):
+            return big
+        return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA)
+
     return {
         "face, no SR": lambda: paste([scene.crop]),
         "face, SR x4": lambda: paste([upscaler.upscale(scene.crop[None])[0]]),
-        "frame, bicubic x4": lambda: bicubic_resize(scene.low, (width, height)),
-        "frame, SR x4": lambda: upscaler.upscaler.upscale(scene.low),
+        "frame, bicubic": lambda: bicubic_resize(scene.low, (width, height)),
+        "frame, SR x4": frame_sr,
     }
 
 
@@ -176,13 +195,14 @@ def run(args: argparse.Namespace) -> None:
 
     upscaler = FaceUpscaler("x4", args.weight_path)
     detect = build_face_detector("yunet")
-    ratio = TransferOptions().ratio
-    print(f"\n{machine_line()}; {args.threads} thread(s); SR weights {args.weight_path}")
+    paste_ratio = TransferOptions().ratio
+    print(f"\n{machine_line()}; {args.threads} thread(s); box / crop ratio {args.ratio:g}; "
+          f"SR weights {args.weight_path}")
     print("| portrait | crop box -> animated crop | row | PSNR-Y face | SSIM-Y face | PSNR-Y frame "
           "| SSIM-Y frame | sharpness face | CPU ms/frame |\n|---|---|---|---|---|---|---|---|---|")
     for index, (name, image) in enumerate(load_portraits(args.portraits)):
-        scene = make_scene(name, image, detect)
-        rows = make_rows(scene, upscaler, ratio)
+        scene = make_scene(name, image, detect, args.ratio)
+        rows = make_rows(scene, upscaler, paste_ratio)
         frames = {row: call() for row, call in rows.items()}
         timings = time_rows(rows, args.rounds, warmup=0)
         x1, y1, x2, y2 = scene.box
