@@ -78,13 +78,16 @@ def short_sample(folder: Path) -> str:
     return str(out)
 
 
-def test_expression_transfer_notebook(tmp_path, tiny_fomm, ffprobe):
+def test_expression_transfer_notebook(tmp_path, tiny_fomm, tiny_sr_run, ffprobe):
+    from PIL import Image
+
     output = tmp_path / "out"
     before = repo_state()
     nb = run_notebook(REPO / "docs" / "notebooks" / "expression_transfer.ipynb", {
         "REPO": str(REPO), "INSTALL": False, "WEIGHT_PATH": tiny_fomm["weights"],
         "CONFIG": tiny_fomm["config"], "IMAGE_SIZE": 64, "DRIVING_VIDEO": short_sample(tmp_path),
-        "OUTPUT": str(output)}, tmp_path)
+        "OUTPUT": str(output),
+        "SR_WEIGHTS": str(next(tiny_sr_run.glob("iter_0000004_checkpoint.pdparams")))}, tmp_path)
 
     cli_cell = cell_with(nb, "first-order-demo.py")
     cli = "".join(o.get("text", "") for o in outputs(cli_cell))
@@ -102,8 +105,16 @@ def test_expression_transfer_notebook(tmp_path, tiny_fomm, ffprobe):
     assert ffprobe(str(shown)) == {"codec": "h264", "fps": 25.0, "audio": True}
     batch = "".join(o.get("text", "") for o in outputs(cell_with(nb, "run_batch(")))
     assert "FAILED: no face found" in batch and "2 of 3 portrait(s) animated" in batch
-    assert sorted(os.listdir(output)) == ["mirrored.mp4", "notebook_result.mp4", "original.mp4",
-                                          "result.mp4"]
+    # section 5: one still picture animated without and with super-resolution, side by side
+    pair = outputs(cell_with(nb, 'super_resolution="x4"'), "image/png")
+    assert pair, "the without/with super-resolution pair is not shown"
+    with Image.open(io.BytesIO(base64.b64decode(pair[0]["data"]["image/png"]))) as image:
+        assert image.size == (2 * 512, 512)  # two results of the 512 px sample portrait
+        halves = np.asarray(image.convert("RGB"), np.int16).reshape(512, 2, 512, 3)
+    assert np.abs(halves[:, 0] - halves[:, 1]).max() > 0  # same networks: only SR differs
+    assert sorted(os.listdir(output)) == ["mirrored.mp4", "notebook_result.mp4",
+                                          "notebook_result.png", "original.mp4", "result.mp4",
+                                          "sharp.png"]
     assert repo_state() == before  # the checkout is left as it was (no portraits/ folder)
     # no red stderr blocks anywhere: the kit's messages arrive as plain lines
     streams = [o for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "stream"]

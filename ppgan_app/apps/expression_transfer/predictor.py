@@ -280,6 +280,8 @@ class FirstOrderPredictor:
         animator: an :class:`Animator` to use instead of building the FOMM networks.
         enhancer: an object with ``enhance(crops [n,S,S,3] uint8) -> same`` to use instead of
             building GPEN for ``face_enhancement``.
+        face_upscaler: an object with ``upscale(crops [n,S,S,3] uint8) -> [n,f*S,f*S,3]``
+            to use instead of building the SR network for ``super_resolution``.
         on_progress: called as ``on_progress(stage, done, total)`` while a run goes on
             (``stage`` is ``"driving"`` for the keypoint pass, ``"animating"`` per portrait;
             ``total`` frames may be ``None`` when the video does not say); the web app's bar.
@@ -292,6 +294,7 @@ class FirstOrderPredictor:
 
     def __init__(self, options: Optional[TransferOptions] = None, *,
                  animator: Optional[Animator] = None, enhancer: Any = None,
+                 face_upscaler: Any = None,
                  on_progress: Optional[Callable[[str, int, Optional[int]], None]] = None,
                  **kwargs: Any) -> None:
         if options is not None and kwargs:
@@ -301,7 +304,7 @@ class FirstOrderPredictor:
             check_enhancement_available()
         self._animator = animator
         self._enhancer = enhancer
-        self._face_upscaler: Any = None
+        self._face_upscaler = face_upscaler
         self._detector = None
         self._landmarker_cache: Optional[Callable] = None
         self._on_progress = on_progress

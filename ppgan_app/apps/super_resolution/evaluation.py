@@ -142,9 +142,16 @@ def comparison_picture(gt: np.ndarray, scale: int, methods: Dict[str, Method], s
     top, left = top - top % scale, left - left % scale
     panels = {name: method(lr) for name, method in methods.items()}
     panels["original"] = gt
+    return labelled_strip({name: img[top:top + side, left:left + side] for name, img in panels.items()},
+                          zoom)
+
+
+def labelled_strip(panels: Dict[str, np.ndarray], zoom: int = 2) -> np.ndarray:
+    """Equal-sized ``[h, w, 3]`` uint8 panels side by side, each enlarged ``zoom`` times
+    (nearest) under a 24 px label with its name; ``[zoom*h + 24, n*(zoom*w + 4), 3]`` uint8."""
     tiles = []
     for name, img in panels.items():
-        crop = img[top:top + side, left:left + side].repeat(zoom, axis=0).repeat(zoom, axis=1)
+        crop = img.repeat(zoom, axis=0).repeat(zoom, axis=1)
         label = np.full((24, crop.shape[1], 3), 255, np.uint8)
         cv2.putText(label, name, (4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
         tiles.append(np.pad(np.vstack([label, crop]), ((0, 0), (0, 4), (0, 0)), constant_values=255))

@@ -68,9 +68,10 @@ class AnimateService:
     def __init__(self, defaults: TransferOptions, root: Path, animator: Any = None) -> None:
         self.defaults = defaults
         self.root = root
-        self.unavailable = form.unavailable_options()
+        self.unavailable = form.unavailable_options(defaults)
         self._animator = animator
         self._enhancer: Any = None
+        self._upscalers: Dict[str, Any] = {}  # --super_resolution factor -> its network
         self._detectors: Dict[str, Any] = {}
         self._run_lock = threading.Lock()  # one job on the networks at a time
         self._cancel: Dict[str, threading.Event] = {}
@@ -180,6 +181,7 @@ class AnimateService:
             options = _with_output(options, new_job_folder(self.root))
             predictor = FirstOrderPredictor(options, animator=self.animator,
                                             enhancer=self._enhancer_for(options),
+                                            face_upscaler=self._upscaler_for(options),
                                             on_progress=on_progress)
             start = time.perf_counter()
             summary = predictor.run_with_summary(source_image, driving_video)
@@ -212,6 +214,17 @@ class AnimateService:
         if self._enhancer is None:
             self._enhancer = build_enhancer()
         return self._enhancer
+
+    def _upscaler_for(self, options: TransferOptions) -> Any:
+        """The SR network of the job's ``super_resolution`` factor (built once), or ``None``."""
+        from ppgan_app.apps.super_resolution.faces import FaceUpscaler
+
+        factor = options.super_resolution
+        if not factor:
+            return None
+        if factor not in self._upscalers:
+            self._upscalers[factor] = FaceUpscaler(factor, options.super_resolution_weights)
+        return self._upscalers[factor]
 
     def cancel(self, session: str) -> None:
         """Stop ``session``'s running job at its next batch of frames."""

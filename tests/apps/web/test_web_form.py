@@ -75,3 +75,42 @@ def test_messages_use_the_page_labels_and_the_users_file_names():
     assert form.page_words("cannot read /tmp/ppgan-app-1-ab/gradio/x/me.png: bad",
                            {"/tmp/ppgan-app-1-ab/gradio/x/me.png": "me.png"}) == \
         "cannot read me.png: bad"
+
+
+def test_super_resolution_is_off_by_default_and_offered_with_its_weights(empty_cache):
+    import gradio as gr
+
+    weights = empty_cache / "my_pan.pdparams"
+    weights.write_bytes(b"x")
+    defaults = TransferOptions(super_resolution_weights=str(weights))
+    unavailable = form.unavailable_options(defaults)
+    assert "super_resolution" not in unavailable
+    with gr.Blocks():
+        widget = form.make_widgets(defaults, unavailable)["super_resolution"]
+    assert widget.choices == [("off", ""), ("x2", "x2"), ("x4", "x4")] and widget.value == ""
+    assert widget.label == "Super-resolution of the faces"
+    assert form.job_options(defaults, {"super_resolution": ""}, unavailable).super_resolution is None
+    assert form.job_options(defaults, {"super_resolution": "x4"}, unavailable).super_resolution == "x4"
+    with pytest.raises(InputError, match="--super_resolution 'x3' is not one of: x2, x4"):
+        form.job_options(defaults, {"super_resolution": "x3"}, unavailable)
+
+
+def test_super_resolution_without_its_weights_is_shown_unavailable_with_the_reason(empty_cache):
+    import gradio as gr
+
+    unavailable = form.unavailable_options(TransferOptions())  # RealSR's, not downloaded
+    reason = unavailable["super_resolution"]
+    assert "DF2K_JPEG.pdparams" in reason and str(empty_cache) in reason
+    assert "Super-resolution section" in reason
+    with gr.Blocks():
+        widget = form.make_widgets(TransferOptions(), unavailable)["super_resolution"]
+    assert widget.interactive is False and widget.choices == [("off", "")] and widget.value == ""
+    assert "DF2K_JPEG.pdparams" in widget.info
+    assert form.job_options(TransferOptions(), {"super_resolution": ""},
+                            unavailable).super_resolution is None
+    with pytest.raises(InputError, match="--super_resolution x4 cannot be used here"):
+        form.job_options(TransferOptions(), {"super_resolution": "x4"}, unavailable)
+    missing = TransferOptions(super_resolution_weights=str(empty_cache / "gone.pdparams"))
+    assert "gone.pdparams is not a file" in form.unavailable_options(missing)["super_resolution"]
+    (empty_cache / "DF2K_JPEG.pdparams").write_bytes(b"x")  # in the cache: offered
+    assert "super_resolution" not in form.unavailable_options(TransferOptions())
