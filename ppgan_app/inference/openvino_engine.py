@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import paddle
@@ -68,8 +68,14 @@ def compile_graph(model: Any, precision: str, threads: int, cache: Path | None) 
     """
     import openvino as ov
 
+    from ppgan_app.utils.process import cpu_threads
+
+    # pinned threads suit a graph that has the cores to itself; graphs of fewer threads run
+    # beside others (live mode: keypoints and two generators, a thread each), and OpenVINO
+    # pins each of them to the same first core
     properties = {"INFERENCE_PRECISION_HINT": HINTS[precision], "PERFORMANCE_HINT": "LATENCY",
-                  "INFERENCE_NUM_THREADS": int(threads)}
+                  "INFERENCE_NUM_THREADS": int(threads),
+                  "ENABLE_CPU_PINNING": int(threads) >= cpu_threads()}
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
         properties["CACHE_DIR"] = str(cache)
@@ -80,8 +86,10 @@ def compile_graph(model: Any, precision: str, threads: int, cache: Path | None) 
 class OpenVinoRunner:
     """Feeds numpy arrays to one compiled graph by input name; fetches its outputs in order."""
 
-    def __init__(self, compiled: Any, inputs: Sequence[str], outputs: Sequence[str]) -> None:
+    def __init__(self, compiled: Any, inputs: Sequence[str], outputs: Sequence[str],
+                 recompile: Callable[[], Any] | None = None) -> None:
         self.compiled = compiled
+        self.recompile = recompile
         self.request = compiled.create_infer_request()
         self.input_names = list(inputs)
         self.output_names = list(outputs)
@@ -100,8 +108,12 @@ class OpenVinoRunner:
                 for i in range(len(self.output_names))]
 
     def twin(self) -> "OpenVinoRunner":
-        """A runner with its own infer request on the same compiled graph (another thread)."""
-        return OpenVinoRunner(self.compiled, self.input_names, self.output_names)
+        """A runner for another thread that runs at the same time as this one. A compiled
+        graph with the latency hint has one stream, and its requests take turns in it; so the
+        twin compiles the graph again (from OpenVINO's blob cache when there is one) and gets
+        its own stream. Without ``recompile``: a second request on the same graph."""
+        compiled = self.recompile() if self.recompile is not None else self.compiled
+        return OpenVinoRunner(compiled, self.input_names, self.output_names, self.recompile)
 
 
 class OpenVinoEngine(FastEngine):
@@ -140,9 +152,16 @@ class OpenVinoEngine(FastEngine):
         precision = self.precision if name in LOW_PRECISION_GRAPHS else "fp32"
         if precision == "int8":
             return self._int8_decoder(directory, info)
-        compiled = compile_graph(directory / f"{name}.onnx", precision, self.threads,
-                                 self.compiled_cache)
-        return OpenVinoRunner(compiled, info.graphs[name], info.outputs[name])
+        return self._runner_of(directory / f"{name}.onnx", precision, info.graphs[name],
+                               info.outputs[name])
+
+    def _runner_of(self, graph: Path, precision: str, inputs: Sequence[str],
+                   outputs: Sequence[str]) -> OpenVinoRunner:
+        """A runner of ``graph`` compiled for ``precision`` (its twins compile it again)."""
+        def compile_it() -> Any:
+            return compile_graph(graph, precision, self.threads, self.compiled_cache)
+
+        return OpenVinoRunner(compile_it(), inputs, outputs, recompile=compile_it)
 
     # --- int8 ------------------------------------------------------------------------------
     def _int8_decoder(self, directory: Path, info: ExportInfo) -> Any:
@@ -157,8 +176,7 @@ class OpenVinoEngine(FastEngine):
                                  lambda samples: self._quantise(directory, info, samples))
 
     def _compiled_int8(self, path: Path, info: ExportInfo) -> OpenVinoRunner:
-        compiled = compile_graph(path, "int8", self.threads, self.compiled_cache)
-        return OpenVinoRunner(compiled, info.graphs["decoder"], info.outputs["decoder"])
+        return self._runner_of(path, "int8", info.graphs["decoder"], info.outputs["decoder"])
 
     def _quantise(self, directory: Path, info: ExportInfo,
                   samples: list[np.ndarray]) -> OpenVinoRunner:
