@@ -586,14 +586,15 @@ class TorchEngine:
 
 
 # --- parity with the kit -----------------------------------------------------------------------
-def parity(config: Any, seed: int = 0, frames: int = 2, image_size: Optional[int] = None
-           ) -> Dict[str, float]:
+def parity(config: Any, seed: int = 0, frames: int = 2, image_size: Optional[int] = None,
+           weights: Optional[str] = None) -> Dict[str, float]:
     """Max abs differences between the kit's Paddle networks and the PyTorch ones.
 
-    Both are built from ``config`` (anything :func:`~ppgan_app.models.firstorder.fomm_model_config`
-    takes) with the same seeded random weights (``randomize_fomm_weights``) and run on the same
-    random source and driving frames ``[frames, 3, S, S]`` in [0, 1] (``S``: ``image_size``, else
-    the config's ``image_size``, else 64).
+    Both are built from ``config`` (anything :func:`~ppgan_app.models.firstorder.load_fomm_config`
+    takes) with the same weights: the checkpoint ``weights``, else seeded random ones
+    (``randomize_fomm_weights``); both run on the same random source and driving frames
+    ``[frames, 3, S, S]`` in [0, 1] (``S``: ``image_size``, else the config's ``image_size``,
+    else 64).
 
     Returns:
         ``{"value", "jacobian", "prediction"}`` -> max |paddle - torch| (``jacobian`` only when
@@ -603,14 +604,18 @@ def parity(config: Any, seed: int = 0, frames: int = 2, image_size: Optional[int
 
     from ppgan_app.models.firstorder import (build_fomm_networks, fomm_model_config,
                                              load_fomm_config, randomize_fomm_weights)
+    from ppgan_app.weights.fomm import load_fomm
 
     whole = load_fomm_config(config)
     size = int(image_size or whole.get("image_size", 64))
     model_config = fomm_model_config(whole)
-    kp_paddle, gen_paddle = build_fomm_networks(model_config, inference=True)
     rng = np.random.default_rng(seed)
-    randomize_fomm_weights(kp_paddle, rng)
-    randomize_fomm_weights(gen_paddle, rng)
+    if weights:
+        kp_paddle, gen_paddle, *_ = load_fomm(weights, whole, size, inference=True)
+    else:
+        kp_paddle, gen_paddle = build_fomm_networks(model_config, inference=True)
+        randomize_fomm_weights(kp_paddle, rng)
+        randomize_fomm_weights(gen_paddle, rng)
     engine = TorchEngine(*torch_from_paddle(model_config, kp_paddle, gen_paddle, size))
     source = rng.uniform(0, 1, (1, 3, size, size)).astype(np.float32)
     driving = rng.uniform(0, 1, (frames, 3, size, size)).astype(np.float32)
