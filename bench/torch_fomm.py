@@ -26,7 +26,7 @@ Inputs and outputs: images ``[N, 3, H, W]`` float32 in [0, 1]; keypoints ``value
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -216,6 +216,8 @@ def width(expansion: int, cap: int, level: int) -> int:
 
 
 class Encoder(nn.Module):
+    """Hourglass encoder: the input and the output of each down block (halving H and W)."""
+
     def __init__(self, expansion: int, cin: int, blocks: int, cap: int, mobile_net: bool) -> None:
         super().__init__()
         block = MobileDownBlock2d if mobile_net else DownBlock2d
@@ -231,6 +233,8 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
+    """Hourglass decoder: up blocks, each output concatenated with the skip of its level."""
+
     def __init__(self, expansion: int, cin: int, blocks: int, cap: int, mobile_net: bool) -> None:
         super().__init__()
         block = MobileUpBlock2d if mobile_net else UpBlock2d
