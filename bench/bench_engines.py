@@ -6,8 +6,9 @@ Rows (the ones whose library is installed): ``dygraph`` (fp32 reference), ``fast
 ``--calibration`` driving frames that are not timed), ``onnxruntime`` (ONNX Runtime on the same
 ONNX graphs, fp32; a comparison, not a kit engine), and, where PyTorch is installed (an
 optional comparison, never a dependency), ``torch`` (the same networks with the same weights in
-PyTorch eager, fp32: ``bench/torch_fomm.py``) and ``torch-compile`` (those under
-``torch.compile``, default inductor backend). The torch rows encode each source once, as the
+PyTorch eager, fp32: ``bench/torch_fomm.py``), ``torch-compile`` (those under
+``torch.compile``, default inductor backend) and ``torch-compile-freeze`` (plus inductor's
+``freezing``, PyTorch's advice for CPU inference: weights pre-packed once). The torch rows encode each source once, as the
 graph engines do, and run on ``--threads`` threads too (``torch.set_num_threads``);
 ``torch.compile`` compiles on the first frame, whose time is printed under the table and not
 part of the row. A compile that fails (e.g. no C++ compiler) is reported as the row's reason.
@@ -45,10 +46,10 @@ from bench_bf16 import build_networks, psnr, sample_inputs
 LOG = logging.getLogger("bench_engines")
 GATE_DB = 40.0
 ROWS = ("dygraph", "fast", "fast-bf16", "openvino", "openvino-bf16", "openvino-int8",
-        "onnxruntime", "torch", "torch-compile")
+        "onnxruntime", "torch", "torch-compile", "torch-compile-freeze")
 LIBRARY = {"fast": "paddle.inference", "openvino": "openvino", "onnxruntime": "onnxruntime",
            "int8": "nncf", "torch": "torch"}
-TORCH_ROWS = ("torch", "torch-compile")
+TORCH_ROWS = ("torch", "torch-compile", "torch-compile-freeze")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -147,7 +148,7 @@ def build_row_engine(row: str, kp_detector, generator, cache: Path, threads: int
         from torch_fomm import TorchEngine, torch_from_paddle   # torch is optional
 
         return TorchEngine(*torch_from_paddle(config, kp_detector, generator, image_size),
-                           compile=row == "torch-compile")
+                           compile=row != "torch", freeze=row == "torch-compile-freeze")
     if engine == "onnxruntime":
         return onnxruntime_engine_class()(kp_detector, generator, cache_dir=cache,
                                           threads=threads, config=config)
@@ -175,7 +176,7 @@ def warm_up_torch(row: str, engine, source: np.ndarray, frame: np.ndarray,
 
 def print_skipped(skipped: dict) -> None:
     for row, reason in skipped.items():
-        print(f"{row:<15}skipped: {reason}")
+        print(f"{row:<22}skipped: {reason}")
 
 
 def frame_step(engine, source, kp_source) -> Callable[[np.ndarray], np.ndarray]:
@@ -247,7 +248,7 @@ def main(argv=None) -> None:
           f"{len(driving)} frames x {args.rounds} rounds, {args.threads} threads; load average "
           f"{load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     base = min(times[rows[0]])
-    print(f"{'row':<15}{'min ms':>9}{'median':>9}{'CPU ms':>9}{'x ' + rows[0]:>12}"
+    print(f"{'row':<22}{'min ms':>9}{'median':>9}{'CPU ms':>9}{'x ' + rows[0]:>12}"
           f"{'PSNR dB':>10}{'max|diff|':>11}  gate")
     for row in rows:
         quality = ("", "", "")
@@ -255,13 +256,13 @@ def main(argv=None) -> None:
             worst = float(psnr(frames[row], reference).min())
             quality = (f"{worst:.1f}", f"{np.abs(frames[row] - reference).max():.1e}",
                        "pass" if worst >= GATE_DB else "FAIL")
-        print(f"{row:<15}{min(times[row]):>9.1f}{statistics.median(times[row]):>9.1f}"
+        print(f"{row:<22}{min(times[row]):>9.1f}{statistics.median(times[row]):>9.1f}"
               f"{statistics.median(cpu_times[row]):>9.1f}{base / min(times[row]):>12.2f}{quality[0]:>10}{quality[1]:>11}  {quality[2]}")
     for row, graphs in profiles.items():
         print(f"profile {row}: " + ", ".join(f"{name} {wall:.1f} ms ({cpu:.1f} CPU ms)"
                                             for name, (wall, cpu) in graphs.items()))
     for row, seconds in first_frame.items():
-        what = "compile + first frame" if row == "torch-compile" else "first frame"
+        what = "compile + first frame" if row != "torch" else "first frame"
         print(f"{row}: {what} {seconds:.1f} s (not timed in the row)")
     print_skipped(skipped)
 

@@ -543,6 +543,9 @@ class TorchEngine:
         kp_detector, generator: PyTorch networks (:func:`torch_from_paddle`).
         compile: run the per-frame work through ``torch.compile`` (default inductor backend);
             the first call compiles (see :meth:`warm_up`).
+        freeze: with ``compile``, inductor's ``freezing`` option too (weights folded and
+            pre-packed for oneDNN once, PyTorch's advice for CPU inference; without it every
+            conv call reorders its weights, as in eager mode).
 
     ``kp_detector(images)`` returns ``{"value", "jacobian"}`` torch tensors; ``generator(source,
     kp_source, kp_driving)`` the prediction ``[N, 3, H, W]`` (a torch tensor: ``.numpy()``
@@ -550,11 +553,15 @@ class TorchEngine:
     """
 
     def __init__(self, kp_detector: KPDetector, generator: OcclusionAwareGenerator,
-                 compile: bool = False) -> None:
+                 compile: bool = False, freeze: bool = False) -> None:
+        if freeze and not compile:
+            raise ValueError("freeze is an option of torch.compile: set compile too")
         self.kp_net, self.generator_net = kp_detector.eval(), generator.eval()
-        self.name = "torch-compile" if compile else "torch"
-        self._kp = torch.compile(self.kp_net) if compile else self.kp_net
-        self._gen = torch.compile(self.generator_net) if compile else self.generator_net
+        self.name = "torch-compile-freeze" if freeze else "torch-compile" if compile else "torch"
+        options = {"freezing": True} if freeze else None
+        self._kp = torch.compile(self.kp_net, options=options) if compile else self.kp_net
+        self._gen = (torch.compile(self.generator_net, options=options) if compile
+                     else self.generator_net)
         self._sources = SourceCache()
 
     @staticmethod

@@ -112,3 +112,10 @@ def test_bench_engines_torch_rows(bench_modules, monkeypatch, capsys):
     assert row.split()[-1] == "pass" and float(row.split()[-3]) > 60
     assert any(line.startswith("torch-compile") and "skipped: torch-compile failed: "
                "InvalidCxxCompiler: No working C++ compiler found" in line for line in lines)
+
+
+def test_freezing_is_an_option_of_compile(bench_modules):
+    torch_fomm, _ = bench_modules
+    model_config, *_ = _trained_pair(*PAIRS[0])
+    with pytest.raises(ValueError, match="compile"):
+        torch_fomm.TorchEngine(*torch_fomm.build_torch_fomm(model_config, 64), freeze=True)
