@@ -12,6 +12,9 @@ PyTorch eager, fp32: ``bench/torch_fomm.py``), ``torch-compile`` (those under
 graph engines do, and run on ``--threads`` threads too (``torch.set_num_threads``);
 ``torch.compile`` compiles on the first frame, whose time is printed under the table and not
 part of the row. A compile that fails (e.g. no C++ compiler) is reported as the row's reason.
+On two cores shared with other work, PyTorch's rows vary far more than the others (its many
+short OpenMP regions spin while a sibling thread waits for a core; Paddle's threads, once they
+have run, add to it): compare the torch rows by their min column, and on an idle machine.
 
 Inputs: the bundled portrait and the first driving frames, resized to the network's square.
 Each row animates one frame per step (keypoint detector on the frame + generator; the source's
