@@ -3,9 +3,18 @@
 Rows (the ones whose library is installed): ``dygraph`` (fp32 reference), ``fast`` and
 ``fast-bf16`` (Paddle Inference + oneDNN), ``openvino``, ``openvino-bf16`` and ``openvino-int8``
 (OpenVINO on the ONNX graphs; int8: the decoder quantised by NNCF, calibrated on
-``--calibration`` driving frames that are not timed), ``onnxruntime`` (ONNX Runtime on the same ONNX graphs, fp32; a comparison, not a
-kit engine). PyTorch rows would need PyTorch versions of these networks: they are not part of
-this bench (see ``bench_fomm_train.py`` for the training comparison).
+``--calibration`` driving frames that are not timed), ``onnxruntime`` (ONNX Runtime on the same
+ONNX graphs, fp32; a comparison, not a kit engine), and, where PyTorch is installed (an
+optional comparison, never a dependency), ``torch`` (the same networks with the same weights in
+PyTorch eager, fp32: ``bench/torch_fomm.py``), ``torch-compile`` (those under
+``torch.compile``, default inductor backend) and ``torch-compile-freeze`` (plus inductor's
+``freezing``, PyTorch's advice for CPU inference: weights pre-packed once). The torch rows encode each source once, as the
+graph engines do, and run on ``--threads`` threads too (``torch.set_num_threads``);
+``torch.compile`` compiles on the first frame, whose time is printed under the table and not
+part of the row. A compile that fails (e.g. no C++ compiler) is reported as the row's reason.
+On two cores shared with other work, PyTorch's rows vary far more than the others (its many
+short OpenMP regions spin while a sibling thread waits for a core; Paddle's threads, once they
+have run, add to it): compare the torch rows by their min column, and on an idle machine.
 
 Inputs: the bundled portrait and the first driving frames, resized to the network's square.
 Each row animates one frame per step (keypoint detector on the frame + generator; the source's
@@ -40,9 +49,10 @@ from bench_bf16 import build_networks, psnr, sample_inputs
 LOG = logging.getLogger("bench_engines")
 GATE_DB = 40.0
 ROWS = ("dygraph", "fast", "fast-bf16", "openvino", "openvino-bf16", "openvino-int8",
-        "onnxruntime")
+        "onnxruntime", "torch", "torch-compile", "torch-compile-freeze")
 LIBRARY = {"fast": "paddle.inference", "openvino": "openvino", "onnxruntime": "onnxruntime",
-           "int8": "nncf"}
+           "int8": "nncf", "torch": "torch"}
+TORCH_ROWS = ("torch", "torch-compile", "torch-compile-freeze")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -130,12 +140,18 @@ def onnxruntime_engine_class():
     return OrtEngine
 
 
-def build_row_engine(row: str, kp_detector, generator, cache: Path, threads: int, config):
-    """The engine of a row name (``<engine>[-bf16]``)."""
+def build_row_engine(row: str, kp_detector, generator, cache: Path, threads: int, config,
+                     image_size: int):
+    """The engine of a row name (``<engine>[-<precision>]``, ``torch``, ``torch-compile``)."""
     from ppgan_app.inference.factory import build_engine
 
     engine, _, precision = row.partition("-")
     precision = precision or "fp32"
+    if row in TORCH_ROWS:
+        from torch_fomm import TorchEngine, torch_from_paddle   # torch is optional
+
+        return TorchEngine(*torch_from_paddle(config, kp_detector, generator, image_size),
+                           compile=row != "torch", freeze=row == "torch-compile-freeze")
     if engine == "onnxruntime":
         return onnxruntime_engine_class()(kp_detector, generator, cache_dir=cache,
                                           threads=threads, config=config)
@@ -147,6 +163,23 @@ def available(row: str) -> bool:
     engine, _, precision = row.partition("-")
     return all(importlib.util.find_spec(LIBRARY[part]) is not None
                for part in (engine, precision) if part in LIBRARY)
+
+
+def warm_up_torch(row: str, engine, source: np.ndarray, frame: np.ndarray,
+                  first_frame: dict, skipped: dict) -> bool:
+    """Run a torch row's first frame (``torch.compile`` compiles then): its seconds go to
+    ``first_frame[row]``; a failed compile to ``skipped[row]`` (the error's first line), False."""
+    try:
+        first_frame[row] = engine.warm_up(source, frame)
+    except RuntimeError as err:   # torch.compile's failures (InductorError, ...) are RuntimeErrors
+        skipped[row] = f"{row} failed: {str(err).strip().splitlines()[0]}"
+        return False
+    return True
+
+
+def print_skipped(skipped: dict) -> None:
+    for row, reason in skipped.items():
+        print(f"{row:<22}skipped: {reason}")
 
 
 def frame_step(engine, source, kp_source) -> Callable[[np.ndarray], np.ndarray]:
@@ -171,14 +204,24 @@ def main(argv=None) -> None:
     source, frames_in = sample_inputs(args.image_size, args.frames + args.calibration)
     driving, calibration = frames_in[:args.frames], frames_in[args.frames:]
     rows = [row for row in args.rows.split(",") if row]
-    skipped = [row for row in rows if not available(row)]
+    skipped = {row: "its library is not installed" for row in rows if not available(row)}
     rows = [row for row in rows if row not in skipped]
+    if any(row in TORCH_ROWS for row in rows):
+        import torch
+
+        torch.set_num_threads(args.threads)
+    first_frame = {}
     with tempfile.TemporaryDirectory() as tmp:
         steps, frames, engines = {}, {}, {}
         for row in ["dygraph"] + [row for row in rows if row != "dygraph"]:
-            engine = build_row_engine(row, kp_detector, generator, Path(tmp), args.threads, config)
+            engine = build_row_engine(row, kp_detector, generator, Path(tmp), args.threads, config,
+                                      args.image_size)
             if row.endswith("-int8"):
                 engine.calibrate(source, calibration)
+            if row in TORCH_ROWS and not warm_up_torch(row, engine, source, driving[:1],
+                                                       first_frame, skipped):
+                rows.remove(row)
+                continue
             step = frame_step(engine, source, engine.kp_detector(source))
             frames[row] = np.concatenate([step(driving[i:i + 1]) for i in range(len(driving))])
             steps[row], engines[row] = step, engine
@@ -199,13 +242,16 @@ def main(argv=None) -> None:
                 cpu_times[row].append(1000.0 * statistics.mean(per_frame_cpu[row]))
         profiles = {row: profile(engines[row], steps[row], driving) for row in rows
                     if args.profile and hasattr(engines[row], "_runners")}
+    if not rows:
+        print_skipped(skipped)
+        return
     reference = frames["dygraph"]
     print(f"\nFOMM {args.image_size}px, {args.config}, "
           f"{'weights ' + args.weights if args.weights else 'random weights'}; bundled sample, "
           f"{len(driving)} frames x {args.rounds} rounds, {args.threads} threads; load average "
           f"{load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     base = min(times[rows[0]])
-    print(f"{'row':<15}{'min ms':>9}{'median':>9}{'CPU ms':>9}{'x ' + rows[0]:>12}"
+    print(f"{'row':<22}{'min ms':>9}{'median':>9}{'CPU ms':>9}{'x ' + rows[0]:>12}"
           f"{'PSNR dB':>10}{'max|diff|':>11}  gate")
     for row in rows:
         quality = ("", "", "")
@@ -213,13 +259,15 @@ def main(argv=None) -> None:
             worst = float(psnr(frames[row], reference).min())
             quality = (f"{worst:.1f}", f"{np.abs(frames[row] - reference).max():.1e}",
                        "pass" if worst >= GATE_DB else "FAIL")
-        print(f"{row:<15}{min(times[row]):>9.1f}{statistics.median(times[row]):>9.1f}"
+        print(f"{row:<22}{min(times[row]):>9.1f}{statistics.median(times[row]):>9.1f}"
               f"{statistics.median(cpu_times[row]):>9.1f}{base / min(times[row]):>12.2f}{quality[0]:>10}{quality[1]:>11}  {quality[2]}")
     for row, graphs in profiles.items():
         print(f"profile {row}: " + ", ".join(f"{name} {wall:.1f} ms ({cpu:.1f} CPU ms)"
                                             for name, (wall, cpu) in graphs.items()))
-    for row in skipped:
-        print(f"{row:<15}skipped: its library is not installed")
+    for row, seconds in first_frame.items():
+        what = "compile + first frame" if row != "torch" else "first frame"
+        print(f"{row}: {what} {seconds:.1f} s (not timed in the row)")
+    print_skipped(skipped)
 
 
 if __name__ == "__main__":
