@@ -160,8 +160,8 @@ class UpBlock2d(nn.Module):
         return F.relu(self.norm(self.conv(upsample2x(x))))
 
 
-class MobileUpBlock2d(nn.Module):
-    """x2 upsample, depthwise 3x3, BN, ReLU, 1x1 conv, BN, ReLU."""
+class SeparableConv(nn.Module):
+    """Depthwise 3x3, BN, ReLU, 1x1 conv, BN, ReLU (the mobile blocks' body; the kit's names)."""
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
@@ -169,9 +169,15 @@ class MobileUpBlock2d(nn.Module):
         self.conv1 = conv(cin, cout, 1, 0, bias=False)
         self.norm, self.norm1 = batch_norm(cin), batch_norm(cout)
 
+    def separable(self, x: Tensor) -> Tensor:
+        return F.relu(self.norm1(self.conv1(F.relu(self.norm(self.conv(x))))))
+
+
+class MobileUpBlock2d(SeparableConv):
+    """x2 upsample, then the separable body."""
+
     def forward(self, x: Tensor) -> Tensor:
-        out = F.relu(self.norm(self.conv(upsample2x(x))))
-        return F.relu(self.norm1(self.conv1(out)))
+        return self.separable(upsample2x(x))
 
 
 class DownBlock2d(nn.Module):
@@ -185,18 +191,11 @@ class DownBlock2d(nn.Module):
         return F.avg_pool2d(F.relu(self.norm(self.conv(x))), 2)
 
 
-class MobileDownBlock2d(nn.Module):
-    """Depthwise 3x3, BN, ReLU, 1x1 conv, BN, ReLU, 2x2 average pool."""
-
-    def __init__(self, cin: int, cout: int) -> None:
-        super().__init__()
-        self.conv = conv(cin, cin, 3, 1, groups=cin, bias=False)
-        self.conv1 = conv(cin, cout, 1, 0, bias=False)
-        self.norm, self.norm1 = batch_norm(cin), batch_norm(cout)
+class MobileDownBlock2d(SeparableConv):
+    """The separable body, then a 2x2 average pool."""
 
     def forward(self, x: Tensor) -> Tensor:
-        out = F.relu(self.norm(self.conv(x)))
-        return F.avg_pool2d(F.relu(self.norm1(self.conv1(out))), 2)
+        return F.avg_pool2d(self.separable(x), 2)
 
 
 class SameBlock2d(nn.Module):
