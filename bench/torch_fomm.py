@@ -34,7 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ppgan_app.inference.source_cache import SourceCache
-from ppgan_app.models.firstorder.blocks import gaussian_kernel, nearest_align_corners_index
+from ppgan_app.models.firstorder.blocks import (anti_alias_geometry, gaussian_kernel,
+                                                 nearest_align_corners_index)
 from ppgan_app.models.firstorder.generator import border_blend_weights, border_frame_mask
 
 Tensor = torch.Tensor
@@ -91,13 +92,7 @@ class AntiAliasInterpolation2d(nn.Module):
 
     def __init__(self, channels: int, scale: float, size: int, mobile_net: bool = False) -> None:
         super().__init__()
-        if mobile_net:
-            sigma, kernel_size = 0.25, 3
-        else:
-            sigma = (1 / scale - 1) / 2
-            kernel_size = 2 * round(sigma * 4) + 1
-        self.ka = kernel_size // 2
-        self.kb = self.ka - 1 if kernel_size % 2 == 0 else self.ka
+        sigma, kernel_size, self.ka, self.kb = anti_alias_geometry(scale, mobile_net)
         self.register_buffer("weight", torch.from_numpy(gaussian_kernel(channels, kernel_size, sigma)))
         self.groups = channels
         picks = nearest_align_corners_index(size, int(size * scale))

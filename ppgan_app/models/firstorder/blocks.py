@@ -123,6 +123,19 @@ def grid_sample(x: paddle.Tensor, grid: paddle.Tensor, padding_mode: str = "zero
 
 
 # --- anti-aliased downsampling -------------------------------------------------------------
+def anti_alias_geometry(scale: float, mobile_net: bool = False) -> Tuple[float, int, int, int]:
+    """``(sigma, kernel_size, pad_before, pad_after)`` of the anti-alias blur for ``scale``
+    (the mobile variant: a fixed 3x3 kernel, sigma 0.25)."""
+    if mobile_net:
+        sigma, kernel_size = 0.25, 3
+    else:
+        sigma = (1 / scale - 1) / 2
+        kernel_size = 2 * round(sigma * 4) + 1
+    before = kernel_size // 2
+    after = before - 1 if kernel_size % 2 == 0 else before
+    return sigma, kernel_size, before, after
+
+
 def gaussian_kernel(channels: int, kernel_size: int, sigma: float) -> np.ndarray:
     """Normalised 2-D gaussian as a depthwise conv weight ``[channels, 1, k, k]`` (float32)."""
     coords = np.arange(kernel_size, dtype=np.float32)
@@ -149,13 +162,7 @@ class AntiAliasInterpolation2d(nn.Layer):
 
     def __init__(self, channels: int, scale: float, mobile_net: bool = False) -> None:
         super().__init__()
-        if mobile_net:
-            sigma, kernel_size = 0.25, 3
-        else:
-            sigma = (1 / scale - 1) / 2
-            kernel_size = 2 * round(sigma * 4) + 1
-        self.ka = kernel_size // 2
-        self.kb = self.ka - 1 if kernel_size % 2 == 0 else self.ka
+        sigma, kernel_size, self.ka, self.kb = anti_alias_geometry(scale, mobile_net)
         self.register_buffer("weight", paddle.to_tensor(gaussian_kernel(channels, kernel_size, sigma)))
         self.groups = channels
         self.scale = scale
